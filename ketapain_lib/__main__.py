@@ -1,0 +1,83 @@
+"""Command line: ``python -m ketapain_lib {validate,simulate,calibrate}``.
+
+* ``validate [DIR]`` prints ``OK`` and exits 0 on good data, or prints one
+  problem per line (``file:line: column: problem``) and exits 1.
+* ``simulate --seed N --out DIR`` writes a synthetic raw dataset.
+* ``calibrate [DIR]`` prints the calibration report (published vs achieved)
+  and exits 1 if a target is outside its tolerance.
+
+``DIR`` defaults to ``$KETAPAIN_DATA``, else the shipped synthetic data.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .data import data_dir, validate
+
+    directory = data_dir(args.directory)
+    problems = validate(directory)
+    if not problems:
+        print("OK")
+        return 0
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s) found in {directory}", file=sys.stderr)
+    return 1
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulate import simulate_trial, write_dataset
+
+    written = write_dataset(simulate_trial(args.seed), args.out, args.seed)
+    print(f"wrote {len(written)} files to {args.out} (seed {args.seed})")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .calibration import calibration_report, diary_missing_rate
+    from .data import DataValidationError, load_trial
+
+    try:
+        trial = load_trial(args.directory)
+    except DataValidationError as err:
+        print(err)
+        return 1
+    report = calibration_report(trial)
+    shown = report.assign(status=report["within_tolerance"].map({True: "ok", False: "OUT"}))
+    with pd.option_context("display.max_rows", None, "display.width", 200, "display.precision", 3):
+        print(shown[["key", "published", "achieved", "tolerance", "status"]].to_string(index=False))
+    print(f"\ndiary entries missing (average pain): {100 * diary_missing_rate(trial):.1f}%")
+    failed = int((~report["within_tolerance"]).sum())
+    print(f"{len(report) - failed} of {len(report)} calibration targets within tolerance")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .simulate import DEFAULT_SEED
+
+    parser = argparse.ArgumentParser(prog="python -m ketapain_lib", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"ketapain_lib {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser("validate", help="check a raw-data directory against the contract")
+    validate.add_argument("directory", nargs="?", help="data directory (default: $KETAPAIN_DATA or data/synthetic)")
+    validate.set_defaults(run=_validate)
+    simulate = commands.add_parser("simulate", help="write a calibrated synthetic raw dataset")
+    simulate.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    simulate.add_argument("--out", required=True, help="output directory (created if needed)")
+    simulate.set_defaults(run=_simulate)
+    calibrate = commands.add_parser("calibrate", help="published summaries vs those of a dataset")
+    calibrate.add_argument("directory", nargs="?", help="data directory (default: $KETAPAIN_DATA or data/synthetic)")
+    calibrate.set_defaults(run=_calibrate)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The numbers the paper publishes: the one place they live in the project.
+
+They come from ``published/published_results.csv`` (one row per number, with
+the paper's section and, for the numbers the synthetic generator is
+calibrated to, an absolute ``calibration_tolerance``). Code never types a
+published number: it reads it from here, and the book shows it only as
+"published" beside the value it reproduces.
+
+>>> published_value("flow_screened")
+23.0
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+PUBLISHED_FILE = "published_results.csv"
+
+
+@lru_cache(maxsize=1)
+def _published() -> pd.DataFrame:
+    with resources.files(__package__).joinpath("published", PUBLISHED_FILE).open("rb") as handle:
+        frame = pd.read_csv(handle, dtype={"key": "string", "unit": "string", "section": "string",
+                                           "description": "string"})
+    if frame["key"].duplicated().any():
+        raise ValueError(f"{PUBLISHED_FILE}: duplicated keys {sorted(frame.loc[frame['key'].duplicated(), 'key'])}")
+    return frame.set_index("key")
+
+
+def published_results() -> pd.DataFrame:
+    """All published numbers, indexed by ``key``: value, unit, section, description, calibration_tolerance."""
+    return _published().copy()
+
+
+def published_value(key: str) -> float:
+    """One published number by key; ``KeyError`` names the unknown key."""
+    try:
+        return float(_published().at[key, "value"])
+    except KeyError:
+        raise KeyError(f"{key!r} is not in {PUBLISHED_FILE}") from None
+
+
+def calibration_targets() -> pd.DataFrame:
+    """The published numbers the synthetic generator is calibrated to (those with a tolerance)."""
+    frame = published_results()
+    return frame[frame["calibration_tolerance"].notna()]
