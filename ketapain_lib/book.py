@@ -5,6 +5,8 @@ from IPython.display import Markdown
 
 from .data import DATA_DIR_ENV, Trial, load_trial
 
+__all__ = ["load_trial", "provenance", "show"]
+
 
 def provenance(trial: Trial) -> Markdown:
     """A short, visible statement of where the page's data come from (synthetic or a real export)."""
@@ -20,4 +22,10 @@ def provenance(trial: Trial) -> Markdown:
     return Markdown(text)
 
 
-__all__ = ["load_trial", "provenance"]
+
+def show(frame, precision: int = 2):
+    """Display a DataFrame as a plain HTML table (no index, fixed precision, deterministic markup)."""
+    from IPython.display import HTML
+
+    return HTML(frame.to_html(index=False, border=0, na_rep="", classes="dataframe",
+                              float_format=lambda value: f"{value:.{precision}f}"))

@@ -205,14 +205,14 @@ def _read_table(directory: Path, table: Table) -> tuple[pd.DataFrame | None, lis
                                         f"row has {len(fields)} fields but the header has {len(header)}"))
                 continue
             record: dict = {"source_line": line}
-            row_ok = True
+            bad = set()
             for name, index in position.items():
                 value, message = _parse_cell(fields[index], table.column(name))
                 if message:
                     problems.append(Problem(shown, line, name, message))
-                    row_ok = False
+                    bad.add(name)
                 record[name] = value
-            record["row_ok"] = row_ok
+            record["bad_columns"] = frozenset(bad)
             records.append(record)
     except csv.Error as err:
         problems.append(Problem(shown, reader.line_num, None, f"malformed CSV ({err})"))
@@ -221,7 +221,7 @@ def _read_table(directory: Path, table: Table) -> tuple[pd.DataFrame | None, lis
         problems.append(Problem(shown, 2, None, "file has a header but no data rows"))
     # object columns keep None as the missing marker (no silent NaN or float conversion)
     frame = pd.DataFrame({name: pd.Series([r[name] for r in records], dtype=object)
-                          for name in ["source_line", "row_ok", *position]})
+                          for name in ["source_line", "bad_columns", *position]})
     problems += _check_key(shown, table, frame)
     return frame, problems
 
@@ -253,13 +253,14 @@ def _check_design(directory: Path, frames: dict[str, pd.DataFrame]) -> list[Prob
     shown = {name: str(directory / table.filename) for name, table in TABLES.items()}
 
     def ok_rows(name: str) -> pd.DataFrame:
+        """Rows of a table; a cell that failed to parse is None and its name is in ``bad_columns``."""
         frame = frames.get(name)
         if frame is None or frame.empty:
-            return pd.DataFrame(columns=["source_line", *TABLES[name].column_names])
-        return frame[frame["row_ok"]]
+            return pd.DataFrame(columns=["source_line", "bad_columns", *TABLES[name].column_names])
+        return frame
 
     patients = ok_rows("patients")
-    known = set(patients["patient_id"]) if "patient_id" in patients else set()
+    known = set(patients["patient_id"].dropna()) if "patient_id" in patients else set()
     patient_line = dict(zip(patients.get("patient_id", []), patients.get("source_line", [])))
 
     # every patient id used anywhere exists in patients.csv
@@ -277,9 +278,12 @@ def _check_design(directory: Path, frames: dict[str, pd.DataFrame]) -> list[Prob
 
     # screening: randomized <=> patient id, and every patient was screened once
     screening = ok_rows("screening")
-    if {"screening_outcome", "patient_id"} <= set(screening.columns) and frames.get("patients") is not None:
+    if frames.get("screening") is not None and frames.get("patients") is not None \
+            and {"screening_outcome", "patient_id"} <= set(screening.columns):
         screened_ids = {}
         for row in screening.itertuples(index=False):
+            if row.screening_outcome is None or "patient_id" in row.bad_columns:
+                continue
             if row.screening_outcome == "randomized" and row.patient_id is None:
                 problems.append(Problem(shown["screening"], row.source_line, "patient_id",
                                         "a randomized person must have a patient id"))
@@ -312,7 +316,8 @@ def _check_design(directory: Path, frames: dict[str, pd.DataFrame]) -> list[Prob
     if frames.get("infusions") is not None and {"patient_id", "period", "treatment"} <= set(infusions.columns):
         by_patient = defaultdict(list)
         for row in infusions.itertuples(index=False):
-            by_patient[row.patient_id].append(row)
+            if row.patient_id is not None and row.period is not None:
+                by_patient[row.patient_id].append(row)
         for pid in sorted(known - set(by_patient)):
             problems.append(Problem(shown["patients"], patient_line[pid], "patient_id",
                                     f"patient {pid} has no row in infusions.csv"))
@@ -326,6 +331,8 @@ def _check_design(directory: Path, frames: dict[str, pd.DataFrame]) -> list[Prob
                                         f"{', '.join(map(str, missing))}"))
             first_period_of: dict[str, object] = {}
             for row in rows:
+                if row.treatment is None:
+                    continue
                 if row.treatment in first_period_of:
                     other = first_period_of[row.treatment]
                     problems.append(Problem(shown["infusions"], row.source_line, "treatment",
@@ -352,6 +359,24 @@ def _check_design(directory: Path, frames: dict[str, pd.DataFrame]) -> list[Prob
             if days and days[0][1].period == 1 and days[0][0] != 0:
                 problems.append(Problem(shown["infusions"], days[0][1].source_line, "study_day",
                                         "the first infusion defines study day 0"))
+
+    # every (patient, period) of the period-level tables had an infusion; one problem per pair
+    if frames.get("infusions") is not None and {"patient_id", "period"} <= set(infusions.columns):
+        infused = set(zip(infusions["patient_id"], infusions["period"]))
+        for name, table in TABLES.items():
+            if name == "infusions" or "period" not in table.column_names:
+                continue
+            rows = ok_rows(name)
+            if not {"patient_id", "period"} <= set(rows.columns):
+                continue
+            orphans: dict[tuple, list[int]] = defaultdict(list)
+            for line, pid, period in zip(rows["source_line"], rows["patient_id"], rows["period"]):
+                if period is not None and pid in known and (pid, period) not in infused:
+                    orphans[(pid, period)].append(line)
+            for (pid, period), lines in sorted(orphans.items()):
+                count = f" ({len(lines)} rows, the first here)" if len(lines) > 1 else ""
+                problems.append(Problem(shown[name], lines[0], "period",
+                                        f"patient {pid} has no infusion in period {period}{count}"))
 
     problems += _check_questionnaires(shown["questionnaires"], ok_rows("questionnaires"), known,
                                       frames.get("questionnaires") is not None)
@@ -389,6 +414,8 @@ def _check_questionnaires(shown: str, rows: pd.DataFrame, known: set, present: b
     problems = []
     collected = defaultdict(set)
     for row in rows.itertuples(index=False):
+        if row.bad_columns & {"patient_id", "visit", "period", "score"}:
+            continue
         score = SCORE_BY_NAME[row.score]
         if row.visit == "inclusion" and row.period is not None:
             problems.append(Problem(shown, row.source_line, "period", "the inclusion visit has no period; leave it empty"))
@@ -401,14 +428,17 @@ def _check_questionnaires(shown: str, rows: pd.DataFrame, known: set, present: b
                                     f"{row.score} is not collected at the {row.visit} visit "
                                     f"(collected at: {', '.join(score.visits)})"))
             continue
+        collected[row.patient_id].add((row.visit, row.period, row.score))
         low, high = score.value_range
+        if row.value is None:
+            continue
         if not low <= row.value <= high:
             problems.append(Problem(shown, row.source_line, "value",
                                     f"{row.score} value {_fmt(row.value)} is outside its range "
                                     f"{_fmt(low)} to {_fmt(high)}"))
         elif score.integer and not float(row.value).is_integer():
-            problems.append(Problem(shown, row.source_line, "value", f"{row.score} value {row.value} must be a whole number"))
-        collected[row.patient_id].add((row.visit, row.period, row.score))
+            problems.append(Problem(shown, row.source_line, "value",
+                                    f"{row.score} value {row.value} must be a whole number"))
     for pid in sorted(known):
         have = collected.get(pid, set())
         expected = [(visit, period, score.name)
@@ -454,7 +484,7 @@ def _read_all(directory: Path) -> tuple[dict[str, pd.DataFrame | None], list[Pro
 
 
 def _typed(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.drop(columns=["source_line", "row_ok"])
+    frame = frame.drop(columns=["source_line", "bad_columns"])
     out = {}
     for column in table.columns:
         values = frame[column.name]
