@@ -1,0 +1,531 @@
+"""The crossover statistics of the paper: random-effects models, their tests, effect sizes and checks.
+
+The paper's model (Methods, "Statistical Analysis") for a continuous endpoint
+``y`` measured once per patient and period is a linear mixed model with
+treatment, sequence and first-order carry-over as fixed effects and a random
+intercept per patient::
+
+    y_ij = mu + tau_treatment(ij) + gamma_sequence(i) + lambda_carryover(ij) + b_i + e_ij
+    b_i ~ N(0, sigma2_patient),  e_ij ~ N(0, sigma2_residual)
+
+Conventions chosen where the paper is silent:
+
+* **Carry-over** is coded as the treatment of the previous period, with
+  period 1 and periods after placebo both coded ``none`` (placebo is assumed
+  to carry nothing over). A separate ``none`` level for period 1 only would be
+  the period-1 indicator: collinear with period in the period-adjusted model.
+* **Estimation** by maximum likelihood (``method="ML"``), the default of
+  Stata 13's ``mixed`` that the authors used; REML is offered and shown beside
+  it. Tests are Wald z (pairwise) and Wald chi-square (omnibus), as Stata
+  reports them; no small-sample degrees of freedom.
+* **Pairwise comparisons** are built as explicit contrasts of the treatment
+  coefficients (statsmodels' ``t_test_pairwise`` does not handle this
+  design). P values are reported raw and Sidak-adjusted for the three
+  comparisons, ``1 - (1 - p)^3``; the paper applies Sidak when the omnibus
+  P < 0.05.
+* **Effect size**: the contrast divided by the model's total SD,
+  ``sqrt(sigma2_patient + sigma2_residual)``, with the contrast's 95% CI
+  divided by the same SD (the SD is treated as known).
+* **ICC** = ``sigma2_patient / (sigma2_patient + sigma2_residual)``.
+* **Residual normality**: Shapiro-Wilk on the conditional residuals
+  (observed minus fixed plus predicted random effects); if P < 0.05, the
+  report refits on ``log(y)`` (``log(y + 1)`` when some ``y`` is 0).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+from scipy import stats
+
+from .schema import TREATMENTS
+
+Method = Literal["ML", "REML"]
+ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
+
+#: Right-hand sides of the models the report fits.
+FORMULAS: dict[str, str] = {
+    "paper": "{treatment} + C(sequence) + C(carryover, Treatment('none'))",
+    "period": "{treatment} + C(period) + C(sequence)",
+    "no_carryover": "{treatment} + C(sequence)",
+    "treatment_only": "{treatment}",
+}
+#: The three pairwise comparisons, as (first, second): estimate = first - second.
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("ketamine", "placebo"),
+    ("placebo", "ketamine_magnesium"),
+    ("ketamine", "ketamine_magnesium"),
+)
+_OPTIMIZERS = ("bfgs", "lbfgs", "nm", "powell")
+
+
+def sidak(p: float | np.ndarray, comparisons: int = 3) -> float | np.ndarray:
+    """Sidak-adjusted P value for ``comparisons`` tests: ``1 - (1 - p) ** comparisons``.
+
+    >>> round(sidak(0.02), 6)
+    0.058808
+    """
+    adjusted = 1.0 - (1.0 - np.asarray(p, dtype=float)) ** comparisons
+    return float(adjusted) if adjusted.ndim == 0 else adjusted
+
+
+def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization: pd.DataFrame,
+                    outcome: str = "auc") -> pd.DataFrame:
+    """Tidy model data: one row per patient and period with treatment, sequence, carry-over and the outcome.
+
+    ``values`` has ``patient_id``, ``period`` and the ``outcome`` column (e.g.
+    from :func:`ketapain_lib.derive.auc`). Rows with a missing outcome are
+    dropped (the mixed model uses every available period).
+    """
+    frame = values[["patient_id", "period", outcome]].merge(
+        infusions[["patient_id", "period", "treatment"]], on=["patient_id", "period"], validate="one_to_one")
+    frame = frame.merge(randomization[["patient_id", "sequence"]], on="patient_id", validate="many_to_one")
+    frame = frame.sort_values(["patient_id", "period"], kind="stable").reset_index(drop=True)
+    previous = frame.groupby("patient_id")["treatment"].shift(1).astype(object)
+    frame["carryover"] = [("none" if (p is None or (isinstance(p, float) and math.isnan(p)) or p == "placebo")
+                           else str(p)) for p in previous]
+    frame["treatment"] = pd.Categorical(frame["treatment"].astype(str), categories=list(TREATMENTS))
+    frame["sequence"] = frame["sequence"].astype(str)
+    frame["period"] = frame["period"].astype(int)
+    frame["patient_id"] = frame["patient_id"].astype(str)
+    frame = frame.rename(columns={outcome: "y"})
+    return frame[frame["y"].notna()].astype({"y": float}).reset_index(drop=True)
+
+
+@dataclass
+class CrossoverFit:
+    """A fitted crossover mixed model with the tests the paper reports.
+
+    Build it with :func:`fit_crossover`. ``notes`` lists every fitting problem
+    met (non-convergence, singular fit, optimizers that disagreed), to be
+    shown with the results, never dropped.
+    """
+
+    model: str
+    method: Method
+    formula: str
+    data: pd.DataFrame
+    result: object
+    notes: list[str] = field(default_factory=list)
+    transform: str = "none"
+
+    # ---- variance components
+    @property
+    def patient_variance(self) -> float:
+        return float(self.result.cov_re.iloc[0, 0])
+
+    @property
+    def residual_variance(self) -> float:
+        return float(self.result.scale)
+
+    @property
+    def icc(self) -> float:
+        """Intraclass correlation: between-patient share of the total variance."""
+        total = self.patient_variance + self.residual_variance
+        return self.patient_variance / total if total > 0 else float("nan")
+
+    @property
+    def total_sd(self) -> float:
+        return math.sqrt(self.patient_variance + self.residual_variance)
+
+    # ---- fixed effects
+    @property
+    def levels(self) -> list[str]:
+        """Treatment levels, the reference (first) included."""
+        return list(self.data["treatment"].cat.categories)
+
+    def _term(self, level: str) -> str:
+        return f"C(treatment, Treatment({self.levels[0]!r}))[T.{level}]"
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        if self.levels == list(TREATMENTS):
+            return list(PAIRS)
+        return [(b, a) for i, a in enumerate(self.levels) for b in self.levels[i + 1:]]
+
+    def fixed_effects(self) -> pd.DataFrame:
+        """Coefficients with SE, Wald z, P and 95% CI (random-effect variance row excluded)."""
+        names = list(self.result.model.exog_names)
+        params = self.result.fe_params
+        cov = self.result.cov_params().loc[names, names]
+        se = np.sqrt(np.diag(cov))
+        z = params.to_numpy() / se
+        return pd.DataFrame({"term": names, "estimate": params.to_numpy(), "se": se, "z": z,
+                             "p": 2 * stats.norm.sf(np.abs(z)),
+                             "ci_low": params.to_numpy() - 1.959963984540054 * se,
+                             "ci_high": params.to_numpy() + 1.959963984540054 * se})
+
+    def _contrast(self, first: str, second: str) -> np.ndarray:
+        names = list(self.result.model.exog_names)
+        vector = np.zeros(len(names))
+        for treatment, sign in ((first, 1.0), (second, -1.0)):
+            if treatment != self.levels[0]:
+                vector[names.index(self._term(treatment))] += sign
+        return vector
+
+    def pairwise(self) -> pd.DataFrame:
+        """The three pairwise treatment differences (first - second), raw and Sidak P, effect sizes.
+
+        Columns: ``comparison``, ``estimate`` (outcome units), ``se``, ``z``,
+        ``p``, ``p_sidak``, ``ci_low``, ``ci_high``, ``effect_size``,
+        ``es_ci_low``, ``es_ci_high`` (in total-SD units).
+        """
+        names = list(self.result.model.exog_names)
+        cov = self.result.cov_params().loc[names, names].to_numpy()
+        params = self.result.fe_params.to_numpy()
+        rows = []
+        for first, second in self.pairs:
+            vector = self._contrast(first, second)
+            estimate = float(vector @ params)
+            se = float(np.sqrt(vector @ cov @ vector))
+            z = estimate / se
+            p = float(2 * stats.norm.sf(abs(z)))
+            low, high = estimate - 1.959963984540054 * se, estimate + 1.959963984540054 * se
+            rows.append({"comparison": f"{first} vs {second}", "first": first, "second": second,
+                         "estimate": estimate, "se": se, "z": z, "p": p,
+                         "p_sidak": float(sidak(p, len(self.pairs))),
+                         "ci_low": low, "ci_high": high, "effect_size": estimate / self.total_sd,
+                         "es_ci_low": low / self.total_sd, "es_ci_high": high / self.total_sd})
+        return pd.DataFrame(rows)
+
+    def omnibus(self) -> dict[str, float]:
+        """Wald chi-square test that all treatments have equal means (2 df for three treatments)."""
+        names = list(self.result.model.exog_names)
+        index = [names.index(self._term(t)) for t in self.levels[1:]]
+        beta = self.result.fe_params.to_numpy()[index]
+        cov = self.result.cov_params().loc[names, names].to_numpy()[np.ix_(index, index)]
+        chi2 = float(beta @ np.linalg.solve(cov, beta))
+        return {"chi2": chi2, "df": len(index), "p": float(stats.chi2.sf(chi2, len(index)))}
+
+    def residual_normality(self) -> dict[str, float]:
+        """Shapiro-Wilk test of the conditional residuals."""
+        w, p = stats.shapiro(np.asarray(self.result.resid))
+        return {"W": float(w), "p": float(p)}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row summary: model, method, omnibus test, ICC, variance components, normality."""
+        omnibus, normality = self.omnibus(), self.residual_normality()
+        return pd.DataFrame([{
+            "model": self.model, "method": self.method, "transform": self.transform, "n_obs": len(self.data),
+            "n_patients": self.data["patient_id"].nunique(), "omnibus_chi2": omnibus["chi2"],
+            "omnibus_df": omnibus["df"], "omnibus_p": omnibus["p"], "patient_variance": self.patient_variance,
+            "residual_variance": self.residual_variance, "icc": self.icc, "loglik": float(self.result.llf),
+            "shapiro_w": normality["W"], "shapiro_p": normality["p"], "notes": "; ".join(self.notes),
+        }])
+
+
+def fit_crossover(data: pd.DataFrame, model: ModelName = "paper", method: Method = "ML",
+                  transform: Literal["none", "log"] = "none") -> CrossoverFit:
+    """Fit a crossover mixed model to :func:`crossover_frame` data.
+
+    Every optimizer of :data:`_OPTIMIZERS` is tried and the fit with the
+    highest (restricted) log-likelihood kept, because a single optimizer can
+    stop on a boundary (a tiny patient variance) while reporting convergence;
+    disagreements, convergence warnings and singular fits are recorded in
+    ``notes``.
+
+    Parameters
+    ----------
+    data
+        Output of :func:`crossover_frame` (columns ``y``, ``treatment``,
+        ``sequence``, ``period``, ``carryover``, ``patient_id``).
+    model
+        ``"paper"`` (treatment + sequence + carry-over), ``"period"`` (the
+        standard treatment + period + sequence model) or ``"no_carryover"``.
+    method
+        ``"ML"`` (Stata's default, used by the report) or ``"REML"``.
+    transform
+        ``"log"`` fits ``log(y)`` (``log(y + 1)`` if some ``y`` is 0).
+    """
+    if model not in FORMULAS:
+        raise ValueError(f"model must be one of {', '.join(FORMULAS)}, not {model!r}")
+    if method not in ("ML", "REML"):
+        raise ValueError(f"method must be 'ML' or 'REML', not {method!r}")
+    frame = data.copy()
+    notes: list[str] = []
+    if not isinstance(frame["treatment"].dtype, pd.CategoricalDtype):
+        frame["treatment"] = pd.Categorical(frame["treatment"])
+    levels = list(frame["treatment"].cat.categories)
+    missing_groups = [t for t in levels if not (frame["treatment"] == t).any()]
+    if missing_groups:
+        raise ValueError(f"no data for treatment(s) {', '.join(missing_groups)}: the model cannot be fitted")
+    transform_label = "none"
+    if transform == "log":
+        if (frame["y"] < 0).any():
+            raise ValueError("log transform of a negative outcome")
+        if (frame["y"] == 0).any():
+            frame["y"] = np.log(frame["y"] + 1)
+            transform_label = "log(y + 1)"
+        else:
+            frame["y"] = np.log(frame["y"])
+            transform_label = "log(y)"
+    formula = "y ~ " + FORMULAS[model].format(treatment=f"C(treatment, Treatment({levels[0]!r}))")
+    fits = []
+    for optimizer in _OPTIMIZERS:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = smf.mixedlm(formula, frame, groups=frame["patient_id"]).fit(
+                    reml=(method == "REML"), method=[optimizer])
+            except (np.linalg.LinAlgError, ValueError) as err:
+                notes.append(f"optimizer {optimizer} failed: {err}")
+                continue
+        messages = sorted({str(w.message).split("\n")[0] for w in caught})
+        fits.append((float(result.llf), optimizer, result, messages, bool(result.converged)))
+    if not fits:
+        raise RuntimeError(f"the {model} model could not be fitted: {'; '.join(notes)}")
+    converged = [f for f in fits if f[4]] or fits
+    best = max(converged, key=lambda f: f[0])
+    llf, optimizer, result, messages, ok = best
+    if not ok:
+        notes.append("no optimizer converged; the best non-converged fit is shown")
+    notes += [f"{optimizer}: {m}" for m in messages if "converg" in m.lower() or "boundary" in m.lower()]
+    spread = max(f[0] for f in converged) - min(f[0] for f in converged)
+    if spread > 1e-3:
+        notes.append(f"optimizers disagreed (log-likelihoods differ by {spread:.3g}); kept {optimizer}")
+    if float(result.cov_re.iloc[0, 0]) < 1e-8 * max(float(result.scale), 1e-12):
+        notes.append("singular fit: the patient variance is estimated at zero")
+    return CrossoverFit(model=model, method=method, formula=formula, data=frame, result=result, notes=notes,
+                        transform=transform_label)
+
+
+def fit_with_normality_check(data: pd.DataFrame, model: ModelName = "paper", method: Method = "ML",
+                             alpha: float = 0.05) -> CrossoverFit:
+    """The paper's rule: fit, test the residuals, refit on the log scale if Shapiro-Wilk P < ``alpha``."""
+    fit = fit_crossover(data, model, method)
+    if fit.residual_normality()["p"] < alpha:
+        refit = fit_crossover(data, model, method, transform="log")
+        refit.notes.insert(0, f"residuals not normal (Shapiro-Wilk P = {fit.residual_normality()['p']:.3f}); "
+                              f"refitted on the {refit.transform} scale")
+        return refit
+    return fit
+
+
+def sequence_by_treatment_test(data: pd.DataFrame) -> dict[str, float]:
+    """Likelihood-ratio test of the sequence x treatment interaction (ML fits, as LR tests require).
+
+    Compares ``treatment + sequence`` with ``treatment * sequence``; in a
+    three-period design the latter is the saturated model of the
+    sequence-by-period cell means.
+    """
+    reduced = _ml_fit(data, "y ~ C(treatment) + C(sequence)")
+    full = _ml_fit(data, "y ~ C(treatment) * C(sequence)")
+    df = int(np.linalg.matrix_rank(full.model.exog) - np.linalg.matrix_rank(reduced.model.exog))
+    statistic = max(0.0, 2 * (float(full.llf) - float(reduced.llf)))
+    return {"lr_chi2": statistic, "df": df, "p": float(stats.chi2.sf(statistic, df))}
+
+
+def _ml_fit(data: pd.DataFrame, formula: str):
+    best = None
+    for optimizer in _OPTIMIZERS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                result = smf.mixedlm(formula, data, groups=data["patient_id"]).fit(reml=False, method=[optimizer])
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+        if best is None or float(result.llf) > float(best.llf):
+            best = result
+    if best is None:
+        raise RuntimeError(f"could not fit {formula}")
+    return best
+
+
+# --------------------------------------------------------------------------- descriptives
+
+def describe(values: pd.Series, alpha: float = 0.05, decimals: int = 0) -> dict[str, object]:
+    """Mean +- SD if Shapiro-Wilk does not reject normality (P >= ``alpha``), else median [Q1; Q3].
+
+    Returns the chosen summary as text plus its parts; quartiles by linear
+    interpolation.
+
+    >>> describe(pd.Series([1, 2, 3, 4, 5, 6, 7, 8]))["text"]
+    '4 ± 2'
+    """
+    clean = pd.Series(values, dtype=float).dropna()
+    n = len(clean)
+    shapiro_p = float(stats.shapiro(clean).pvalue) if n >= 3 and clean.nunique() > 1 else float("nan")
+    normal = not (shapiro_p < alpha)
+    mean, sd = float(clean.mean()), float(clean.std())
+    q1, median, q3 = (float(v) for v in clean.quantile([0.25, 0.5, 0.75]))
+    text = (f"{mean:.{decimals}f} ± {sd:.{decimals}f}" if normal
+            else f"{median:.{decimals}f} [{q1:.{decimals}f}; {q3:.{decimals}f}]")
+    return {"n": n, "summary": "mean ± SD" if normal else "median [IQR]", "text": text, "mean": mean, "sd": sd,
+            "median": median, "q1": q1, "q3": q3, "shapiro_p": shapiro_p}
+
+
+# --------------------------------------------------------------------------- planning
+
+def crossover_sample_size(difference: float, sd: float, correlation: float, alpha: float, power: float) -> dict:
+    """Patients needed for a two-treatment within-patient comparison (normal approximation and paired t).
+
+    The SD of a within-patient difference is ``sd * sqrt(2 * (1 - correlation))``;
+    ``n = ((z_{1-alpha/2} + z_{power}) * sd_diff / difference) ** 2``, rounded
+    up; the paired-t version iterates with t quantiles on ``n - 1`` df.
+
+    >>> crossover_sample_size(57, 38, 0.5, 0.02, 0.90)["n_normal"]
+    6
+    """
+    sd_difference = sd * math.sqrt(2 * (1 - correlation))
+    z_alpha, z_power = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
+    exact = ((z_alpha + z_power) * sd_difference / difference) ** 2
+    n_t = max(2, math.ceil(exact))
+    for _ in range(100):
+        t_alpha, t_power = stats.t.ppf(1 - alpha / 2, n_t - 1), stats.t.ppf(power, n_t - 1)
+        needed = math.ceil(((t_alpha + t_power) * sd_difference / difference) ** 2)
+        if needed <= n_t:
+            break
+        n_t = needed
+    return {"sd_difference": sd_difference, "n_normal_exact": exact, "n_normal": math.ceil(exact), "n_t": n_t}
+
+
+def sd_for_sample_size(n: int, difference: float, correlation: float, alpha: float, power: float) -> float:
+    """The per-period SD for which the normal-approximation formula gives exactly ``n`` patients.
+
+    Inverts :func:`crossover_sample_size`; used to show which SD a published
+    sample size implies.
+
+    >>> round(sd_for_sample_size(6, 57, 0.5, 0.02, 0.90), 1)
+    38.7
+    """
+    z_alpha, z_power = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
+    return difference * math.sqrt(n) / (z_alpha + z_power) / math.sqrt(2 * (1 - correlation))
+
+
+# --------------------------------------------------------------------------- binary outcomes
+
+@dataclass
+class LogitMixedFit:
+    """A random-intercept logistic model fitted by maximum likelihood (adaptive Gauss-Hermite quadrature)."""
+
+    model: str
+    formula: str
+    data: pd.DataFrame
+    names: list[str]
+    params: np.ndarray
+    cov: np.ndarray
+    patient_variance: float
+    loglik: float
+    nodes: int
+    notes: list[str] = field(default_factory=list)
+
+    def fixed_effects(self) -> pd.DataFrame:
+        """Log-odds coefficients with SE, Wald z, P, odds ratios and 95% CI."""
+        se = np.sqrt(np.diag(self.cov))
+        z = self.params / se
+        return pd.DataFrame({"term": self.names, "estimate": self.params, "se": se, "z": z,
+                             "p": 2 * stats.norm.sf(np.abs(z)), "odds_ratio": np.exp(self.params),
+                             "or_ci_low": np.exp(self.params - 1.959963984540054 * se),
+                             "or_ci_high": np.exp(self.params + 1.959963984540054 * se)})
+
+    def omnibus(self) -> dict[str, float]:
+        """Wald chi-square test of no treatment effect on the log-odds scale."""
+        index = [i for i, n in enumerate(self.names) if n.startswith("C(treatment")]
+        beta, cov = self.params[index], self.cov[np.ix_(index, index)]
+        chi2 = float(beta @ np.linalg.solve(cov, beta))
+        return {"chi2": chi2, "df": len(index), "p": float(stats.chi2.sf(chi2, len(index)))}
+
+
+def _agq_loglik(beta: np.ndarray, log_sd: float, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                n_groups: int, nodes: np.ndarray, weights: np.ndarray) -> float:
+    """Marginal log-likelihood of a random-intercept logit model by adaptive Gauss-Hermite quadrature."""
+    sd = math.exp(log_sd)
+    eta = X @ beta
+    mode = np.zeros(n_groups)
+    for _ in range(50):  # Newton steps for each patient's conditional mode
+        p = 1 / (1 + np.exp(-(eta + mode[groups])))
+        gradient = np.bincount(groups, y - p, n_groups) - mode / sd**2
+        hessian = -np.bincount(groups, p * (1 - p), n_groups) - 1 / sd**2
+        step = gradient / hessian
+        mode -= step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    p = 1 / (1 + np.exp(-(eta + mode[groups])))
+    scale = 1 / np.sqrt(np.bincount(groups, p * (1 - p), n_groups) + 1 / sd**2)
+    b = mode[:, None] + math.sqrt(2) * scale[:, None] * nodes[None, :]          # groups x nodes
+    linear = eta[:, None] + b[groups]                                              # obs x nodes
+    log_p = y[:, None] * linear - np.logaddexp(0, linear)
+    per_group = np.zeros((n_groups, len(nodes)))
+    np.add.at(per_group, groups, log_p)
+    log_prior = -0.5 * (b / sd) ** 2 - math.log(sd) - 0.5 * math.log(2 * math.pi)
+    terms = per_group + log_prior + nodes[None, :] ** 2 + np.log(weights)[None, :]
+    top = terms.max(axis=1, keepdims=True)
+    log_integral = top[:, 0] + np.log(np.exp(terms - top).sum(axis=1)) + np.log(math.sqrt(2) * scale)
+    return float(log_integral.sum())
+
+
+def fit_logit_mixed(data: pd.DataFrame, model: ModelName = "treatment_only", nodes: int = 25) -> LogitMixedFit:
+    """Generalized linear mixed model with logit link and a random patient intercept (binary ``y``).
+
+    statsmodels offers only variational-Bayes or penalized-quasi-likelihood
+    mixed GLMs, not maximum likelihood; this function maximizes the marginal
+    likelihood by adaptive Gauss-Hermite quadrature with ``nodes`` points
+    (what R's ``glmer(..., nAGQ = 25)`` does) and takes the covariance of the
+    fixed effects from the numerical Hessian. Fitting problems (no event,
+    separation, a variance at its boundary) are recorded in ``notes``.
+    """
+    from patsy import dmatrix
+    from scipy import optimize
+
+    frame = data.copy()
+    if not isinstance(frame["treatment"].dtype, pd.CategoricalDtype):
+        frame["treatment"] = pd.Categorical(frame["treatment"])
+    levels = list(frame["treatment"].cat.categories)
+    formula = FORMULAS[model].format(treatment=f"C(treatment, Treatment({levels[0]!r}))")
+    design = dmatrix(formula, frame, return_type="dataframe")
+    X, y = design.to_numpy(dtype=float), frame["y"].to_numpy(dtype=float)
+    if not set(np.unique(y)) <= {0.0, 1.0}:
+        raise ValueError("the outcome of a logit model must be 0 or 1")
+    codes, uniques = pd.factorize(frame["patient_id"], sort=True)
+    n_groups = len(uniques)
+    x_nodes, w_nodes = np.polynomial.hermite.hermgauss(nodes)
+    notes = []
+    for treatment in levels:
+        events = y[frame["treatment"].to_numpy() == treatment]
+        if events.sum() in (0, len(events)):
+            notes.append(f"{treatment}: every period {'has' if events.sum() else 'lacks'} the event "
+                         "(separation; estimates are unstable)")
+
+    def objective(theta: np.ndarray) -> float:
+        return -_agq_loglik(theta[:-1], theta[-1], X, y, codes, n_groups, x_nodes, w_nodes)
+
+    start = np.zeros(X.shape[1] + 1)
+    start[0] = math.log((y.mean() + 1e-3) / (1 - y.mean() + 1e-3))
+    best = optimize.minimize(objective, start, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000})
+    polished = optimize.minimize(objective, best.x, method="Nelder-Mead",
+                                 options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+    if polished.fun < best.fun:
+        best = polished
+    if not best.success:
+        notes.append(f"optimizer: {best.message}")
+    theta = best.x
+    if theta[-1] < -6:
+        notes.append("singular fit: the patient variance is estimated at (or near) zero")
+    hessian = _numerical_hessian(objective, theta)
+    try:
+        cov = np.linalg.inv(hessian)[:-1, :-1]
+    except np.linalg.LinAlgError:
+        notes.append("the Hessian is singular: standard errors are not available")
+        cov = np.full((X.shape[1], X.shape[1]), np.nan)
+    return LogitMixedFit(model=model, formula=f"y ~ {formula} + (1 | patient)", data=frame,
+                         names=list(design.columns), params=theta[:-1], cov=cov,
+                         patient_variance=math.exp(2 * theta[-1]), loglik=-float(best.fun), nodes=nodes,
+                         notes=notes)
+
+
+def _numerical_hessian(function, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian."""
+    n = len(x)
+    hessian = np.empty((n, n))
+    for i in range(n):
+        for j in range(i, n):
+            e_i, e_j = np.eye(n)[i] * step, np.eye(n)[j] * step
+            value = (function(x + e_i + e_j) - function(x + e_i - e_j) - function(x - e_i + e_j)
+                     + function(x - e_i - e_j)) / (4 * step**2)
+            hessian[i, j] = hessian[j, i] = value
+    return hessian

@@ -1,0 +1,105 @@
+"""ketapain_lib.models against R (lme4 + lmerTest + emmeans) on fixed datasets, one of them real.
+
+The reference numbers are in tests/reference/reference.json, written by tests/reference/make_reference.R
+from the CSVs beside it, so this test needs no R. Agreement required: fixed effects, standard errors and
+variance components to 1e-4 relative; P values to 1e-3 absolute.
+
+Degrees of freedom: statsmodels and Stata's ``mixed`` report Wald z tests; lmerTest reports
+Satterthwaite t tests. The z-based P values are compared (R computes them from the same estimates and
+SEs, and emmeans' Sidak adjustment with ``lmer.df = "asymptotic"``); the Satterthwaite P values are kept
+in the JSON and only checked to be larger, as a t test on finite df must be.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ketapain_lib import models
+
+HERE = Path(__file__).resolve().parent / "reference"
+REFERENCE = json.loads((HERE / "reference.json").read_text(encoding="utf-8"))
+
+
+def load(name: str) -> pd.DataFrame:
+    frame = pd.read_csv(HERE / f"{name}.csv", dtype={"patient_id": str})
+    others = sorted(set(frame["treatment"]) - {"placebo"})
+    frame["treatment"] = pd.Categorical(frame["treatment"], categories=["placebo", *others])
+    return frame
+
+
+def close(actual, expected, rtol=1e-4, atol=0.0) -> bool:
+    return bool(np.allclose(np.asarray(actual, float), np.asarray(expected, float), rtol=rtol, atol=atol))
+
+
+@pytest.fixture(scope="module", params=sorted(REFERENCE["fits"]))
+def case(request):
+    name, model, method = request.param.split("/")
+    return models.fit_crossover(load(name), model, method), REFERENCE["fits"][request.param]
+
+
+def test_fixed_effects_and_standard_errors(case):
+    fit, ref = case
+    table = fit.fixed_effects()
+    assert len(table) == len(ref["fixed_effects"])
+    se = np.asarray(ref["se"])
+    # relative 1e-4, or 1e-4 of a standard error for coefficients near zero
+    assert close(table["estimate"], ref["fixed_effects"], atol=1e-4 * se.min())
+    assert close(table["se"], se)
+
+
+def test_variance_components_icc_and_likelihood(case):
+    fit, ref = case
+    assert close(fit.patient_variance, ref["patient_variance"])
+    assert close(fit.residual_variance, ref["residual_variance"])
+    ref_icc = ref["patient_variance"] / (ref["patient_variance"] + ref["residual_variance"])
+    assert close(fit.icc, ref_icc)
+    assert fit.result.llf == pytest.approx(ref["loglik"], abs=1e-4)
+
+
+def test_omnibus_wald_test(case):
+    fit, ref = case
+    omnibus = fit.omnibus()
+    assert omnibus["df"] == ref["omnibus_df"]
+    assert close(omnibus["chi2"], ref["omnibus_chi2"])
+    assert omnibus["p"] == pytest.approx(ref["omnibus_p"], abs=1e-3)
+
+
+def test_pairwise_contrasts_with_sidak(case):
+    fit, ref = case
+    table = fit.pairwise()
+    pairwise = ref["pairwise"]
+    assert list(table["comparison"]) == pairwise["comparison"]
+    assert close(table["estimate"], pairwise["estimate"], atol=1e-4 * min(pairwise["se"]))
+    assert close(table["se"], pairwise["se"])
+    assert np.allclose(table["p"], pairwise["p"], atol=1e-3)
+    assert np.allclose(table["p_sidak"], pairwise["p_sidak"], atol=1e-3)
+    assert all(np.asarray(pairwise["p_satterthwaite"]) >= np.asarray(pairwise["p"]) - 1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE["sequence_by_treatment"]))
+def test_sequence_by_treatment_interaction(name):
+    ours = models.sequence_by_treatment_test(load(name))
+    ref = REFERENCE["sequence_by_treatment"][name]
+    assert ours["df"] == ref["df"]
+    assert ours["lr_chi2"] == pytest.approx(ref["lr_chi2"], rel=1e-3, abs=1e-4)
+    assert ours["p"] == pytest.approx(ref["p"], abs=1e-3)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE["glmm"]))
+def test_logit_mixed_model_matches_glmer(name):
+    fit = models.fit_logit_mixed(load(name), "treatment_only")
+    ref = REFERENCE["glmm"][name]
+    table = fit.fixed_effects()
+    assert close(table["estimate"], ref["fixed_effects"])
+    assert close(table["se"], ref["se"], rtol=1e-3)  # numerical Hessians on both sides
+    assert close(fit.patient_variance, ref["patient_variance"])
+    assert fit.loglik == pytest.approx(ref["loglik"], abs=1e-4)
+
+
+def test_the_real_dataset_is_in_the_reference_set():
+    assert any(key.startswith("frantic_fingers/") for key in REFERENCE["fits"])
+    assert len({key.split("/")[0] for key in REFERENCE["fits"]}) >= 3
