@@ -109,12 +109,20 @@ def auc(diary: pd.DataFrame, measure: str = "average_pain", last_day: int = 35,
         grid = diary_grid(diary, (measure,))
     else:
         raise ValueError(f"imputation must be 'locf' or 'none', not {imputation!r}")
+    keys = grid[["patient_id", "period"]].drop_duplicates().reset_index(drop=True)
     window = grid[grid["day"] <= last_day]
-    rows = []
-    for (patient_id, period), part in window.groupby(["patient_id", "period"], sort=True):
-        rows.append((patient_id, period, trapezoid_auc(part["day"].to_numpy(dtype=float),
-                                                       part[measure].to_numpy(dtype=float, na_value=np.nan))))
-    return pd.DataFrame(rows, columns=["patient_id", "period", "auc"])
+    observed = window[window[measure].notna()]
+    day = observed["day"].astype("float64")
+    value = observed[measure].astype("float64")
+    same_curve = (observed["patient_id"].eq(observed["patient_id"].shift())
+                  & observed["period"].eq(observed["period"].shift()))
+    # one trapezoid between each observed day and the previous observed day of the same curve
+    area = ((day - day.shift()) * (value + value.shift()) / 2).where(same_curve, 0.0)
+    by_curve = [observed["patient_id"], observed["period"]]
+    totals = pd.DataFrame({"auc": area.groupby(by_curve).sum(), "points": value.groupby(by_curve).size()})
+    totals.loc[totals["points"] < 2, "auc"] = np.nan
+    out = keys.merge(totals["auc"].reset_index(), on=["patient_id", "period"], how="left")
+    return out[["patient_id", "period", "auc"]]
 
 
 def with_treatment(frame: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFrame:
@@ -132,3 +140,112 @@ def consecutive_ketamine(randomization: pd.DataFrame) -> pd.Series:
     middle = randomization["sequence"].astype(str).str.split("-").str[1]
     return pd.Series((middle != "P").to_numpy(), index=randomization["patient_id"].to_numpy(),
                      name="consecutive_ketamine")
+
+
+def auc_all(diary: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFrame:
+    """Every AUC the paper reports: each measure, window and imputation, for every patient and period.
+
+    Long format: ``patient_id``, ``period``, ``treatment``, ``measure``,
+    ``last_day``, ``imputation``, ``auc`` (pain score-days). The primary
+    endpoint is ``measure == "average_pain"``, ``last_day == 35``,
+    ``imputation == "locf"``.
+    """
+    parts = []
+    for measure in PAIN_MEASURES:
+        for last_day in AUC_WINDOWS:
+            for imputation in ("locf", "none"):
+                part = auc(diary, measure, last_day, imputation)
+                parts.append(part.assign(measure=measure, last_day=last_day, imputation=imputation))
+    frame = with_treatment(pd.concat(parts, ignore_index=True), infusions)
+    return frame[["patient_id", "period", "treatment", "measure", "last_day", "imputation", "auc"]]
+
+
+def preinfusion_pain(infusions: pd.DataFrame) -> pd.DataFrame:
+    """Pain on the day of each infusion, before it (0-10): ``patient_id``, ``period``, ``treatment``, ``pain``."""
+    frame = infusions[["patient_id", "period", "treatment", "preinfusion_pain"]].rename(
+        columns={"preinfusion_pain": "pain"})
+    return frame.astype({"pain": "float64"}).reset_index(drop=True)
+
+
+#: Readings of the paper's "improved (decreased AUC)" behind its figure 4, in the order the report shows them.
+IMPROVEMENT_RULES: dict[str, str] = {
+    "baseline_30pct": "mean daily pain over the window at least 30% below the pain before that infusion",
+    "baseline_any": "mean daily pain over the window below the pain before that infusion",
+    "versus_placebo": "AUC lower than with the comparator treatment(s): active vs placebo, placebo vs both actives",
+}
+
+
+def improvement(auc_values: pd.DataFrame, preinfusion: pd.DataFrame, last_day: int,
+                rule: str = "baseline_30pct") -> pd.DataFrame:
+    """Per-patient improvement flags behind figure 4, under one reading of the paper's wording.
+
+    The paper counts patients who "improved (decreased AUC)" with ketamine
+    and/or ketamine/magnesium, and with placebo, without saying against what.
+    The report's choice (``baseline_30pct``) compares each period with its own
+    starting point: the mean daily pain over the window (AUC / ``last_day``)
+    at least 30% below the pain recorded just before that infusion (30% is the
+    usual threshold of a moderate, clinically important improvement in chronic
+    pain). The other readings of :data:`IMPROVEMENT_RULES` are shown beside it.
+
+    Parameters
+    ----------
+    auc_values
+        ``patient_id``, ``treatment`` and ``auc`` for one measure and window.
+    preinfusion
+        Output of :func:`preinfusion_pain`.
+    last_day
+        End of the window, to turn the AUC into a mean daily pain.
+
+    Returns
+    -------
+    One row per patient: ``improved_active`` (ketamine and/or
+    ketamine/magnesium) and ``improved_placebo``.
+    """
+    if rule not in IMPROVEMENT_RULES:
+        raise ValueError(f"rule must be one of {', '.join(IMPROVEMENT_RULES)}, not {rule!r}")
+    wide = auc_values.pivot(index="patient_id", columns="treatment", values="auc")
+    if rule == "versus_placebo":
+        best_active = wide[["ketamine", "ketamine_magnesium"]].min(axis=1)
+        active = best_active < wide["placebo"]
+        placebo = wide["placebo"] < best_active
+    else:
+        start = preinfusion.pivot(index="patient_id", columns="treatment", values="pain")
+        mean_pain = wide / last_day
+        threshold = 0.7 * start if rule == "baseline_30pct" else start
+        better = mean_pain < threshold[mean_pain.columns]
+        active = better["ketamine"] | better["ketamine_magnesium"]
+        placebo = better["placebo"]
+    return pd.DataFrame({"improved_active": active.astype(bool), "improved_placebo": placebo.astype(bool)})
+
+
+def improvement_counts(auc_long: pd.DataFrame, preinfusion: pd.DataFrame, windows: tuple[int, ...] = (7, 35),
+                       measure: str = "average_pain", imputation: Imputation = "none") -> pd.DataFrame:
+    """Patients improved with an active treatment and with placebo, for every rule and window.
+
+    ``auc_long`` is :func:`auc_all`'s output. Returns ``rule``, ``last_day``,
+    ``improved_active``, ``improved_placebo`` and ``n``.
+    """
+    rows = []
+    for rule in IMPROVEMENT_RULES:
+        for last_day in windows:
+            values = auc_long[(auc_long["measure"] == measure) & (auc_long["last_day"] == last_day)
+                              & (auc_long["imputation"] == imputation)]
+            flags = improvement(values, preinfusion, last_day, rule)
+            rows.append({"rule": rule, "last_day": last_day, "improved_active": int(flags["improved_active"].sum()),
+                         "improved_placebo": int(flags["improved_placebo"].sum()), "n": len(flags)})
+    return pd.DataFrame(rows)
+
+
+def missing_diary(diary: pd.DataFrame, infusions: pd.DataFrame, measure: str = "average_pain") -> pd.DataFrame:
+    """Missing diary entries by treatment and day (the paper's supplementary tables 1-3).
+
+    Returns ``treatment``, ``day``, ``n_expected`` (patients with that
+    treatment), ``n_missing`` and ``pct_missing``.
+    """
+    grid = with_treatment(diary_grid(diary, (measure,)), infusions)
+    grid["missing"] = grid[measure].isna()
+    table = grid.groupby(["treatment", "day"], observed=True).agg(
+        n_expected=("missing", "size"), n_missing=("missing", "sum")).reset_index()
+    table["n_missing"] = table["n_missing"].astype(int)
+    table["pct_missing"] = 100.0 * table["n_missing"] / table["n_expected"]
+    return table

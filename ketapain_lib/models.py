@@ -366,7 +366,8 @@ def crossover_sample_size(difference: float, sd: float, correlation: float, alph
 
     The SD of a within-patient difference is ``sd * sqrt(2 * (1 - correlation))``;
     ``n = ((z_{1-alpha/2} + z_{power}) * sd_diff / difference) ** 2``, rounded
-    up; the paired-t version iterates with t quantiles on ``n - 1`` df.
+    up; the paired-t version is the smallest ``n`` that meets the same
+    requirement with t quantiles on ``n - 1`` df.
 
     >>> crossover_sample_size(57, 38, 0.5, 0.02, 0.90)["n_normal"]
     6
@@ -374,14 +375,10 @@ def crossover_sample_size(difference: float, sd: float, correlation: float, alph
     sd_difference = sd * math.sqrt(2 * (1 - correlation))
     z_alpha, z_power = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
     exact = ((z_alpha + z_power) * sd_difference / difference) ** 2
-    n_t = max(2, math.ceil(exact))
-    for _ in range(100):
-        t_alpha, t_power = stats.t.ppf(1 - alpha / 2, n_t - 1), stats.t.ppf(power, n_t - 1)
-        needed = math.ceil(((t_alpha + t_power) * sd_difference / difference) ** 2)
-        if needed <= n_t:
-            break
-        n_t = needed
-    return {"sd_difference": sd_difference, "n_normal_exact": exact, "n_normal": math.ceil(exact), "n_t": n_t}
+    n_t = 2  # smallest n whose paired-t requirement, on n - 1 df, it meets
+    while ((stats.t.ppf(1 - alpha / 2, n_t - 1) + stats.t.ppf(power, n_t - 1)) * sd_difference / difference) ** 2 > n_t:
+        n_t += 1
+    return {"sd_difference": sd_difference, "n_normal_exact": float(exact), "n_normal": math.ceil(exact), "n_t": n_t}
 
 
 def sd_for_sample_size(n: int, difference: float, correlation: float, alpha: float, power: float) -> float:
@@ -394,7 +391,7 @@ def sd_for_sample_size(n: int, difference: float, correlation: float, alpha: flo
     38.7
     """
     z_alpha, z_power = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
-    return difference * math.sqrt(n) / (z_alpha + z_power) / math.sqrt(2 * (1 - correlation))
+    return float(difference * math.sqrt(n) / (z_alpha + z_power) / math.sqrt(2 * (1 - correlation)))
 
 
 # --------------------------------------------------------------------------- binary outcomes
@@ -529,3 +526,46 @@ def _numerical_hessian(function, x: np.ndarray, step: float = 1e-4) -> np.ndarra
                      + function(x - e_i - e_j)) / (4 * step**2)
             hessian[i, j] = hessian[j, i] = value
     return hessian
+
+
+# --------------------------------------------------------------------------- other comparisons of the paper
+
+def compare_groups(values: pd.Series, group: pd.Series) -> dict[str, float]:
+    """Two independent groups of patients: Student t test (equal variances) and Welch's, with descriptives.
+
+    Used for the consecutive vs non-consecutive ketamine periods, where each
+    patient contributes one value (the sum of the two ketamine AUCs).
+    ``group`` is boolean; ``True`` is the first group.
+    """
+    first, second = values[group.to_numpy()].astype(float), values[~group.to_numpy()].astype(float)
+    student = stats.ttest_ind(first, second, equal_var=True)
+    welch = stats.ttest_ind(first, second, equal_var=False)
+    return {"n_first": len(first), "mean_first": float(first.mean()), "sd_first": float(first.std()),
+            "n_second": len(second), "mean_second": float(second.mean()), "sd_second": float(second.std()),
+            "difference": float(first.mean() - second.mean()), "t": float(student.statistic),
+            "p": float(student.pvalue), "p_welch": float(welch.pvalue)}
+
+
+def planning_sample_size() -> pd.DataFrame:
+    """The paper's planning calculation, redone from its published inputs.
+
+    Inputs (published-results file): the difference to detect, the pilot SD,
+    two-sided alpha, power and the within-patient correlation. Returns one row
+    per method (normal approximation, paired t) with the patients needed,
+    beside the published number, and the SD that would have given that number.
+    """
+    from .published import published_value as pv
+
+    difference, sd = pv("samplesize_difference"), pv("samplesize_pilot_auc28_sd")
+    alpha, power, correlation = pv("samplesize_alpha"), pv("samplesize_power"), pv("samplesize_correlation")
+    published_n = int(pv("samplesize_n"))
+    result = crossover_sample_size(difference, sd, correlation, alpha, power)
+    implied = sd_for_sample_size(published_n, difference, correlation, alpha, power)
+    return pd.DataFrame([
+        {"method": "normal approximation", "difference": difference, "sd": sd, "correlation": correlation,
+         "alpha": alpha, "power": power, "n_reproduced": result["n_normal"], "n_published": published_n,
+         "sd_implied_by_published_n": implied},
+        {"method": "paired t", "difference": difference, "sd": sd, "correlation": correlation,
+         "alpha": alpha, "power": power, "n_reproduced": result["n_t"], "n_published": published_n,
+         "sd_implied_by_published_n": implied},
+    ])
