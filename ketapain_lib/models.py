@@ -223,11 +223,9 @@ def fit_crossover(data: pd.DataFrame, model: ModelName = "paper", method: Method
                   transform: Literal["none", "log"] = "none") -> CrossoverFit:
     """Fit a crossover mixed model to :func:`crossover_frame` data.
 
-    Every optimizer of :data:`_OPTIMIZERS` is tried and the fit with the
-    highest (restricted) log-likelihood kept, because a single optimizer can
-    stop on a boundary (a tiny patient variance) while reporting convergence;
-    disagreements, convergence warnings and singular fits are recorded in
-    ``notes``.
+    The fit is checked, not trusted (see :func:`_robust_mixedlm`); fitting
+    problems, disagreements between optimizers and singular fits are recorded
+    in ``notes``.
 
     Parameters
     ----------
@@ -265,31 +263,8 @@ def fit_crossover(data: pd.DataFrame, model: ModelName = "paper", method: Method
             frame["y"] = np.log(frame["y"])
             transform_label = "log(y)"
     formula = "y ~ " + FORMULAS[model].format(treatment=f"C(treatment, Treatment({levels[0]!r}))")
-    fits = []
-    for optimizer in _OPTIMIZERS:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                result = smf.mixedlm(formula, frame, groups=frame["patient_id"]).fit(
-                    reml=(method == "REML"), method=[optimizer])
-            except (np.linalg.LinAlgError, ValueError) as err:
-                notes.append(f"optimizer {optimizer} failed: {err}")
-                continue
-        messages = sorted({str(w.message).split("\n")[0] for w in caught})
-        fits.append((float(result.llf), optimizer, result, messages, bool(result.converged)))
-    if not fits:
-        raise RuntimeError(f"the {model} model could not be fitted: {'; '.join(notes)}")
-    converged = [f for f in fits if f[4]] or fits
-    best = max(converged, key=lambda f: f[0])
-    llf, optimizer, result, messages, ok = best
-    if not ok:
-        notes.append("no optimizer converged; the best non-converged fit is shown")
-    notes += [f"{optimizer}: {m}" for m in messages if "converg" in m.lower() or "boundary" in m.lower()]
-    spread = max(f[0] for f in converged) - min(f[0] for f in converged)
-    if spread > 1e-3:
-        notes.append(f"optimizers disagreed (log-likelihoods differ by {spread:.3g}); kept {optimizer}")
-    if float(result.cov_re.iloc[0, 0]) < 1e-8 * max(float(result.scale), 1e-12):
-        notes.append("singular fit: the patient variance is estimated at zero")
+    result, fit_notes = _robust_mixedlm(formula, frame, reml=(method == "REML"))
+    notes += fit_notes
     return CrossoverFit(model=model, method=method, formula=formula, data=frame, result=result, notes=notes,
                         transform=transform_label)
 
@@ -321,19 +296,68 @@ def sequence_by_treatment_test(data: pd.DataFrame) -> dict[str, float]:
 
 
 def _ml_fit(data: pd.DataFrame, formula: str):
-    best = None
+    return _robust_mixedlm(formula, data, reml=False)[0]
+
+
+def _gls_fixed_effects(result) -> np.ndarray:
+    """Fixed effects implied by a fit's variance components (GLS with a random intercept)."""
+    model = result.model
+    X, y = np.asarray(model.exog), np.asarray(model.endog)
+    sigma2, tau2 = float(result.scale), float(result.cov_re.iloc[0, 0])
+    xtx, xty = X.T @ X, X.T @ y
+    for rows in model.row_indices.values():
+        # V_i^-1 = (I - gamma J) / sigma2 with gamma = tau2 / (sigma2 + n_i tau2) (Sherman-Morrison)
+        gamma = tau2 / (sigma2 + len(rows) * tau2)
+        sx, sy = X[rows].sum(axis=0), y[rows].sum()
+        xtx -= gamma * np.outer(sx, sx)
+        xty -= gamma * sx * sy
+    return np.linalg.solve(xtx, xty)
+
+
+def _robust_mixedlm(formula: str, data: pd.DataFrame, reml: bool):
+    """Fit a random-intercept MixedLM and check the answer; returns (result, notes).
+
+    The first optimizer's fit is accepted only if it converged, its patient
+    variance is not at the boundary, and its fixed effects equal the GLS
+    solution for its own variance components (with ``lbfgs`` a tiny variance
+    can leave the fixed effects wrong while convergence is reported).
+    Otherwise every optimizer of :data:`_OPTIMIZERS` is tried and the highest
+    (restricted) log-likelihood kept.
+    """
+    notes: list[str] = []
+    fits = []
     for optimizer in _OPTIMIZERS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             try:
-                result = smf.mixedlm(formula, data, groups=data["patient_id"]).fit(reml=False, method=[optimizer])
-            except (np.linalg.LinAlgError, ValueError):
+                result = smf.mixedlm(formula, data, groups=data["patient_id"]).fit(reml=reml, method=[optimizer])
+            except (np.linalg.LinAlgError, ValueError) as err:
+                notes.append(f"optimizer {optimizer} failed ({err}); the other optimizers were tried")
                 continue
-        if best is None or float(result.llf) > float(best.llf):
-            best = result
-    if best is None:
-        raise RuntimeError(f"could not fit {formula}")
-    return best
+        messages = sorted({str(w.message).split("\n")[0] for w in caught})
+        boundary = float(result.cov_re.iloc[0, 0]) < 1e-6 * max(float(result.scale), 1e-12)
+        consistent = np.allclose(_gls_fixed_effects(result), result.fe_params.to_numpy(), rtol=1e-5,
+                                 atol=1e-8 * max(1.0, float(np.abs(result.model.endog).max())))
+        fits.append((float(result.llf), optimizer, result, messages, bool(result.converged)))
+        if result.converged and consistent and not boundary and not messages:
+            break
+        if not consistent:
+            notes.append(f"optimizer {optimizer}: fixed effects inconsistent with its variance estimates; "
+                         "the other optimizers were tried")
+    if not fits:
+        raise RuntimeError(f"could not fit {formula}: {'; '.join(notes)}")
+    converged = [f for f in fits if f[4]] or fits
+    llf, optimizer, result, messages, ok = max(converged, key=lambda f: f[0])
+    if not ok:
+        notes.append("no optimizer converged; the best non-converged fit is shown")
+    notes += [f"{optimizer}: {m}" for m in messages if "converg" in m.lower() or "boundary" in m.lower()]
+    if len(converged) > 1:
+        spread = max(f[0] for f in converged) - min(f[0] for f in converged)
+        if spread > 1e-3:
+            notes.append(f"optimizers disagreed (log-likelihoods differ by {spread:.3g}); kept {optimizer}")
+    if float(result.cov_re.iloc[0, 0]) < 1e-8 * max(float(result.scale), 1e-12):
+        notes.append("singular fit: the patient variance is estimated at zero")
+    return result, notes
 
 
 # --------------------------------------------------------------------------- descriptives

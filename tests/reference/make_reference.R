@@ -98,7 +98,7 @@ for (name in c("ketapain_auc35_locf", "ketapain_auc7")) {
 }
 d <- read_data("frantic_fingers", "placebo")
 for (method in c("ML", "REML")) out$fits[[paste("frantic_fingers", "treatment_only", method, sep = "/")]] <- fit_one(d, "treatment_only", method)
-out$glmm[["ketapain_ae_related"]] <- glmm_one(read_data("ketapain_ae_related", "placebo"))
+for (name in c("ketapain_ae_related", "ketapain_ae_any")) out$glmm[[name]] <- glmm_one(read_data(name, "placebo"))
 
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), file.path(here, "reference.json"))
 cat("wrote", file.path(here, "reference.json"), "\n")

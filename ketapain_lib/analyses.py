@@ -1,0 +1,153 @@
+"""The paper's analyses, each from the loaded trial to tidy DataFrames (what the chapters display).
+
+Every function takes a :class:`ketapain_lib.data.Trial` and returns
+DataFrames; :func:`all_analyses` runs them all (the benchmark measures it).
+The mixed models use :data:`REPORT_METHOD`.
+
+Why REML: with 20 patients and up to 10 fixed effects, maximum likelihood
+shrinks the variance components by roughly (n - p) / n, which makes the
+Wald tests anti-conservative; REML (Stata's ``mixed, reml``) does not. The
+authors' Stata 13 ``mixed`` defaults to ML, so the primary-endpoint chapter
+shows both fits side by side; likelihood-ratio tests always use ML.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import derive, models
+from .data import Trial
+from .schema import RELATED_LEVELS, SCORES, TREATMENTS
+
+REPORT_METHOD: models.Method = "REML"
+
+
+def _model_data(trial: Trial, values: pd.DataFrame, outcome: str = "auc") -> pd.DataFrame:
+    return models.crossover_frame(values, trial.infusions, trial.randomization, outcome=outcome)
+
+
+def _descriptives(frame: pd.DataFrame, decimals: int = 0) -> dict[str, str]:
+    return {t: models.describe(frame.loc[frame["treatment"] == t, "y"], decimals=decimals)["text"]
+            for t in TREATMENTS}
+
+
+def primary_endpoint(trial: Trial, method: models.Method = REPORT_METHOD) -> dict[str, pd.DataFrame]:
+    """Day-35 AUC of average pain after LOCF: descriptives, model summary, pairwise effects, interaction.
+
+    Returns ``summary`` (one row: omnibus test, ICC, variance components,
+    normality, notes), ``pairwise`` (three contrasts with Sidak P and effect
+    sizes), ``descriptives`` (by treatment: n, mean, SD, median, quartiles)
+    and ``interaction`` (sequence x treatment LR test).
+    """
+    data = _model_data(trial, derive.auc(trial.diary, "average_pain", 35, "locf"))
+    fit = models.fit_with_normality_check(data, "paper", method)
+    rows = []
+    for treatment in TREATMENTS:
+        d = models.describe(data.loc[data["treatment"] == treatment, "y"])
+        rows.append({"treatment": treatment, **{k: d[k] for k in ("n", "mean", "sd", "median", "q1", "q3",
+                                                                   "shapiro_p", "summary")}})
+    return {"summary": fit.to_frame(), "pairwise": fit.pairwise(), "descriptives": pd.DataFrame(rows),
+            "interaction": pd.DataFrame([models.sequence_by_treatment_test(data)])}
+
+
+def model_comparison(trial: Trial) -> pd.DataFrame:
+    """The primary endpoint under each model (paper, period-adjusted, no carry-over) and each method."""
+    data = _model_data(trial, derive.auc(trial.diary, "average_pain", 35, "locf"))
+    rows = []
+    for model in ("paper", "period", "no_carryover"):
+        for method in ("REML", "ML"):
+            fit = models.fit_crossover(data, model, method)
+            pairwise = fit.pairwise().set_index("comparison")
+            summary = fit.to_frame().iloc[0]
+            rows.append({"model": model, "method": method, "omnibus_p": summary["omnibus_p"], "icc": summary["icc"],
+                         **{f"estimate: {c}": pairwise.at[c, "estimate"] for c in pairwise.index},
+                         **{f"p: {c}": pairwise.at[c, "p"] for c in pairwise.index}})
+    return pd.DataFrame(rows)
+
+
+def auc_table(trial: Trial, auc_long: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 2: AUC of average, maximal and night pain at each window, by treatment, with the omnibus P.
+
+    One row per measure, window and imputation: the summary by treatment
+    (mean +- SD or median [IQR]), the omnibus P of the paper's model and,
+    when it is below 0.05, the Sidak-adjusted pairwise P values.
+    """
+    auc_long = derive.auc_all(trial.diary, trial.infusions) if auc_long is None else auc_long
+    rows = []
+    for (measure, last_day, imputation), part in auc_long.groupby(["measure", "last_day", "imputation"], sort=False):
+        data = _model_data(trial, part)
+        fit = models.fit_with_normality_check(data, "paper", REPORT_METHOD)
+        omnibus = fit.omnibus()
+        row = {"measure": measure, "last_day": last_day, "imputation": imputation, **_descriptives(data),
+               "omnibus_p": omnibus["p"], "icc": fit.icc, "transform": fit.transform, "notes": "; ".join(fit.notes)}
+        pairwise = fit.pairwise().set_index("comparison")
+        for comparison in pairwise.index:
+            row[f"p_sidak: {comparison}"] = pairwise.at[comparison, "p_sidak"] if omnibus["p"] < 0.05 else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def questionnaire_table(trial: Trial) -> pd.DataFrame:
+    """Table 3: each questionnaire score at the end of each period, by treatment, with the omnibus P."""
+    ends = trial.questionnaires[trial.questionnaires["visit"] == "end_of_period"]
+    rows = []
+    for score in SCORES:
+        values = ends[ends["score"] == score.name][["patient_id", "period", "value"]]
+        data = _model_data(trial, values, outcome="value")
+        fit = models.fit_with_normality_check(data, "paper", REPORT_METHOD)
+        rows.append({"score": score.name, "instrument": score.instrument,
+                     **_descriptives(data, decimals=1), "omnibus_p": fit.omnibus()["p"], "transform": fit.transform,
+                     "notes": "; ".join(fit.notes)})
+    return pd.DataFrame(rows)
+
+
+def preinfusion_comparison(trial: Trial) -> pd.DataFrame:
+    """Pain before each infusion by treatment, and the omnibus P of the paper's model."""
+    data = _model_data(trial, derive.preinfusion_pain(trial.infusions).rename(columns={"pain": "y"}), "y")
+    fit = models.fit_crossover(data, "paper", REPORT_METHOD)
+    return pd.DataFrame([{**_descriptives(data), "omnibus_p": fit.omnibus()["p"], "notes": "; ".join(fit.notes)}])
+
+
+def consecutive_comparison(trial: Trial) -> pd.DataFrame:
+    """Sum of the two ketamine AUCs (day 35, LOCF) for consecutive vs placebo-separated ketamine periods."""
+    values = derive.with_treatment(derive.auc(trial.diary, "average_pain", 35, "locf"), trial.infusions)
+    wide = values.pivot(index="patient_id", columns="treatment", values="auc")
+    consecutive = derive.consecutive_ketamine(trial.randomization)
+    ketamine_sum = (wide["ketamine"] + wide["ketamine_magnesium"]).reindex(consecutive.index)
+    return pd.DataFrame([models.compare_groups(ketamine_sum, consecutive)])
+
+
+def adverse_event_model(trial: Trial) -> dict[str, pd.DataFrame]:
+    """Treatment-related adverse event in a period (yes/no): logit mixed model, treatment as fixed effect.
+
+    The paper's full set of fixed effects (sequence, carry-over) cannot be
+    estimated from 13 events in 60 periods (complete separation in several
+    sequences), so the report fits treatment alone and says so.
+    """
+    related = trial.adverse_events[trial.adverse_events["relatedness"].isin(RELATED_LEVELS)]
+    flagged = set(zip(related["patient_id"], related["period"]))
+    values = trial.infusions[["patient_id", "period"]].copy()
+    values["y"] = [float((p, q) in flagged) for p, q in zip(values["patient_id"], values["period"])]
+    fit = models.fit_logit_mixed(_model_data(trial, values, "y"), "treatment_only")
+    omnibus = fit.omnibus()
+    return {"fixed_effects": fit.fixed_effects(),
+            "summary": pd.DataFrame([{"omnibus_chi2": omnibus["chi2"], "omnibus_df": omnibus["df"],
+                                      "omnibus_p": omnibus["p"], "patient_variance": fit.patient_variance,
+                                      "loglik": fit.loglik, "notes": "; ".join(fit.notes)}])}
+
+
+def all_analyses(trial: Trial) -> dict[str, object]:
+    """Every derivation and model of the report, in one call (what the benchmark times)."""
+    auc_long = derive.auc_all(trial.diary, trial.infusions)
+    preinfusion = derive.preinfusion_pain(trial.infusions)
+    return {
+        "primary": primary_endpoint(trial),
+        "model_comparison": model_comparison(trial),
+        "auc_table": auc_table(trial, auc_long),
+        "questionnaires": questionnaire_table(trial),
+        "preinfusion": preinfusion_comparison(trial),
+        "consecutive": consecutive_comparison(trial),
+        "improvement": derive.improvement_counts(auc_long, preinfusion),
+        "missing_diary": derive.missing_diary(trial.diary, trial.infusions),
+        "adverse_events": adverse_event_model(trial),
+        "sample_size": models.planning_sample_size(),
+    }
