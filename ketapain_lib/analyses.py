@@ -128,11 +128,7 @@ def adverse_event_model(trial: Trial) -> dict[str, pd.DataFrame]:
     values = trial.infusions[["patient_id", "period"]].copy()
     values["y"] = [float((p, q) in flagged) for p, q in zip(values["patient_id"], values["period"])]
     fit = models.fit_logit_mixed(_model_data(trial, values, "y"), "treatment_only")
-    omnibus = fit.omnibus()
-    return {"fixed_effects": fit.fixed_effects(),
-            "summary": pd.DataFrame([{"omnibus_chi2": omnibus["chi2"], "omnibus_df": omnibus["df"],
-                                      "omnibus_p": omnibus["p"], "patient_variance": fit.patient_variance,
-                                      "loglik": fit.loglik, "notes": "; ".join(fit.notes)}])}
+    return {"fixed_effects": fit.fixed_effects(), "summary": fit.to_frame()}
 
 
 def all_analyses(trial: Trial) -> dict[str, object]:

@@ -117,10 +117,12 @@ class CrossoverFit:
     # ---- variance components
     @property
     def patient_variance(self) -> float:
+        """Between-patient variance (random intercept), in squared outcome units."""
         return float(self.result.cov_re.iloc[0, 0])
 
     @property
     def residual_variance(self) -> float:
+        """Within-patient (residual) variance, in squared outcome units."""
         return float(self.result.scale)
 
     @property
@@ -131,6 +133,7 @@ class CrossoverFit:
 
     @property
     def total_sd(self) -> float:
+        """SD of one observation around its mean: the denominator of the effect sizes."""
         return math.sqrt(self.patient_variance + self.residual_variance)
 
     # ---- fixed effects
@@ -144,6 +147,7 @@ class CrossoverFit:
 
     @property
     def pairs(self) -> list[tuple[str, str]]:
+        """The pairwise comparisons, (first, second): the paper's three for its treatments, else all pairs."""
         if self.levels == list(TREATMENTS):
             return list(PAIRS)
         return [(b, a) for i, a in enumerate(self.levels) for b in self.levels[i + 1:]]
@@ -450,6 +454,14 @@ class LogitMixedFit:
         beta, cov = self.params[index], self.cov[np.ix_(index, index)]
         chi2 = float(beta @ np.linalg.solve(cov, beta))
         return {"chi2": chi2, "df": len(index), "p": float(stats.chi2.sf(chi2, len(index)))}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row summary: omnibus test, patient variance, log-likelihood, notes."""
+        omnibus = self.omnibus()
+        return pd.DataFrame([{"model": self.model, "n_obs": len(self.data), "events": int(self.data["y"].sum()),
+                              "omnibus_chi2": omnibus["chi2"], "omnibus_df": omnibus["df"],
+                              "omnibus_p": omnibus["p"], "patient_variance": self.patient_variance,
+                              "loglik": self.loglik, "quadrature_nodes": self.nodes, "notes": "; ".join(self.notes)}])
 
 
 def _agq_loglik(beta: np.ndarray, log_sd: float, X: np.ndarray, y: np.ndarray, groups: np.ndarray,

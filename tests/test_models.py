@@ -231,3 +231,48 @@ def test_missing_diary_counts():
     table = derive.missing_diary(diary, infusions).set_index("day")
     assert table.loc[0, "n_missing"] == 0 and table.loc[1, "n_missing"] == 2  # P01 blank, P02 absent
     assert table.loc[1, "pct_missing"] == 100.0 and table.loc[35, "n_expected"] == 2
+
+
+# --------------------------------------------------------------------------- the report's analyses
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from ketapain_lib import analyses
+
+    return analyses.all_analyses(load_trial())
+
+
+def test_reml_and_ml_reach_the_same_conclusions_on_the_shipped_data(shipped):
+    table = shipped["model_comparison"]
+    for model, part in table.groupby("model"):
+        p_columns = ["omnibus_p"] + [c for c in table.columns if c.startswith("p: ")]
+        decisions = part[p_columns] < 0.05
+        assert (decisions.iloc[0] == decisions.iloc[1]).all(), model
+        estimates = part["estimate: ketamine vs placebo"].to_numpy()
+        assert estimates[0] == pytest.approx(estimates[1], abs=1e-4)  # balanced data: same fixed effects
+
+
+def test_primary_endpoint_reproduces_its_descriptives_from_the_calibration(shipped):
+    from ketapain_lib.calibration import achieved_statistics
+
+    stats_ = achieved_statistics(load_trial())
+    descriptives = shipped["primary"]["descriptives"].set_index("treatment")
+    for treatment in ("placebo", "ketamine", "ketamine_magnesium"):
+        assert descriptives.at[treatment, "mean"] == pytest.approx(stats_[f"auc35_locf_mean_{treatment}"])
+    assert len(shipped["primary"]["pairwise"]) == 3
+    assert shipped["primary"]["summary"]["method"].item() == "REML"
+
+
+def test_every_table_two_row_has_an_omnibus_p(shipped):
+    table = shipped["auc_table"]
+    assert len(table) == 3 * 5 * 2
+    assert table["omnibus_p"].between(0, 1).all()
+    sidak_columns = [c for c in table.columns if c.startswith("p_sidak")]
+    assert table.loc[table["omnibus_p"] >= 0.05, sidak_columns].isna().all().all()
+
+
+def test_questionnaire_table_covers_every_score(shipped):
+    from ketapain_lib.schema import SCORES
+
+    assert list(shipped["questionnaires"]["score"]) == [s.name for s in SCORES]
