@@ -19,6 +19,8 @@ from .data import Trial
 from .schema import RELATED_LEVELS, SCORES, TREATMENTS
 
 REPORT_METHOD: models.Method = "REML"
+#: Two-sided type I error of every test of the report, as in the paper.
+ALPHA = 0.05
 
 
 def _model_data(trial: Trial, values: pd.DataFrame, outcome: str = "auc") -> pd.DataFrame:
@@ -81,7 +83,9 @@ def auc_table(trial: Trial, auc_long: pd.DataFrame | None = None) -> pd.DataFram
                "omnibus_p": omnibus["p"], "icc": fit.icc, "transform": fit.transform, "notes": "; ".join(fit.notes)}
         pairwise = fit.pairwise().set_index("comparison")
         for comparison in pairwise.index:
-            row[f"p_sidak: {comparison}"] = pairwise.at[comparison, "p_sidak"] if omnibus["p"] < 0.05 else float("nan")
+            row[f"p: {comparison}"] = pairwise.at[comparison, "p"]
+            # post hoc comparisons only after a significant omnibus test, as in the paper
+            row[f"p_sidak: {comparison}"] = pairwise.at[comparison, "p_sidak"] if omnibus["p"] < ALPHA else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
 

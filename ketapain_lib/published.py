@@ -42,6 +42,23 @@ def published_value(key: str) -> float:
         raise KeyError(f"{key!r} is not in {PUBLISHED_FILE}") from None
 
 
+def published_precision(key: str) -> float:
+    """Half a unit of the last digit the paper prints for ``key``: the rounding a match must allow.
+
+    >>> published_precision("auc35_locf_omnibus_p"), published_precision("flow_screened")
+    (0.0005, 0.5)
+    """
+    text = str(_published_text().at[key, "value"]).strip()
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return 0.5 * 10.0 ** (-decimals)
+
+
+@lru_cache(maxsize=1)
+def _published_text() -> pd.DataFrame:
+    with resources.files(__package__).joinpath("published", PUBLISHED_FILE).open("rb") as handle:
+        return pd.read_csv(handle, dtype=str).set_index("key")
+
+
 def calibration_targets() -> pd.DataFrame:
     """The published numbers the synthetic generator is calibrated to (those with a tolerance)."""
     frame = published_results()

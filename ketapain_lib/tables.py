@@ -72,3 +72,101 @@ def assumptions_table() -> pd.DataFrame:
         else:
             rows.append({"assumption": name, "value": str(value)})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- the paper's tables
+
+def _n_pct(count: int, total: int) -> str:
+    return f"{count} ({100 * count / total:.0f}%)"
+
+
+def table1(trial) -> pd.DataFrame:
+    """Table 1: characteristics of the randomized patients at inclusion.
+
+    Continuous variables as mean ± SD or median [Q1; Q3] by the Shapiro-Wilk
+    rule (:func:`ketapain_lib.models.describe`); categories as n (%).
+    """
+    from .models import describe
+    from .schema import AETIOLOGIES, DRUG_CLASSES
+
+    patients = trial.patients
+    n = len(patients)
+    bmi = patients["weight_kg"] / (patients["height_cm"].astype(float) / 100) ** 2
+    rows = [("Patients", "n", str(n))]
+    rows.append(("Women", "n (%)", _n_pct(int((patients["sex"] == "female").sum()), n)))
+    for label, values, decimals in (("Age (years)", patients["age_years"], 0),
+                                    ("Weight (kg)", patients["weight_kg"], 1),
+                                    ("Height (cm)", patients["height_cm"], 0),
+                                    ("Body mass index (kg/m²)", bmi, 1),
+                                    ("Years with pain", patients["pain_duration_years"], 0),
+                                    ("DN4 score (0-10)", patients["dn4_score"], 0)):
+        summary = describe(values, decimals=decimals)
+        rows.append((label, summary["summary"], summary["text"]))
+    for aetiology in AETIOLOGIES:
+        count = int((patients["pain_aetiology"] == aetiology).sum())
+        if count or aetiology != "other":
+            rows.append((f"Pain after {aetiology}" if aetiology in ("surgery", "trauma", "chemotherapy")
+                         else f"Pain due to {aetiology}", "n (%)", _n_pct(count, n)))
+    for drug in DRUG_CLASSES:
+        takers = trial.baseline_drugs.loc[trial.baseline_drugs["drug_class"] == drug, "patient_id"].nunique()
+        rows.append((f"Baseline {drug.replace('_', ' or ').replace('nsaid', 'NSAID')}", "n (%)", _n_pct(takers, n)))
+    return pd.DataFrame(rows, columns=["characteristic", "shown as", "value"])
+
+
+def adverse_event_table(trial) -> pd.DataFrame:
+    """Patients with each adverse event term, by treatment, n (%), plus related and any-event rows."""
+    from .derive import with_treatment
+    from .schema import AE_TERMS, RELATED_LEVELS, TREATMENT_LABELS, TREATMENTS
+
+    events = with_treatment(trial.adverse_events, trial.infusions)
+    n = len(trial.patients)
+    rows = []
+    for term in AE_TERMS:
+        counts = [events[(events["treatment"] == t) & (events["term"] == term)]["patient_id"].nunique()
+                  for t in TREATMENTS]
+        if any(counts):
+            rows.append({"event": term.replace("_", " ").capitalize(),
+                         **{TREATMENT_LABELS[t]: _n_pct(c, n) for t, c in zip(TREATMENTS, counts)}})
+    related = events[events["relatedness"].isin(RELATED_LEVELS)]
+    rows.append({"event": "At least one treatment-related event",
+                 **{TREATMENT_LABELS[t]: _n_pct(related[related["treatment"] == t]["patient_id"].nunique(), n)
+                    for t in TREATMENTS}})
+    rows.append({"event": "At least one event of any kind",
+                 **{TREATMENT_LABELS[t]: _n_pct(events[events["treatment"] == t]["patient_id"].nunique(), n)
+                    for t in TREATMENTS}})
+    rows.append({"event": "Serious adverse events (events)",
+                 **{TREATMENT_LABELS[t]: str(int(((events["treatment"] == t) & (events["serious"] == "yes")).sum()))
+                    for t in TREATMENTS}})
+    return pd.DataFrame(rows)
+
+
+def relatedness_table(trial) -> pd.DataFrame:
+    """Adverse events (events, not patients) by treatment and relatedness."""
+    from .derive import with_treatment
+    from .schema import RELATEDNESS, TREATMENT_LABELS, TREATMENTS
+
+    events = with_treatment(trial.adverse_events, trial.infusions)
+    table = pd.crosstab(events["relatedness"], events["treatment"]).reindex(index=list(RELATEDNESS),
+                                                                           columns=list(TREATMENTS), fill_value=0)
+    table.columns = [TREATMENT_LABELS[t] for t in table.columns]
+    return table.rename_axis("relatedness").reset_index()
+
+
+def table4(trial) -> pd.DataFrame:
+    """Table 4: changes in concomitant treatment during the trial, with the treatment of the period."""
+    from .derive import with_treatment
+    from .schema import TREATMENT_LABELS
+
+    changes = with_treatment(trial.concomitant_changes, trial.infusions)
+    return pd.DataFrame({
+        "patient": changes["patient_id"].astype(str), "period": changes["period"].astype(int),
+        "treatment of the period": changes["treatment"].astype(str).map(TREATMENT_LABELS),
+        "day": changes["day"].astype(int), "drug": changes["drug"].astype(str),
+        "change": changes["change"].astype(str), "reason": changes["reason"].astype(str)})
+
+
+def by_treatment_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename treatment-code columns to their labels (for display)."""
+    from .schema import TREATMENT_LABELS
+
+    return frame.rename(columns=TREATMENT_LABELS)

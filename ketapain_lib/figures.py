@@ -1,0 +1,174 @@
+"""Figures of the report, as matplotlib Figures (not registered with pyplot, so a notebook shows each once).
+
+Every figure uses the same treatment order and colours (:data:`COLOURS`, from
+the Okabe-Ito colour-blind-safe palette) with a distinct marker per
+treatment, axis labels with units, and sizes readable in print. Nothing is
+random: confidence bands are t-based, not bootstrapped.
+"""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed; notebooks render the returned Figure themselves
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
+from scipy import stats
+
+from . import derive
+from .data import Trial
+from .schema import TREATMENT_LABELS, TREATMENTS
+
+COLOURS = {"placebo": "#0072B2", "ketamine": "#E69F00", "ketamine_magnesium": "#009E73"}
+MARKERS = {"placebo": "o", "ketamine": "s", "ketamine_magnesium": "^"}
+matplotlib.rcParams.update({"svg.hashsalt": "ketapain", "font.size": 10, "axes.titlesize": 11,
+                            "axes.spines.top": False, "axes.spines.right": False})
+
+
+def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
+    clean = values.dropna().astype(float)
+    mean = clean.mean()
+    half = stats.t.ppf(0.975, len(clean) - 1) * clean.std() / np.sqrt(len(clean)) if len(clean) > 1 else np.nan
+    return mean, mean - half, mean + half
+
+
+def flow_diagram(trial: Trial) -> Figure:
+    """Figure 1: screened, excluded (with reasons), randomized, allocation per period, analysed."""
+    outcome = trial.screening["screening_outcome"].astype(str)
+    n_screened, n_randomized = len(outcome), int((outcome == "randomized").sum())
+    excluded = outcome[outcome != "randomized"].value_counts().sort_index()
+    per_period = trial.infusions.groupby(["period", "treatment"], observed=True).size()
+    analysed = trial.infusions.groupby("treatment", observed=True)["patient_id"].nunique()
+
+    figure = Figure(figsize=(7.5, 6.2))
+    axis = figure.add_axes([0, 0, 1, 1])
+    axis.set_xlim(0, 100)
+    axis.set_ylim(0, 100)
+    axis.axis("off")
+
+    def box(x, y, text, width=34, height=8):
+        axis.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                      boxstyle="round,pad=0.6", facecolor="white", edgecolor="#333333"))
+        axis.text(x, y, text, ha="center", va="center", fontsize=9)
+
+    def arrow(x0, y0, x1, y1):
+        axis.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": "#333333"})
+
+    box(35, 92, f"Screened\nn = {n_screened}")
+    reasons = "\n".join(f"{reason}: n = {count}" for reason, count in excluded.items())
+    box(80, 80, f"Not randomized, n = {int(excluded.sum())}\n{reasons}", width=30, height=11)
+    arrow(35, 87, 35, 73)
+    arrow(35, 80, 64, 80)
+    box(35, 68, f"Randomized\nn = {n_randomized}")
+    for column, period in enumerate(sorted(per_period.index.get_level_values(0).unique())):
+        x = 17 + 33 * column
+        lines = "\n".join(f"{TREATMENT_LABELS[t]}: {int(per_period.get((period, t), 0))}" for t in TREATMENTS)
+        arrow(35, 63, x, 51)
+        box(x, 43, f"Period {period}\n{lines}", width=28, height=13)
+    analysed_text = ", ".join(f"{TREATMENT_LABELS[t]} {int(analysed.get(t, 0))}" for t in TREATMENTS)
+    for column in range(3):
+        arrow(17 + 33 * column, 35, 50, 22)
+    box(50, 15, f"Analysed (patients per treatment)\n{analysed_text}", width=80, height=8)
+    return figure
+
+
+def daily_pain(trial: Trial, measure: str = "average_pain", imputation: derive.Imputation = "locf") -> Figure:
+    """Figure 2: mean daily pain after each infusion by treatment, with its 95% confidence band."""
+    grid = derive.locf(trial.diary, (measure,)) if imputation == "locf" else \
+        derive.diary_grid(trial.diary, (measure,))
+    grid = derive.with_treatment(grid, trial.infusions)
+    figure = Figure(figsize=(7.5, 4.2))
+    axis = figure.add_subplot()
+    for treatment in TREATMENTS:
+        part = grid[grid["treatment"] == treatment]
+        summary = pd.DataFrame([(day, *_mean_ci(values[measure])) for day, values in part.groupby("day")],
+                               columns=["day", "mean", "low", "high"])
+        axis.fill_between(summary["day"], summary["low"], summary["high"], color=COLOURS[treatment], alpha=0.15,
+                          linewidth=0)
+        axis.plot(summary["day"], summary["mean"], color=COLOURS[treatment], marker=MARKERS[treatment],
+                  markersize=3.5, linewidth=1.6, label=TREATMENT_LABELS[treatment])
+    axis.set_xlabel("Days after infusion")
+    axis.set_ylabel(f"{measure.replace('_', ' ').capitalize()} (0-10 NRS)")
+    axis.set_xlim(0, 35)
+    axis.set_ylim(0, 10)
+    axis.legend(frameon=False, loc="lower left", ncols=3)
+    figure.tight_layout()
+    return figure
+
+
+def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = "average_pain",
+                     imputation: derive.Imputation = "none") -> Figure:
+    """Figure 3: mean AUC (95% CI) at days 7, 15, 21, 28 and 35, by treatment."""
+    data = auc_long[(auc_long["measure"] == measure) & (auc_long["imputation"] == imputation)]
+    figure = Figure(figsize=(7.5, 4.2))
+    axis = figure.add_subplot()
+    offsets = dict(zip(TREATMENTS, (-0.6, 0.0, 0.6)))
+    for treatment in TREATMENTS:
+        rows = [(day, *_mean_ci(part["auc"])) for day, part in
+                data[data["treatment"] == treatment].groupby("last_day")]
+        summary = pd.DataFrame(rows, columns=["day", "mean", "low", "high"])
+        axis.errorbar(summary["day"] + offsets[treatment], summary["mean"],
+                      yerr=[summary["mean"] - summary["low"], summary["high"] - summary["mean"]],
+                      color=COLOURS[treatment], marker=MARKERS[treatment], capsize=3, linewidth=1.4,
+                      label=TREATMENT_LABELS[treatment])
+    axis.set_xticks(sorted(data["last_day"].unique()))
+    axis.set_xlabel("End of the window (days after infusion)")
+    axis.set_ylabel("AUC of average pain (pain score-days)")
+    axis.legend(frameon=False, loc="upper left")
+    figure.tight_layout()
+    return figure
+
+
+def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | None = None,
+                measure: str = "average_pain", imputation: derive.Imputation = "none") -> Figure:
+    """Figure 4: each patient's AUC under each treatment at one time point (patients sorted by placebo AUC).
+
+    ``flags`` (from :func:`ketapain_lib.derive.improvement`) marks patients
+    improved with an active treatment (bold label) or with placebo (italic).
+    """
+    data = auc_long[(auc_long["measure"] == measure) & (auc_long["last_day"] == last_day)
+                    & (auc_long["imputation"] == imputation)]
+    wide = data.pivot(index="patient_id", columns="treatment", values="auc")[list(TREATMENTS)]
+    wide = wide.sort_values(["placebo"], kind="stable")
+    figure = Figure(figsize=(7.5, 5.0))
+    axis = figure.add_subplot()
+    positions = np.arange(len(wide))
+    for treatment in TREATMENTS:
+        axis.scatter(wide[treatment], positions, color=COLOURS[treatment], marker=MARKERS[treatment], s=28,
+                     label=TREATMENT_LABELS[treatment], zorder=3)
+    for position, (_, row) in zip(positions, wide.iterrows()):
+        axis.plot([row.min(), row.max()], [position, position], color="#BBBBBB", linewidth=1, zorder=1)
+    axis.set_yticks(positions)
+    labels = axis.set_yticklabels(wide.index.astype(str))
+    if flags is not None:
+        for label, patient in zip(labels, wide.index):
+            if flags.at[patient, "improved_active"]:
+                label.set_fontweight("bold")
+            if flags.at[patient, "improved_placebo"]:
+                label.set_fontstyle("italic")
+    axis.set_xlabel(f"AUC of average pain, days 0-{last_day} (pain score-days)")
+    axis.set_ylabel("Patient")
+    axis.legend(frameon=False, loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def residual_qq(fit) -> Figure:
+    """Normal Q-Q plot of a crossover fit's conditional residuals, with the Shapiro-Wilk result."""
+    residuals = np.sort(np.asarray(fit.result.resid, dtype=float))
+    n = len(residuals)
+    theoretical = stats.norm.ppf((np.arange(1, n + 1) - 0.375) / (n + 0.25))  # Blom plotting positions
+    figure = Figure(figsize=(4.8, 4.2))
+    axis = figure.add_subplot()
+    axis.scatter(theoretical, residuals, s=16, color="#333333")
+    slope, intercept = np.std(residuals, ddof=1), np.mean(residuals)
+    line = np.array([theoretical.min(), theoretical.max()])
+    axis.plot(line, intercept + slope * line, color=COLOURS["placebo"], linewidth=1.2)
+    normality = fit.residual_normality()
+    axis.set_title(f"Shapiro-Wilk W = {normality['W']:.3f}, P = {normality['p']:.3f}", fontsize=10)
+    axis.set_xlabel("Standard normal quantile")
+    axis.set_ylabel("Conditional residual (pain score-days)")
+    figure.tight_layout()
+    return figure
