@@ -5,6 +5,8 @@
 * ``simulate --seed N --out DIR`` writes a synthetic raw dataset.
 * ``calibrate [DIR]`` prints the calibration report (published vs achieved)
   and exits 1 if a target is outside its tolerance.
+* ``export --out DIR [--data DIR]`` writes every table (CSV), figure (PNG,
+  SVG) and the ledger, without building the book.
 
 ``DIR`` defaults to ``$KETAPAIN_DATA``, else the shipped synthetic data.
 """
@@ -59,6 +61,20 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .data import DataValidationError, load_trial
+    from .export import export_all
+
+    try:
+        trial = load_trial(args.data)
+    except DataValidationError as err:
+        print(err)
+        return 1
+    written = export_all(trial, args.out)
+    print(f"wrote {len(written)} files to {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from .simulate import DEFAULT_SEED
 
@@ -75,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     calibrate = commands.add_parser("calibrate", help="published summaries vs those of a dataset")
     calibrate.add_argument("directory", nargs="?", help="data directory (default: $KETAPAIN_DATA or data/synthetic)")
     calibrate.set_defaults(run=_calibrate)
+    export = commands.add_parser("export", help="write every table, figure and the ledger")
+    export.add_argument("--out", required=True, help="output directory (created if needed)")
+    export.add_argument("--data", help="data directory (default: $KETAPAIN_DATA or data/synthetic)")
+    export.set_defaults(run=_export)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -150,4 +150,5 @@ def all_analyses(trial: Trial) -> dict[str, object]:
         "missing_diary": derive.missing_diary(trial.diary, trial.infusions),
         "adverse_events": adverse_event_model(trial),
         "sample_size": models.planning_sample_size(),
+        "auc_long": auc_long,
     }

@@ -11,6 +11,25 @@ __all__ = ["load_trial", "provenance", "show", "results", "glue_values", "ledger
 _RESULTS: dict[int, dict] = {}
 
 
+def _register_figure_display() -> None:
+    """Show the library's (pyplot-free) Figures as PNG in notebooks, with deterministic bytes."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    from .figures import to_png
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, to_png)
+
+
+_register_figure_display()
+
+
 def provenance(trial: Trial) -> Markdown:
     """A short, visible statement of where the page's data come from (synthetic or a real export)."""
     if trial.is_synthetic:

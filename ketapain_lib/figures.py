@@ -7,10 +7,9 @@ random: confidence bands are t-based, not bootstrapped.
 """
 from __future__ import annotations
 
+import io
+
 import matplotlib
-
-matplotlib.use("Agg")  # no display needed; notebooks render the returned Figure themselves
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -25,6 +24,20 @@ COLOURS = {"placebo": "#0072B2", "ketamine": "#E69F00", "ketamine_magnesium": "#
 MARKERS = {"placebo": "o", "ketamine": "s", "ketamine_magnesium": "^"}
 matplotlib.rcParams.update({"svg.hashsalt": "ketapain", "font.size": 10, "axes.titlesize": 11,
                             "axes.spines.top": False, "axes.spines.right": False})
+
+
+def to_png(figure: Figure, dpi: int = 110) -> bytes:
+    """PNG bytes of a figure, without the metadata that would vary between builds."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def to_svg(figure: Figure) -> bytes:
+    """SVG bytes of a figure, with no date and fixed element ids (``svg.hashsalt``)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
 
 
 def _mean_ci(values: pd.Series) -> tuple[float, float, float]:

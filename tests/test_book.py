@@ -1,4 +1,4 @@
-"""The book builds offline, without a single Sphinx warning, and every page says where its data come from."""
+"""The book: builds offline without a Sphinx warning, caches execution correctly, and renders in a browser."""
 from __future__ import annotations
 
 import os
@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -16,39 +17,50 @@ from ketapain_lib.schema import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ["01_methods", "02_population", "03_primary_endpoint", "04_secondary_endpoints", "05_safety",
-            "06_discussion", "a1_data_dictionary", "a2_synthetic_data"]
+            "06_discussion", "a1_data_dictionary", "a2_synthetic_data", "a3_ledger", "a4_environment"]
+FIGURES = {"02_population": 1, "03_primary_endpoint": 2, "04_secondary_endpoints": 3}
+EXECUTING = "Executing notebook"
+
+
+def build(out: Path, data: Path | None = None) -> str:
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    env = {k: v for k, v in os.environ.items() if k != "KETAPAIN_DATA"}
+    if data is not None:
+        env["KETAPAIN_DATA"] = str(data)
+    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n",
+                             "--keep-going"], capture_output=True, text=True, cwd=ROOT, check=False, env=env)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    return log
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, str]:
+def built(tmp_path_factory) -> tuple[Path, Path, str]:
     out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n",
-                             "--keep-going"], capture_output=True, text=True, cwd=ROOT, check=False,
-                            env={k: v for k, v in os.environ.items() if k != "KETAPAIN_DATA"})
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return out / "_build" / "html", result.stdout + result.stderr
+    log = build(out)
+    return out, out / "_build" / "html", log
 
 
 def test_build_has_no_sphinx_warning(built):
-    _, log = built
+    _, _, log = built
     sphinx_warnings = [line for line in log.splitlines()
                        if re.search(r"\b(WARNING|ERROR|CRITICAL)\b", line) and "IPKernelApp" not in line]
     assert sphinx_warnings == []
 
 
 def test_every_chapter_is_built_with_the_synthetic_data_banner_and_no_error(built):
-    html, _ = built
+    _, html, _ = built
     for chapter in CHAPTERS:
         page = (html / "chapters" / f"{chapter}.html").read_text(encoding="utf-8")
         assert sphinx_ext.SYNTHETIC_BANNER.split(":")[0] in page, chapter
-        assert "Synthetic data." in page, chapter  # the admonition of the page itself
-        assert "Traceback" not in page and "output error" not in page, chapter
+        assert "Traceback" not in page and "output error" not in page and "stderr" not in page, chapter
+        if not chapter.startswith("a4"):
+            assert "Synthetic data." in page, chapter  # the admonition of the page itself
     assert "data in this book are synthetic" in (html / "intro.html").read_text(encoding="utf-8")
 
 
 def test_data_dictionary_page_lists_every_column_of_the_contract(built):
-    html, _ = built
+    _, html, _ = built
     page = (html / "chapters" / "a1_data_dictionary.html").read_text(encoding="utf-8")
     for table in TABLES.values():
         assert table.filename in page
@@ -59,10 +71,42 @@ def test_data_dictionary_page_lists_every_column_of_the_contract(built):
 def test_calibration_page_shows_every_target(built):
     from ketapain_lib.published import calibration_targets
 
-    html, _ = built
+    _, html, _ = built
     page = (html / "chapters" / "a2_synthetic_data.html").read_text(encoding="utf-8")
     for key in calibration_targets().index:
         assert f"<td>{key}</td>" in page, key
+
+
+def test_ledger_page_lists_every_published_number(built):
+    from ketapain_lib.published import published_results
+
+    _, html, _ = built
+    page = (html / "chapters" / "a3_ledger.html").read_text(encoding="utf-8")
+    for description in published_results()["description"]:
+        assert f"<td>{description.replace('&', '&amp;')}</td>" in page, description
+
+
+def test_glued_prose_numbers_are_rendered(built):
+    _, html, _ = built
+    page = (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8")
+    assert re.search(r"omnibus P = <span class=\"pasted-text\">0\.\d{3}</span>", page), "glued P value missing"
+
+
+def test_unchanged_rebuild_executes_nothing_and_new_data_execute_everything(built, tmp_path):
+    out, html, _ = built
+    assert EXECUTING not in build(out)
+    before = (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8")
+    # the same data with one diary entry changed: jupyter-cache alone would keep the stale outputs
+    changed = tmp_path / "changed"
+    shutil.copytree(SHIPPED_DATA_DIR, changed)
+    diary = (changed / "diary.csv").read_text(encoding="utf-8").split("\n")
+    fields = diary[1].split(",")
+    fields[3] = str((int(fields[3]) + 5) % 11)
+    diary[1] = ",".join(fields)
+    (changed / "diary.csv").write_text("\n".join(diary), encoding="utf-8")
+    log = build(out, data=changed)
+    assert log.count(EXECUTING) == len(CHAPTERS)
+    assert (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8") != before
 
 
 def test_banner_follows_the_data_directory(tmp_path, monkeypatch):
@@ -79,3 +123,71 @@ def test_banner_follows_the_data_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("KETAPAIN_DATA")
     sphinx_ext._announce(None, config)
     assert config.html_theme_options["announcement"] == sphinx_ext.SYNTHETIC_BANNER
+
+
+# --------------------------------------------------------------------------- in a real browser
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs, self.images, self.tables, self.h1 = [], [], 0, 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and "reference internal" in (attrs.get("class") or "") and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+        if tag == "img":
+            self.images.append(attrs)
+        if tag == "table":
+            self.tables += 1
+        if tag == "h1":
+            self.h1 += 1
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium, installed by the test setup when missing (CI runs as root)."""
+    found = shutil.which("chromium")
+    if found is None and os.geteuid() == 0:
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=False)
+        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
+                       capture_output=True, check=False, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        found = shutil.which("chromium")
+    if found is None:
+        pytest.fail("Debian's chromium is needed for the browser test: apt-get install chromium")
+    return found
+
+
+def chromium_run(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_renders_in_a_browser(built, chromium, chapter, tmp_path):
+    _, html, _ = built
+    page = html / "chapters" / f"{chapter}.html"
+    dom = chromium_run(chromium, tmp_path / "profile", "--dump-dom", page.as_uri()).stdout
+    parsed = _Links()
+    parsed.feed(dom)
+    assert parsed.h1 >= 1, "the page did not render"
+    assert "Traceback" not in dom and "ansi-red-fg" not in dom
+    if chapter in FIGURES:
+        figures = [img for img in parsed.images if "/_images/" in ("/" + img.get("src", "")).replace("../", "/")]
+        assert len(figures) >= FIGURES[chapter]
+        for img in figures:
+            assert img.get("alt"), "figure without alt text"
+            assert (page.parent / img["src"]).resolve().is_file(), img["src"]
+    if chapter not in ("06_discussion",):
+        assert parsed.tables >= 1, "no table on the page"
+    for href in parsed.hrefs:
+        target = href.split("#")[0]
+        if target:
+            assert (page.parent / target).resolve().is_file(), f"broken link {href}"
+    shots = ROOT / "_build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    chromium_run(chromium, tmp_path / "profile", "--window-size=1280,2400", f"--screenshot={shots / chapter}.png",
+                 page.as_uri())
+    assert (shots / f"{chapter}.png").stat().st_size > 10_000

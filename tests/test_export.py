@@ -1,0 +1,50 @@
+"""The export command: every table, figure and the ledger, byte-identical from one run to the next."""
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+
+import pandas as pd
+
+from ketapain_lib.published import published_results
+
+
+def export(out) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ketapain_lib", "export", "--out", str(out)], capture_output=True,
+                          text=True, check=False)
+
+
+def test_export_twice_gives_identical_files(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert export(first).returncode == 0 and export(second).returncode == 0
+    names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
+    _, mismatch, errors = filecmp.cmpfiles(first, second, names, shallow=False)
+    assert (mismatch, errors) == ([], [])
+    for figure in ("figure1_flow", "figure2_daily_pain", "figure3_auc_windows", "figure4a_patients_day7",
+                   "figure4b_patients_day35"):
+        assert f"figures/{figure}.png" in names and f"figures/{figure}.svg" in names
+    for table in ("table1_characteristics", "table2_auc", "table3_questionnaires", "table4_concomitant_changes"):
+        assert f"tables/{table}.csv" in names
+    svg = (first / "figures" / "figure2_daily_pain.svg").read_text(encoding="utf-8")
+    assert "<dc:date>" not in svg  # no timestamp
+
+
+def test_ledger_csv_lists_every_published_number(tmp_path):
+    assert export(tmp_path).returncode == 0
+    ledger = pd.read_csv(tmp_path / "ledger.csv")
+    assert list(ledger["key"]) == list(published_results().index)
+    assert set(ledger["status"]) <= {"match", "differs", "input", "not computed"}
+    assert (ledger["status"] != "not computed").all()
+    assert {"published", "reproduced", "difference", "tolerance"} <= set(ledger.columns)
+
+
+def test_export_refuses_bad_data_with_the_validation_message(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    result = subprocess.run([sys.executable, "-m", "ketapain_lib", "export", "--out", str(tmp_path / "out"),
+                             "--data", str(bad)], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert f"{bad}/screening.csv: file not found" in result.stdout
+    assert "Traceback" not in result.stderr
