@@ -27,12 +27,12 @@ STAMP = "ketapain_inputs.sha256"
 LIBRARY = Path(__file__).resolve().parent
 
 
-def inputs_hash() -> str:
+def inputs_hash(directory: Path | None = None) -> str:
     """SHA-256 over the library's code and data files, the pins, and the raw data the book reads."""
     digest = hashlib.sha256()
     files = sorted(p for p in LIBRARY.rglob("*") if p.is_file() and p.suffix in (".py", ".csv"))
     requirements = LIBRARY.parent / "requirements.txt"
-    directory = data_dir()
+    directory = data_dir(directory)
     groups = (("library", LIBRARY, files), ("requirements", LIBRARY.parent, [requirements]),
               ("data", directory, sorted(p for p in directory.iterdir() if p.is_file()) if directory.is_dir() else []))
     for label, root, paths in groups:

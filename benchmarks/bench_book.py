@@ -1,0 +1,50 @@
+"""Benchmark of the book's build cycle, on a fresh copy of the repository (the environment installed).
+
+    python benchmarks/bench_book.py
+
+Measures, in seconds: a cold build (no _build, nothing cached), an unchanged rebuild, a rebuild after
+editing one chapter's prose, and the export command. Targets: 40, 3, 10 and 5 seconds on the 2-core
+reference machine. A benchmark, not a test: it prints and asserts nothing.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "report"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(copy)], check=True)
+        build = [str(BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"]
+        from ketapain_lib import book
+
+        shutil.rmtree(book.RESULTS_CACHE, ignore_errors=True)  # nothing computed beforehand: a cold build
+        rows = [("cold build (fresh clone)", timed(build, copy), 40)]
+        rows.append(("unchanged rebuild", timed(build, copy), 3))
+        chapter = copy / "chapters" / "05_safety.md"
+        chapter.write_text(chapter.read_text(encoding="utf-8") + "\nAn edited sentence of prose.\n", encoding="utf-8")
+        rows.append(("rebuild after editing one chapter's prose", timed(build, copy), 10))
+        export = [str(BIN / "python"), "-m", "ketapain_lib", "export", "--out", str(Path(scratch) / "export")]
+        rows.append(("export command", timed(export, copy), 5))
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'step':<{width}}  seconds  target")
+    for name, seconds, target in rows:
+        print(f"{name:<{width}}  {seconds:7.1f}  {target:6d}")
+
+
+if __name__ == "__main__":
+    main()
