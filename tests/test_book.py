@@ -191,3 +191,11 @@ def test_chapter_renders_in_a_browser(built, chromium, chapter, tmp_path):
     chromium_run(chromium, tmp_path / "profile", "--window-size=1280,2400", f"--screenshot={shots / chapter}.png",
                  page.as_uri())
     assert (shots / f"{chapter}.png").stat().st_size > 10_000
+
+
+def test_every_published_number_is_shown_in_the_chapter_where_it_belongs():
+    from ketapain_lib.published import published_results
+
+    sources = "".join((ROOT / "chapters" / f"{chapter}.md").read_text(encoding="utf-8") for chapter in CHAPTERS)
+    for section in sorted(set(published_results()["section"])):
+        assert f'book.ledger_rows(trial, "{section}")' in sources, section
