@@ -132,7 +132,9 @@ def adverse_event_model(trial: Trial) -> dict[str, pd.DataFrame]:
     values = trial.infusions[["patient_id", "period"]].copy()
     values["y"] = [float((p, q) in flagged) for p, q in zip(values["patient_id"], values["period"])]
     fit = models.fit_logit_mixed(_model_data(trial, values, "y"), "treatment_only")
-    return {"fixed_effects": fit.fixed_effects(), "summary": fit.to_frame()}
+    fixed_effects = fit.fixed_effects()
+    fixed_effects["term"] = fixed_effects["term"].map(models.readable_term)
+    return {"fixed_effects": fixed_effects, "summary": fit.to_frame()}
 
 
 def all_analyses(trial: Trial) -> dict[str, object]:

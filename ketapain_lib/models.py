@@ -64,6 +64,28 @@ PAIRS: tuple[tuple[str, str], ...] = (
 _OPTIMIZERS = ("bfgs", "lbfgs", "nm", "powell")
 
 
+def readable_term(term: str) -> str:
+    """A model term as a reader names it.
+
+    >>> readable_term("C(treatment, Treatment('placebo'))[T.ketamine]")
+    'ketamine vs placebo'
+    >>> readable_term("C(carryover, Treatment('none'))[T.ketamine]"), readable_term("C(sequence)[T.K-P-M]")
+    ('carry-over from ketamine', 'sequence K-P-M')
+    """
+    import re
+
+    match = re.fullmatch(r"C\(treatment, Treatment\('(.+)'\)\)\[T\.(.+)\]", term)
+    if match:
+        return f"{match.group(2)} vs {match.group(1)}"
+    match = re.fullmatch(r"C\(carryover, Treatment\('none'\)\)\[T\.(.+)\]", term)
+    if match:
+        return f"carry-over from {match.group(1)}"
+    match = re.fullmatch(r"C\((\w+)\)\[T\.(.+)\]", term)
+    if match:
+        return f"{match.group(1)} {match.group(2)}"
+    return term
+
+
 def sidak(p: float | np.ndarray, comparisons: int = 3) -> float | np.ndarray:
     """Sidak-adjusted P value for ``comparisons`` tests: ``1 - (1 - p) ** comparisons``.
 

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def refresh(markdown: Path) -> Path:
     notebook = jupytext.read(markdown)
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{index}"  # stable ids: the file changes only when a result does
     client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", record_timing=False,
                                      resources={"metadata": {"path": str(markdown.parent)}})
     client.execute()
