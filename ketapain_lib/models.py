@@ -62,6 +62,9 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("ketamine", "ketamine_magnesium"),
 )
 _OPTIMIZERS = ("bfgs", "lbfgs", "nm", "powell")
+#: Confidence level of every interval of the report, and its normal quantile.
+CI_LEVEL = 0.95
+_Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
 
 def readable_term(term: str) -> str:
@@ -183,8 +186,8 @@ class CrossoverFit:
         z = params.to_numpy() / se
         return pd.DataFrame({"term": names, "estimate": params.to_numpy(), "se": se, "z": z,
                              "p": 2 * stats.norm.sf(np.abs(z)),
-                             "ci_low": params.to_numpy() - 1.959963984540054 * se,
-                             "ci_high": params.to_numpy() + 1.959963984540054 * se})
+                             "ci_low": params.to_numpy() - _Z * se,
+                             "ci_high": params.to_numpy() + _Z * se})
 
     def _contrast(self, first: str, second: str) -> np.ndarray:
         names = list(self.result.model.exog_names)
@@ -211,7 +214,7 @@ class CrossoverFit:
             se = float(np.sqrt(vector @ cov @ vector))
             z = estimate / se
             p = float(2 * stats.norm.sf(abs(z)))
-            low, high = estimate - 1.959963984540054 * se, estimate + 1.959963984540054 * se
+            low, high = estimate - _Z * se, estimate + _Z * se
             rows.append({"comparison": f"{first} vs {second}", "first": first, "second": second,
                          "estimate": estimate, "se": se, "z": z, "p": p,
                          "p_sidak": float(sidak(p, len(self.pairs))),
@@ -467,8 +470,8 @@ class LogitMixedFit:
         z = self.params / se
         return pd.DataFrame({"term": self.names, "estimate": self.params, "se": se, "z": z,
                              "p": 2 * stats.norm.sf(np.abs(z)), "odds_ratio": np.exp(self.params),
-                             "or_ci_low": np.exp(self.params - 1.959963984540054 * se),
-                             "or_ci_high": np.exp(self.params + 1.959963984540054 * se)})
+                             "or_ci_low": np.exp(self.params - _Z * se),
+                             "or_ci_high": np.exp(self.params + _Z * se)})
 
     def omnibus(self) -> dict[str, float]:
         """Wald chi-square test of no treatment effect on the log-odds scale."""
