@@ -154,3 +154,52 @@ def all_analyses(trial: Trial) -> dict[str, object]:
         "sample_size": models.planning_sample_size(),
         "auc_long": auc_long,
     }
+
+
+def model_choice_contrasts(trial: Trial) -> pd.DataFrame:
+    """The three primary contrasts with their CIs under each model and estimation method (long format)."""
+    data = _model_data(trial, derive.auc(trial.diary, "average_pain", 35, "locf"))
+    labels = {"paper": "treatment + sequence + carry-over (paper)", "period": "treatment + period + sequence",
+              "no_carryover": "treatment + sequence"}
+    parts = []
+    for model, label in labels.items():
+        for method in ("REML", "ML"):
+            table = models.fit_crossover(data, model, method).pairwise()
+            parts.append(table.assign(model=f"{label}, {method}"))
+    return pd.concat(parts, ignore_index=True)[["model", "comparison", "estimate", "se", "ci_low", "ci_high", "p"]]
+
+
+def beyond_the_paper(trial: Trial) -> dict[str, object]:
+    """The analyses the paper ran without showing, and a reading of its negative result.
+
+    Missing-data approaches, model choices, clinically important differences
+    with equivalence tests and Bayesian probabilities, the power of the
+    achieved design by simulation, and responders.
+    """
+    import numpy as np
+
+    from . import interpretation, power, sensitivity
+
+    data = _model_data(trial, derive.auc(trial.diary, "average_pain", 35, "locf"))
+    fit = models.fit_crossover(data, "paper", REPORT_METHOD)
+    pairwise = fit.pairwise()
+    cids = interpretation.clinically_important_differences(trial)
+    se_ketamine = float(pairwise.set_index("comparison").at["ketamine vs placebo", "se"])
+    sd_patient, sd_residual = fit.patient_variance ** 0.5, fit.residual_variance ** 0.5
+    deltas = np.arange(0.0, 71.0, 5.0)
+    return {
+        "missing_data": sensitivity.missing_data_contrasts(trial),
+        "model_choices": model_choice_contrasts(trial),
+        "cids": cids,
+        "honest_reading": interpretation.honest_reading(pairwise, cids),
+        "power_curve": power.power_curve(data, deltas, sd_patient, sd_residual),
+        "power_at_cid": pd.DataFrame([{
+            "cid": row["cid"], "score_days": row["score_days"],
+            "simulated_power": power.simulated_power(data, float(row["score_days"]), sd_patient, sd_residual)}
+            for _, row in cids.iterrows()]),
+        "detectable": pd.DataFrame([{"power": p, "detectable_difference": power.detectable_difference(se_ketamine, p),
+                                     "se_ketamine_vs_placebo": se_ketamine} for p in (0.8, 0.9)]),
+        "variance_components": pd.DataFrame([{"sd_patient": sd_patient, "sd_residual": sd_residual,
+                                              "icc": fit.icc}]),
+        "responders": interpretation.responders(trial),
+    }

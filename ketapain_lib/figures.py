@@ -185,3 +185,49 @@ def residual_qq(fit) -> Figure:
     axis.set_ylabel("Conditional residual (pain score-days)")
     figure.tight_layout()
     return figure
+
+
+def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | None = None) -> Figure:
+    """Forest plot of treatment contrasts (estimate and CI) under each approach or model.
+
+    ``contrasts`` has ``comparison``, ``estimate``, ``ci_low``, ``ci_high`` and
+    the ``group`` column; one panel per comparison, one row per group value
+    (in order of first appearance). ``margin`` draws the clinically important
+    difference either side of zero.
+    """
+    comparisons = list(dict.fromkeys(contrasts["comparison"]))
+    groups = list(dict.fromkeys(contrasts[group]))
+    figure = Figure(figsize=(7.5, 1.0 + 0.45 * len(groups) * len(comparisons)))
+    axes = figure.subplots(len(comparisons), 1, sharex=True, squeeze=False)[:, 0]
+    for axis, comparison in zip(axes, comparisons):
+        part = contrasts[contrasts["comparison"] == comparison].set_index(group).loc[groups]
+        positions = np.arange(len(groups))[::-1]
+        axis.errorbar(part["estimate"], positions, xerr=[part["estimate"] - part["ci_low"],
+                                                         part["ci_high"] - part["estimate"]],
+                      fmt="o", color="#333333", capsize=3, markersize=4)
+        axis.axvline(0, color="#999999", linewidth=1)
+        if margin is not None:
+            for sign in (-1, 1):
+                axis.axvline(sign * margin, color=COLOURS["ketamine"], linewidth=1, linestyle="--")
+        axis.set_yticks(positions)
+        axis.set_yticklabels(groups)
+        axis.set_title(comparison.replace("_", "/"), fontsize=10, loc="left")
+    axes[-1].set_xlabel("Difference in AUC of average pain (pain score-days)")
+    figure.tight_layout()
+    return figure
+
+
+def power_curve(curve: pd.DataFrame, margin: float | None = None) -> Figure:
+    """Simulated power of the achieved design against the true benefit."""
+    figure = Figure(figsize=(6.0, 3.8))
+    axis = figure.add_subplot()
+    axis.plot(curve["delta"], curve["power"], marker="o", color=COLOURS["placebo"])
+    axis.axhline(0.8, color="#999999", linewidth=1, linestyle=":")
+    axis.axhline(0.9, color="#999999", linewidth=1, linestyle=":")
+    if margin is not None:
+        axis.axvline(margin, color=COLOURS["ketamine"], linewidth=1, linestyle="--")
+    axis.set_xlabel("True benefit of ketamine over placebo (pain score-days)")
+    axis.set_ylabel("Power (share of simulated trials)")
+    axis.set_ylim(0, 1.02)
+    figure.tight_layout()
+    return figure

@@ -17,8 +17,9 @@ from ketapain_lib.schema import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ["01_methods", "02_population", "03_primary_endpoint", "04_secondary_endpoints", "05_safety",
-            "06_discussion", "a1_data_dictionary", "a2_synthetic_data", "a3_ledger", "a4_environment"]
-FIGURES = {"02_population": 1, "03_primary_endpoint": 2, "04_secondary_endpoints": 3}
+            "06_discussion", "07_beyond_the_paper", "a1_data_dictionary", "a2_synthetic_data", "a3_ledger",
+            "a4_environment"]
+FIGURES = {"02_population": 1, "03_primary_endpoint": 2, "04_secondary_endpoints": 3, "07_beyond_the_paper": 3}
 EXECUTING = "Executing notebook"
 
 

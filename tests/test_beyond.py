@@ -1,0 +1,105 @@
+"""Beyond the paper: missing-data approaches, equivalence, Bayesian reading, power simulation, responders."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from ketapain_lib import analyses, interpretation, load_trial, power, sensitivity
+
+
+@pytest.fixture(scope="module")
+def beyond():
+    return analyses.beyond_the_paper(load_trial())
+
+
+def test_rubin_rules_by_hand():
+    # estimates 1 and 3, variances 1 and 1: mean 2, within 1, between 2, total 1 + 1.5 * 2 = 4
+    pooled = sensitivity.rubin(np.array([1.0, 3.0]), np.array([1.0, 1.0]), df_complete=1e9)
+    assert pooled["estimate"] == 2.0 and pooled["se"] == pytest.approx(2.0)
+    assert pooled["fraction_missing_information"] == pytest.approx(0.75)
+    # m = 2: df_old = (m - 1) / gamma^2 = 1 / 0.5625
+    assert pooled["df"] == pytest.approx(1 / 0.5625, rel=1e-6)
+    same = sensitivity.rubin(np.array([2.0, 2.0]), np.array([1.0, 1.0]), df_complete=50)
+    assert same["df"] == 50 and same["se"] == 1.0
+
+
+def test_tost_by_hand():
+    result = interpretation.tost(2.0, 1.0, 3.0)
+    assert result["p_upper"] == pytest.approx(stats.norm.cdf(-1.0))
+    assert result["p_lower"] == pytest.approx(stats.norm.sf(5.0))
+    assert result["p"] == pytest.approx(0.158655, abs=1e-6) and not result["equivalent"]
+    assert interpretation.tost(0.0, 1.0, 3.0)["equivalent"]
+
+
+def test_posterior_by_hand():
+    assert interpretation.normal_posterior(4.0, 2.0, None) == (4.0, 2.0)
+    mean, sd = interpretation.normal_posterior(4.0, 2.0, 2.0)  # equal precisions: halfway, sd / sqrt(2)
+    assert mean == pytest.approx(2.0) and sd == pytest.approx(math.sqrt(2.0))
+
+
+def test_honest_reading_turns_contrasts_into_active_minus_placebo():
+    pairwise = pd.DataFrame([
+        {"first": "ketamine", "second": "placebo", "estimate": -10.0, "se": 5.0, "ci_low": -19.8, "ci_high": -0.2},
+        {"first": "placebo", "second": "ketamine_magnesium", "estimate": 5.0, "se": 5.0, "ci_low": -4.8,
+         "ci_high": 14.8},
+        {"first": "ketamine", "second": "ketamine_magnesium", "estimate": -15.0, "se": 5.0, "ci_low": -24.8,
+         "ci_high": -5.2},
+    ])
+    cids = pd.DataFrame([{"cid": "one point", "score_days": 35.0}])
+    table = interpretation.honest_reading(pairwise, cids).set_index("contrast")
+    assert list(table.index) == ["ketamine - placebo", "ketamine_magnesium - placebo"]
+    assert table.at["ketamine_magnesium - placebo", "estimate"] == -5.0
+    assert table.at["ketamine_magnesium - placebo", "ci_low"] == -14.8
+    assert table.at["ketamine - placebo", "p_benefit_flat"] == pytest.approx(stats.norm.cdf(2.0))
+    assert table.at["ketamine - placebo", "p_important_benefit_flat"] == pytest.approx(stats.norm.cdf(-5.0))
+    # the sceptical prior shrinks towards no effect: a smaller probability of benefit
+    assert table.at["ketamine - placebo", "p_benefit_sceptical"] < table.at["ketamine - placebo", "p_benefit_flat"]
+
+
+def test_simulated_power_is_alpha_under_the_null_and_independent_of_the_workers(beyond):
+    trial = load_trial()
+    from ketapain_lib import derive, models
+
+    data = models.crossover_frame(derive.auc(trial.diary, "average_pain", 35, "locf"), trial.infusions,
+                                  trial.randomization)
+    null = power.simulated_power.func(data, 0.0, 80.0, 30.0, simulations=4000, n_jobs=2)
+    assert abs(null - 0.05) < 4 * math.sqrt(0.05 * 0.95 / 4000)
+    one = power.simulated_power.func(data, 20.0, 80.0, 30.0, simulations=800, n_jobs=1)
+    two = power.simulated_power.func(data, 20.0, 80.0, 30.0, simulations=800, n_jobs=2)
+    assert one == two
+    curve = beyond["power_curve"]["power"].to_numpy()
+    assert np.all(np.diff(curve) >= -0.02) and curve[-1] > 0.99
+
+
+def test_detectable_difference_matches_the_simulated_power(beyond):
+    detectable = beyond["detectable"].set_index("power").at[0.8, "detectable_difference"]
+    curve = beyond["power_curve"]
+    at_detectable = np.interp(detectable, curve["delta"], curve["power"])
+    assert at_detectable == pytest.approx(0.8, abs=0.06)  # t tests on 30 df vs the normal approximation
+
+
+def test_missing_data_approaches(beyond):
+    missing = beyond["missing_data"]
+    primary = analyses.primary_endpoint(load_trial())["pairwise"].set_index("comparison")
+    locf = missing[missing["approach"] == "LOCF (paper)"].set_index("comparison")
+    assert np.allclose(locf["estimate"], primary.loc[locf.index, "estimate"])
+    assert missing["approach"].nunique() == 5
+    complete = missing[missing["approach"] == "complete case"]["n_periods"].iloc[0]
+    assert 0 < complete < 60
+    ketamine = missing[missing["comparison"] == "ketamine vs placebo"].set_index("approach")["estimate"]
+    mi = ketamine[[a for a in ketamine.index if a.startswith("multiple")][0]]
+    # worse missing days under the active infusions can only reduce its apparent benefit
+    assert mi < ketamine["pattern mixture, +1 point(s)"] < ketamine["pattern mixture, +2 point(s)"]
+
+
+def test_responders_are_nested_and_counted_per_treatment():
+    trial = load_trial()
+    table = interpretation.responders(trial)
+    assert set(table["threshold"]) == {"30% reduction", "50% reduction"}
+    thirty = table[table["threshold"] == "30% reduction"].set_index("treatment")["responders"]
+    fifty = table[table["threshold"] == "50% reduction"].set_index("treatment")["responders"]
+    assert (fifty <= thirty).all() and (table["n"] == 20).all()
