@@ -12,8 +12,9 @@ with exact t tests, and lets thousands of trials be solved as one matrix
 product. Power is the share of trials whose ketamine-vs-placebo test rejects
 at the two-sided 5% level.
 
-Simulations run in chunks spread over the cores with joblib (so a cluster
-backend can take them unchanged, e.g. ``with joblib.parallel_backend("dask")``),
+Simulations run in chunks spread over the cores with joblib, on threads by
+default (so a cluster backend can take them unchanged, e.g.
+``with joblib.parallel_backend("dask")``),
 each chunk with its own seed spawned from one ``SeedSequence``: the result
 does not depend on the number of workers. Results are cached on disk by
 joblib.Memory, keyed by every argument.
@@ -75,7 +76,9 @@ def simulated_power(design: pd.DataFrame, delta: float, sd_patient: float, sd_re
     effects = np.where(design["treatment"].astype(str).to_numpy() == "placebo", 0.0, -delta)
     seeds = np.random.SeedSequence(seed).spawn(CHUNKS)
     sizes = [simulations // CHUNKS + (i < simulations % CHUNKS) for i in range(CHUNKS)]
-    rejections = Parallel(n_jobs=n_jobs)(
+    # threads by default: the work is numpy, which releases the GIL, and no worker process outlives a
+    # notebook's kernel; a joblib.parallel_backend context (loky, dask, ...) overrides the preference
+    rejections = Parallel(n_jobs=n_jobs, prefer="threads")(
         delayed(_chunk)(X, column, codes, effects, sd_patient, sd_residual, size, child, alpha)
         for size, child in zip(sizes, seeds))
     return sum(rejections) / simulations
