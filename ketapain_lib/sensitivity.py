@@ -30,7 +30,7 @@ from .analyses import REPORT_METHOD
 from .data import Trial
 from .schema import DIARY_DAYS, TREATMENTS
 
-N_IMPUTATIONS = 20
+N_IMPUTATIONS = 10
 #: chained-equation cycles before the first imputation, and between two kept imputations
 MICE_BURN_IN = 5
 MICE_THINNING = 2
