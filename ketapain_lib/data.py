@@ -194,11 +194,20 @@ def _read_table(directory: Path, table: Table) -> tuple[pd.DataFrame | None, lis
     position = {name: header.index(name) for name in table.column_names if name in header}
 
     records: list[dict] = []
+    previous_end = reader.line_num
     try:
         for fields in reader:
-            line = reader.line_num
+            # a record starts on the line after the previous one ended; one that spans several lines
+            # holds a quoted line break, most often an unclosed quote that swallowed the lines below
+            line, end = previous_end + 1, reader.line_num
+            previous_end = end
             if not fields:
                 problems.append(Problem(shown, line, None, "blank line"))
+                continue
+            if end > line:
+                problems.append(Problem(shown, line, None,
+                                        f"a quoted field runs over lines {line} to {end} "
+                                        "(unclosed quote or line break inside a field)"))
                 continue
             if len(fields) != len(header):
                 problems.append(Problem(shown, line, None,
@@ -253,18 +262,27 @@ def _check_design(directory: Path, frames: dict[str, pd.DataFrame]) -> list[Prob
     shown = {name: str(directory / table.filename) for name, table in TABLES.items()}
 
     def ok_rows(name: str) -> pd.DataFrame:
-        """Rows of a table; a cell that failed to parse is None and its name is in ``bad_columns``."""
+        """Rows of a table; a cell that failed to parse, or a column missing from the file, is None."""
         frame = frames.get(name)
         if frame is None or frame.empty:
             return pd.DataFrame(columns=["source_line", "bad_columns", *TABLES[name].column_names])
+        missing = [c for c in TABLES[name].column_names if c not in frame.columns]
+        if missing:  # already reported as a header problem; None keeps the checks below from crashing
+            frame = frame.assign(**{c: pd.Series([None] * len(frame), dtype=object, index=frame.index)
+                                    for c in missing})
         return frame
+
+    def has(name: str, *columns: str) -> bool:
+        """Whether a file was read and its header holds these columns."""
+        frame = frames.get(name)
+        return frame is not None and set(columns) <= set(frame.columns)
 
     patients = ok_rows("patients")
     known = set(patients["patient_id"].dropna()) if "patient_id" in patients else set()
     patient_line = dict(zip(patients.get("patient_id", []), patients.get("source_line", [])))
 
     # every patient id used anywhere exists in patients.csv
-    if frames.get("patients") is not None:
+    if has("patients", "patient_id"):
         for name, table in TABLES.items():
             if name == "patients" or "patient_id" not in table.column_names:
                 continue
@@ -278,8 +296,7 @@ def _check_design(directory: Path, frames: dict[str, pd.DataFrame]) -> list[Prob
 
     # screening: randomized <=> patient id, and every patient was screened once
     screening = ok_rows("screening")
-    if frames.get("screening") is not None and frames.get("patients") is not None \
-            and {"screening_outcome", "patient_id"} <= set(screening.columns):
+    if has("screening", "screening_outcome", "patient_id") and has("patients", "patient_id"):
         screened_ids = {}
         for row in screening.itertuples(index=False):
             if row.screening_outcome is None or "patient_id" in row.bad_columns:
@@ -303,17 +320,17 @@ def _check_design(directory: Path, frames: dict[str, pd.DataFrame]) -> list[Prob
 
     # randomization: one per patient
     randomization = ok_rows("randomization")
-    sequence_of = dict(zip(randomization.get("patient_id", []), randomization.get("sequence", [])))
-    sequence_line = dict(zip(randomization.get("patient_id", []), randomization.get("source_line", [])))
-    if frames.get("randomization") is not None and frames.get("patients") is not None:
-        for pid in sorted(known - set(sequence_of)):
+    sequence_of = dict(zip(randomization["patient_id"], randomization["sequence"]))
+    sequence_line = dict(zip(randomization["patient_id"], randomization["source_line"]))
+    if has("randomization", "patient_id") and has("patients", "patient_id"):
+        for pid in sorted(known - set(randomization["patient_id"])):
             problems.append(Problem(shown["patients"], patient_line[pid], "patient_id",
                                     f"patient {pid} has no row in randomization.csv"))
 
     # infusions: three periods, three distinct treatments, matching the sequence, plausible doses
     infusions = ok_rows("infusions")
     weight_of = dict(zip(patients.get("patient_id", []), patients.get("weight_kg", [])))
-    if frames.get("infusions") is not None and {"patient_id", "period", "treatment"} <= set(infusions.columns):
+    if has("infusions", "patient_id", "period") and has("patients", "patient_id"):
         by_patient = defaultdict(list)
         for row in infusions.itertuples(index=False):
             if row.patient_id is not None and row.period is not None:
@@ -361,7 +378,7 @@ def _check_design(directory: Path, frames: dict[str, pd.DataFrame]) -> list[Prob
                                         "the first infusion defines study day 0"))
 
     # every (patient, period) of the period-level tables had an infusion; one problem per pair
-    if frames.get("infusions") is not None and {"patient_id", "period"} <= set(infusions.columns):
+    if has("infusions", "patient_id", "period"):
         infused = set(zip(infusions["patient_id"], infusions["period"]))
         for name, table in TABLES.items():
             if name == "infusions" or "period" not in table.column_names:
@@ -379,7 +396,7 @@ def _check_design(directory: Path, frames: dict[str, pd.DataFrame]) -> list[Prob
                                         f"patient {pid} has no infusion in period {period}{count}"))
 
     problems += _check_questionnaires(shown["questionnaires"], ok_rows("questionnaires"), known,
-                                      frames.get("questionnaires") is not None)
+                                      has("questionnaires", *TABLES["questionnaires"].column_names))
     return problems
 
 
@@ -409,7 +426,7 @@ def _check_doses(shown: str, row, weight: float | None) -> list[Problem]:
 
 
 def _check_questionnaires(shown: str, rows: pd.DataFrame, known: set, present: bool) -> list[Problem]:
-    if not present or not {"visit", "period", "score", "value"} <= set(rows.columns):
+    if not present:  # a missing file or column is reported already; completeness cannot be judged
         return []
     problems = []
     collected = defaultdict(set)

@@ -190,7 +190,10 @@ def improvement(auc_values: pd.DataFrame, preinfusion: pd.DataFrame, last_day: i
     Parameters
     ----------
     auc_values
-        ``patient_id``, ``treatment`` and ``auc`` for one measure and window.
+        ``patient_id``, ``treatment`` and ``auc`` for one measure and window,
+        covering the whole window (after LOCF): an AUC without imputation
+        whose last days are missing spans fewer days and would understate
+        the mean daily pain.
     preinfusion
         Output of :func:`preinfusion_pain`.
     last_day
@@ -219,7 +222,7 @@ def improvement(auc_values: pd.DataFrame, preinfusion: pd.DataFrame, last_day: i
 
 
 def improvement_counts(auc_long: pd.DataFrame, preinfusion: pd.DataFrame, windows: tuple[int, ...] = (7, 35),
-                       measure: str = "average_pain", imputation: Imputation = "none") -> pd.DataFrame:
+                       measure: str = "average_pain", imputation: Imputation = "locf") -> pd.DataFrame:
     """Patients improved with an active treatment and with placebo, for every rule and window.
 
     ``auc_long`` is :func:`auc_all`'s output. Returns ``rule``, ``last_day``,

@@ -58,7 +58,7 @@ def export_all(trial: Trial, out: str | Path) -> list[Path]:
     ledger.ledger(trial, results).to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     written.append(path)
 
-    day = {d: auc_long.query(f"measure == 'average_pain' and last_day == {d} and imputation == 'none'")
+    day = {d: auc_long.query(f"measure == 'average_pain' and last_day == {d} and imputation == 'locf'")
            for d in (7, 35)}
     from .models import crossover_frame, fit_crossover
 
@@ -68,8 +68,10 @@ def export_all(trial: Trial, out: str | Path) -> list[Path]:
         "figure1_flow": figures.flow_diagram(trial),
         "figure2_daily_pain": figures.daily_pain(trial),
         "figure3_auc_windows": figures.auc_by_timepoint(auc_long),
-        "figure4a_patients_day7": figures.patient_auc(auc_long, 7, derive.improvement(day[7], preinfusion, 7)),
-        "figure4b_patients_day35": figures.patient_auc(auc_long, 35, derive.improvement(day[35], preinfusion, 35)),
+        "figure4a_patients_day7": figures.patient_auc(auc_long, 7, derive.improvement(day[7], preinfusion, 7),
+                                                      imputation="locf"),
+        "figure4b_patients_day35": figures.patient_auc(auc_long, 35, derive.improvement(day[35], preinfusion, 35),
+                                                       imputation="locf"),
         "primary_residuals_qq": figures.residual_qq(fit_crossover(primary_data, "paper", analyses.REPORT_METHOD)),
     }
     for name, figure in drawn.items():

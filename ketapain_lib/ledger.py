@@ -8,7 +8,10 @@ means "the paper would have printed the same number". Statuses:
 * ``match``: reproduced to the published precision;
 * ``differs``: computed, but not equal at that precision;
 * ``input``: a number the paper takes as given (a design choice or a planning
-  assumption): it is used, not reproduced.
+  assumption): it is used, not reproduced;
+* ``log scale``: the residuals failed the normality check, so the report's
+  model was refitted on log(y) and its P value, ICC or effect size is not the
+  raw-scale number the paper prints.
 
 On synthetic data the calibrated summaries match by construction and the
 model-based numbers (P values, effect sizes, ICCs) generally differ: the
@@ -90,6 +93,18 @@ def reproduced_values(trial: Trial, results: dict | None = None) -> dict[str, fl
     return values
 
 
+def _log_scale_keys(results: dict) -> set[str]:
+    """Model-based keys whose fit was redone on the log scale (not comparable with the paper's raw scale)."""
+    keys: set[str] = set()
+    if results["primary"]["summary"]["transform"].item() != "none":
+        keys |= {k for k in published_results().index
+                 if k.startswith("auc35_es_") or k in ("auc35_locf_omnibus_p", "auc35_locf_icc")}
+    day7 = results["auc_table"].set_index(["measure", "last_day", "imputation"]).loc[("average_pain", 7, "none")]
+    if day7["transform"] != "none":
+        keys |= {"auc7_omnibus_p", "auc7_icc", "auc7_ketamine_vs_placebo_p"}
+    return keys
+
+
 def ledger(trial: Trial, results: dict | None = None) -> pd.DataFrame:
     """Published vs reproduced for every number of the published-results file, in its order.
 
@@ -97,7 +112,9 @@ def ledger(trial: Trial, results: dict | None = None) -> pd.DataFrame:
     ``reproduced``, ``difference``, ``tolerance``, ``status``.
     """
     published = published_results()
+    results = analyses.all_analyses(trial) if results is None else results
     values = reproduced_values(trial, results)
+    log_scale = _log_scale_keys(results)
     rows = []
     for key, row in published.iterrows():
         reproduced = values.get(key, float("nan"))
@@ -105,6 +122,8 @@ def ledger(trial: Trial, results: dict | None = None) -> pd.DataFrame:
         difference = reproduced - float(row["value"])
         if key in INPUT_KEYS:
             status = "input"
+        elif key in log_scale:
+            status = "log scale"  # the report's model was refitted on log(y): a different quantity
         elif not np.isfinite(reproduced):
             status = "not computed"
         else:

@@ -107,13 +107,23 @@ def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization
     from :func:`ketapain_lib.derive.auc`). Rows with a missing outcome are
     dropped (the mixed model uses every available period).
     """
-    frame = values[["patient_id", "period", outcome]].merge(
-        infusions[["patient_id", "period", "treatment"]], on=["patient_id", "period"], validate="one_to_one")
-    frame = frame.merge(randomization[["patient_id", "sequence"]], on="patient_id", validate="many_to_one")
+    # carry-over comes from the infusion of the previous *period*, taken from every infusion, so that a
+    # period missing from ``values`` (complete cases, a missing score) cannot shift it onto the wrong row
+    periods = infusions[["patient_id", "period", "treatment"]].copy()
+    periods["period"] = periods["period"].astype(int)
+    periods["patient_id"] = periods["patient_id"].astype(str)
+    previous = periods.assign(period=periods["period"] + 1).rename(columns={"treatment": "previous"})
+    periods = periods.merge(previous, on=["patient_id", "period"], how="left")
+    periods["carryover"] = [("none" if not isinstance(p, str) or p == "placebo" else p)
+                            for p in periods["previous"].astype(object).where(periods["previous"].notna(), None)]
+    outcome_values = values[["patient_id", "period", outcome]].copy()
+    outcome_values["patient_id"] = outcome_values["patient_id"].astype(str)
+    outcome_values["period"] = outcome_values["period"].astype(int)
+    frame = outcome_values.merge(periods[["patient_id", "period", "treatment", "carryover"]],
+                                 on=["patient_id", "period"], validate="one_to_one")
+    sequences = randomization[["patient_id", "sequence"]].astype({"patient_id": str})
+    frame = frame.merge(sequences, on="patient_id", validate="many_to_one")
     frame = frame.sort_values(["patient_id", "period"], kind="stable").reset_index(drop=True)
-    previous = frame.groupby("patient_id")["treatment"].shift(1).astype(object)
-    frame["carryover"] = [("none" if (p is None or (isinstance(p, float) and math.isnan(p)) or p == "placebo")
-                           else str(p)) for p in previous]
     frame["treatment"] = pd.Categorical(frame["treatment"].astype(str), categories=list(TREATMENTS))
     frame["sequence"] = frame["sequence"].astype(str)
     frame["period"] = frame["period"].astype(int)

@@ -12,7 +12,10 @@ fitted by :data:`ketapain_lib.analyses.REPORT_METHOD`):
   treatment of the period), :data:`N_IMPUTATIONS` imputations from one chain
   (:data:`MICE_BURN_IN` cycles of burn-in, then one kept every
   :data:`MICE_THINNING` cycles), each analysed like the primary endpoint and combined by
-  Rubin's rules (Barnard-Rubin degrees of freedom).
+  Rubin's rules (Barnard-Rubin degrees of freedom, hence t-based intervals,
+  while the other approaches use Wald z like the primary analysis: a small
+  part of the difference in width comes from that choice, not from the
+  missing data).
 * ``pattern mixture, +delta``: in the spirit of Verbeke and Molenberghs, the
   periods with missing entries form their own pattern, whose missing days
   are assumed worse than the imputation under missing-at-random by ``delta``

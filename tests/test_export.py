@@ -35,7 +35,7 @@ def test_ledger_csv_lists_every_published_number(tmp_path):
     assert export(tmp_path).returncode == 0
     ledger = pd.read_csv(tmp_path / "ledger.csv")
     assert list(ledger["key"]) == list(published_results().index)
-    assert set(ledger["status"]) <= {"match", "differs", "input", "not computed"}
+    assert set(ledger["status"]) <= {"match", "differs", "input", "log scale", "not computed"}
     assert (ledger["status"] != "not computed").all()
     assert {"published", "reproduced", "difference", "tolerance"} <= set(ledger.columns)
 

@@ -276,3 +276,26 @@ def test_questionnaire_table_covers_every_score(shipped):
     from ketapain_lib.schema import SCORES
 
     assert list(shipped["questionnaires"]["score"]) == [s.name for s in SCORES]
+
+
+def test_carryover_comes_from_the_previous_period_even_when_a_period_is_missing():
+    values = pd.DataFrame({"patient_id": ["P01", "P01"], "period": [1, 3], "auc": [1.0, 2.0]})
+    infusions = pd.DataFrame({"patient_id": ["P01"] * 3, "period": [1, 2, 3],
+                              "treatment": ["placebo", "ketamine", "ketamine_magnesium"]})
+    randomization = pd.DataFrame({"patient_id": ["P01"], "sequence": ["P-K-M"]})
+    frame = models.crossover_frame(values, infusions, randomization)
+    assert frame["carryover"].tolist() == ["none", "ketamine"]  # period 3 follows the ketamine period 2
+
+
+def test_ledger_flags_model_numbers_refitted_on_the_log_scale(shipped):
+    from ketapain_lib import ledger
+
+    assert ledger._log_scale_keys(shipped) == set()  # the shipped data pass the normality check
+    summary = shipped["primary"]["summary"].copy()
+    summary["transform"] = "log(y)"
+    altered = {**shipped, "primary": {**shipped["primary"], "summary": summary}}
+    flagged = ledger._log_scale_keys(altered)
+    assert {"auc35_locf_omnibus_p", "auc35_locf_icc", "auc35_es_ketamine_vs_placebo_p"} <= flagged
+    table = ledger.ledger(load_trial(), altered).set_index("key")
+    assert table.at["auc35_locf_icc", "status"] == "log scale"
+    assert table.at["flow_screened", "status"] == "match"

@@ -1,6 +1,7 @@
 """Bad raw data: every kind of fault gets the exact message a user sees, and the files are never touched."""
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import shutil
@@ -12,6 +13,7 @@ import pytest
 
 from ketapain_lib import DataValidationError, load_trial, validate
 from ketapain_lib.data import SHIPPED_DATA_DIR
+from ketapain_lib.schema import TABLES
 
 PATIENTS_HEADER = "patient_id,sex,age_years,weight_kg,height_cm,pain_duration_years,pain_aetiology,dn4_score"
 
@@ -309,3 +311,24 @@ def test_cli_validate_ok_on_shipped_data():
 def test_data_directory_from_environment(corrupted):
     result = run_cli("validate", env={"KETAPAIN_DATA": str(corrupted)})
     assert result.returncode == 1 and "diary.csv:7: average_pain" in result.stdout
+
+
+@pytest.mark.parametrize("table_column", [(t.filename, c) for t in TABLES.values() for c in t.column_names],
+                         ids=lambda tc: f"{tc[0]}-{tc[1]}")
+def test_every_missing_column_is_one_clean_message(data, table_column):
+    filename, column = table_column
+    path = data / filename
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    index = rows[0].index(column)
+    path.write_text("".join(",".join(r[:index] + r[index + 1:]) + "\n" for r in rows), encoding="utf-8")
+    assert messages(data) == [f"{filename}:1: {column}: required column is missing"]
+
+
+def test_unclosed_quote_is_located_where_it_starts(data):
+    path = data / "diary.csv"
+    content = lines(path)
+    content[1] = content[1].replace("P01,", '"P01,', 1)
+    path.write_text("\n".join(content), encoding="utf-8")
+    last = len(content) - 1 if content[-1] == "" else len(content)
+    assert messages(data)[0] == (f"diary.csv:2: a quoted field runs over lines 2 to {last} "
+                                 "(unclosed quote or line break inside a field)")
