@@ -40,16 +40,24 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(directory):
+    """The validated trial, or None after printing every problem (no traceback for data errors)."""
+    from .data import DataValidationError, load_trial
+
+    try:
+        return load_trial(directory)
+    except DataValidationError as err:
+        print(err)
+        return None
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .calibration import calibration_report, diary_missing_rate
-    from .data import DataValidationError, load_trial
 
-    try:
-        trial = load_trial(args.directory)
-    except DataValidationError as err:
-        print(err)
+    trial = _load(args.directory)
+    if trial is None:
         return 1
     report = calibration_report(trial)
     shown = report.assign(status=report["within_tolerance"].map({True: "ok", False: "OUT"}))
@@ -62,13 +70,10 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .data import DataValidationError, load_trial
     from .export import export_all
 
-    try:
-        trial = load_trial(args.data)
-    except DataValidationError as err:
-        print(err)
+    trial = _load(args.data)
+    if trial is None:
         return 1
     written = export_all(trial, args.out)
     print(f"wrote {len(written)} files to {args.out}")

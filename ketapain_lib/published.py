@@ -20,13 +20,20 @@ PUBLISHED_FILE = "published_results.csv"
 
 
 @lru_cache(maxsize=1)
-def _published() -> pd.DataFrame:
+def _published_text() -> pd.DataFrame:
+    """The file as printed (values as text, so that their printed precision is kept)."""
     with resources.files(__package__).joinpath("published", PUBLISHED_FILE).open("rb") as handle:
-        frame = pd.read_csv(handle, dtype={"key": "string", "unit": "string", "section": "string",
-                                           "description": "string"})
+        frame = pd.read_csv(handle, dtype=str)
     if frame["key"].duplicated().any():
         raise ValueError(f"{PUBLISHED_FILE}: duplicated keys {sorted(frame.loc[frame['key'].duplicated(), 'key'])}")
     return frame.set_index("key")
+
+
+@lru_cache(maxsize=1)
+def _published() -> pd.DataFrame:
+    frame = _published_text().astype({"unit": "string", "section": "string", "description": "string"})
+    frame.index = frame.index.astype("string")
+    return frame.astype({"value": float, "calibration_tolerance": float})
 
 
 def published_results() -> pd.DataFrame:
@@ -51,12 +58,6 @@ def published_precision(key: str) -> float:
     text = str(_published_text().at[key, "value"]).strip()
     decimals = len(text.split(".")[1]) if "." in text else 0
     return 0.5 * 10.0 ** (-decimals)
-
-
-@lru_cache(maxsize=1)
-def _published_text() -> pd.DataFrame:
-    with resources.files(__package__).joinpath("published", PUBLISHED_FILE).open("rb") as handle:
-        return pd.read_csv(handle, dtype=str).set_index("key")
 
 
 def calibration_targets() -> pd.DataFrame:
