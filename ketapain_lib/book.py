@@ -8,6 +8,7 @@ from pathlib import Path
 from IPython.display import HTML, Markdown
 
 from . import analyses, ledger
+from .report import formatting as fmt
 from .data import DATA_DIR_ENV, Trial, load_trial
 
 __all__ = ["load_trial", "provenance", "show", "results", "glue_values", "ledger_rows", "verdict"]
@@ -49,10 +50,14 @@ def provenance(trial: Trial) -> Markdown:
     return Markdown(text)
 
 
-def show(frame, precision: int = 2):
-    """Display a DataFrame as a plain HTML table (no index, fixed precision, deterministic markup)."""
-    return HTML(frame.to_html(index=False, border=0, na_rep="", classes="dataframe",
-                              float_format=lambda value: f"{value:.{precision}f}"))
+def show(frame, precision: int | dict[str, int] = 2):
+    """Display a DataFrame as a plain HTML table, every cell formatted by :mod:`ketapain_lib.report.formatting`.
+
+    ``precision`` is the number of decimals of every numeric column, or a
+    mapping by column; P-value columns print as journals print them.
+    """
+    return HTML(fmt.frame_as_text(frame, precision).to_html(index=False, border=0, na_rep=fmt.MISSING,
+                                                             classes="dataframe"))
 
 
 #: Results shared by the chapters of one build, keyed by the hash of the library and the data.
@@ -83,14 +88,20 @@ def results(trial: Trial) -> dict:
     return _RESULTS[key]
 
 
-def glue_values(values: dict[str, object]) -> None:
-    """Glue computed values under their names, without displaying them, for ``{glue:text}`` in prose."""
-    import numpy as np
+def glue_values(values: dict[str, str | int]) -> None:
+    """Glue values for ``{glue:text}`` in prose, without displaying them.
+
+    Each value is the text a reader sees (made by
+    :mod:`ketapain_lib.report.formatting`, at the precision printed) or an
+    exact integer: a float is refused, because its last bits would depend on
+    the machine and the stored notebook would compare them.
+    """
     from myst_nb import glue
 
     for name, value in values.items():
-        # numpy scalars print as np.float64(...), which glue's format specs cannot parse
-        glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise TypeError(f"glue {name!r}: format it first (got {type(value).__name__} {value!r})")
+        glue(name, value if isinstance(value, str) else int(value), display=False)
 
 
 def ledger_rows(trial: Trial, section: str | None = None):
@@ -98,10 +109,11 @@ def ledger_rows(trial: Trial, section: str | None = None):
     table = ledger.ledger(trial, results(trial))
     if section is not None:
         table = table[table["section"] == section]
-    shown = table[["statistic", "published", "reproduced", "difference", "tolerance", "status"]]
-    return HTML(shown.to_html(index=False, border=0, na_rep="", classes="dataframe",
-                              formatters={"published": "{:g}".format, "tolerance": "{:g}".format},
-                              float_format=lambda value: f"{value:.3f}"))
+    shown = table[["statistic", "published", "reproduced", "difference", "tolerance", "status"]].copy()
+    # published values and tolerances as the paper prints them (shortest form), the rest at 3 decimals
+    for column in ("published", "tolerance"):
+        shown[column] = [fmt.MISSING if v != v else f"{v:g}" for v in shown[column]]
+    return show(shown, {"reproduced": 3, "difference": 3})
 
 
 def verdict(p: float, significant: str, not_significant: str) -> str:

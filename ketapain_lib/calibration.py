@@ -26,6 +26,7 @@ from .data import Trial, load_trial  # noqa: F401  (load_trial is used by the do
 from .published import calibration_targets
 from .schema import AE_TERMS, AETIOLOGIES, DRUG_CLASSES, RELATED_LEVELS, TREATMENTS
 from .simulate import anova_icc
+from .stats.descriptives import exact_mean, exact_sd
 
 
 def _pct(count: int, n: int) -> float:
@@ -60,7 +61,7 @@ def achieved_statistics(trial: Trial) -> dict[str, float]:
     for aetiology in AETIOLOGIES:
         stats[f"aetiology_{aetiology}_pct"] = _pct(int((trial.patients["pain_aetiology"] == aetiology).sum()), n)
     dn4 = trial.patients["dn4_score"].astype(float)
-    stats["dn4_mean"], stats["dn4_sd"] = float(dn4.mean()), float(dn4.std())
+    stats["dn4_mean"], stats["dn4_sd"] = exact_mean(dn4), exact_sd(dn4)
     for drug in DRUG_CLASSES:
         takers = trial.baseline_drugs.loc[trial.baseline_drugs["drug_class"] == drug, "patient_id"].nunique()
         stats[f"drug_{drug}_pct"] = _pct(takers, n)
@@ -68,16 +69,16 @@ def achieved_statistics(trial: Trial) -> dict[str, float]:
     pre = trial.infusions.groupby("treatment", observed=True)["preinfusion_pain"]
     for treatment in TREATMENTS:
         values = pre.get_group(treatment).astype(float)
-        stats[f"preinfusion_pain_mean_{treatment}"] = float(values.mean())
-        stats[f"preinfusion_pain_sd_{treatment}"] = float(values.std())
+        stats[f"preinfusion_pain_mean_{treatment}"] = exact_mean(values)
+        stats[f"preinfusion_pain_sd_{treatment}"] = exact_sd(values)
 
     auc35 = auc_by_treatment(trial, 35, "locf")
     auc7 = auc_by_treatment(trial, 7, "none")
     for treatment in TREATMENTS:
-        stats[f"auc35_locf_mean_{treatment}"] = float(auc35[treatment].mean())
-        stats[f"auc35_locf_sd_{treatment}"] = float(auc35[treatment].std())
-        stats[f"auc7_mean_{treatment}"] = float(auc7[treatment].mean())
-        stats[f"auc7_sd_{treatment}"] = float(auc7[treatment].std())
+        stats[f"auc35_locf_mean_{treatment}"] = exact_mean(auc35[treatment])
+        stats[f"auc35_locf_sd_{treatment}"] = exact_sd(auc35[treatment])
+        stats[f"auc7_mean_{treatment}"] = exact_mean(auc7[treatment])
+        stats[f"auc7_sd_{treatment}"] = exact_sd(auc7[treatment])
     stats["auc35_locf_icc"] = anova_icc(auc35.dropna().to_numpy())
     stats["auc7_icc"] = anova_icc(auc7.dropna().to_numpy())
 
@@ -85,8 +86,8 @@ def achieved_statistics(trial: Trial) -> dict[str, float]:
     ketamine_sum = (auc35["ketamine"] + auc35["ketamine_magnesium"]).reindex(consecutive.index)
     stats["consecutive_n"] = int(consecutive.sum())
     for name, mask in (("consecutive", consecutive), ("nonconsecutive", ~consecutive)):
-        stats[f"{name}_auc_mean"] = float(ketamine_sum[mask].mean())
-        stats[f"{name}_auc_sd"] = float(ketamine_sum[mask].std())
+        stats[f"{name}_auc_mean"] = exact_mean(ketamine_sum[mask])
+        stats[f"{name}_auc_sd"] = exact_sd(ketamine_sum[mask])
 
     events = derive.with_treatment(trial.adverse_events, trial.infusions)
     stats["ae_serious_n"] = int((events["serious"] == "yes").sum())

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from scipy import stats
 
+from .report import formatting as fmt
 from . import derive
 from .data import Trial
 from .schema import TREATMENT_LABELS, TREATMENTS
@@ -180,7 +181,7 @@ def residual_qq(fit) -> Figure:
     line = np.array([theoretical.min(), theoretical.max()])
     axis.plot(line, intercept + slope * line, color=COLOURS["placebo"], linewidth=1.2)
     normality = fit.residual_normality()
-    axis.set_title(f"Shapiro-Wilk W = {normality['W']:.3f}, P = {normality['p']:.3f}", fontsize=10)
+    axis.set_title(f"Shapiro-Wilk W = {fmt.fixed(normality['W'], 3)}, P {fmt.p_equals(normality['p'])}", fontsize=10)
     axis.set_xlabel("Standard normal quantile")
     axis.set_ylabel("Conditional residual (pain score-days)")
     figure.tight_layout()

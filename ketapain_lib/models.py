@@ -43,7 +43,9 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
 
+from .report import formatting as fmt
 from .schema import TREATMENTS
+from .stats.descriptives import compare_groups, describe  # noqa: F401  (re-exported)
 
 Method = Literal["ML", "REML"]
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
@@ -314,7 +316,7 @@ def fit_with_normality_check(data: pd.DataFrame, model: ModelName = "paper", met
     fit = fit_crossover(data, model, method)
     if fit.residual_normality()["p"] < alpha:
         refit = fit_crossover(data, model, method, transform="log")
-        refit.notes.insert(0, f"residuals not normal (Shapiro-Wilk P = {fit.residual_normality()['p']:.3f}); "
+        refit.notes.insert(0, f"residuals not normal (Shapiro-Wilk P {fmt.p_equals(fit.residual_normality()['p'])}); "
                               f"refitted on the {refit.transform} scale")
         return refit
     return fit
@@ -400,27 +402,6 @@ def _robust_mixedlm(formula: str, data: pd.DataFrame, reml: bool):
 
 
 # --------------------------------------------------------------------------- descriptives
-
-def describe(values: pd.Series, alpha: float = 0.05, decimals: int = 0) -> dict[str, object]:
-    """Mean +- SD if Shapiro-Wilk does not reject normality (P >= ``alpha``), else median [Q1; Q3].
-
-    Returns the chosen summary as text plus its parts; quartiles by linear
-    interpolation.
-
-    >>> describe(pd.Series([1, 2, 3, 4, 5, 6, 7, 8]))["text"]
-    '4 ± 2'
-    """
-    clean = pd.Series(values, dtype=float).dropna()
-    n = len(clean)
-    shapiro_p = float(stats.shapiro(clean).pvalue) if n >= 3 and clean.nunique() > 1 else float("nan")
-    normal = not (shapiro_p < alpha)
-    mean, sd = float(clean.mean()), float(clean.std())
-    q1, median, q3 = (float(v) for v in clean.quantile([0.25, 0.5, 0.75]))
-    text = (f"{mean:.{decimals}f} ± {sd:.{decimals}f}" if normal
-            else f"{median:.{decimals}f} [{q1:.{decimals}f}; {q3:.{decimals}f}]")
-    return {"n": n, "summary": "mean ± SD" if normal else "median [IQR]", "text": text, "mean": mean, "sd": sd,
-            "median": median, "q1": q1, "q3": q3, "shapiro_p": shapiro_p}
-
 
 # --------------------------------------------------------------------------- planning
 
@@ -600,22 +581,6 @@ def _numerical_hessian(function, x: np.ndarray, step: float = 1e-4) -> np.ndarra
 
 
 # --------------------------------------------------------------------------- other comparisons of the paper
-
-def compare_groups(values: pd.Series, group: pd.Series) -> dict[str, float]:
-    """Two independent groups of patients: Student t test (equal variances) and Welch's, with descriptives.
-
-    Used for the consecutive vs non-consecutive ketamine periods, where each
-    patient contributes one value (the sum of the two ketamine AUCs).
-    ``group`` is boolean; ``True`` is the first group.
-    """
-    first, second = values[group.to_numpy()].astype(float), values[~group.to_numpy()].astype(float)
-    student = stats.ttest_ind(first, second, equal_var=True)
-    welch = stats.ttest_ind(first, second, equal_var=False)
-    return {"n_first": len(first), "mean_first": float(first.mean()), "sd_first": float(first.std()),
-            "n_second": len(second), "mean_second": float(second.mean()), "sd_second": float(second.std()),
-            "difference": float(first.mean() - second.mean()), "t": float(student.statistic),
-            "p": float(student.pvalue), "p_welch": float(welch.pvalue)}
-
 
 def planning_sample_size() -> pd.DataFrame:
     """The paper's planning calculation, redone from its published inputs.

@@ -36,9 +36,33 @@ SEED = 20150610
 CACHE = Memory(Path(__file__).resolve().parent.parent / "_build" / ".ketapain_results" / "joblib", verbose=0)
 
 
+def canonical_design(design: pd.DataFrame) -> pd.DataFrame:
+    """The design's rows in an order that depends on the design only, not on the patients' ids or file order.
+
+    Patients are ordered by their schedule (sequence, then the periods they
+    have, then the treatments and carry-overs in period order), each patient's
+    rows by period. Two patients with the same schedule are interchangeable
+    in the simulation, so the draws they receive give the same result either
+    way round: the simulated power is a function of the design alone.
+    """
+    rows = design[["patient_id", "period", "sequence", "treatment", "carryover"]].astype(
+        {"patient_id": str, "sequence": str, "treatment": str, "carryover": str})
+    rows = rows.sort_values(["patient_id", "period"], kind="stable")
+    schedule = rows.groupby("patient_id", sort=False).agg(
+        sequence=("sequence", "first"), periods=("period", tuple), treatments=("treatment", tuple),
+        carryovers=("carryover", tuple))
+    order = sorted(schedule.index, key=lambda pid: (schedule.at[pid, "sequence"], schedule.at[pid, "periods"],
+                                                   schedule.at[pid, "treatments"], schedule.at[pid, "carryovers"]))
+    rank = {pid: i for i, pid in enumerate(order)}
+    rows = rows.assign(_rank=rows["patient_id"].map(rank)).sort_values(["_rank", "period"], kind="stable")
+    return rows.drop(columns="_rank").reset_index(drop=True)
+
+
 def design_matrix(design: pd.DataFrame) -> tuple[np.ndarray, int]:
     """Within-patient design (patient dummies, treatment, carry-over) and the column of ketamine vs placebo."""
-    patients = pd.get_dummies(design["patient_id"].astype(str), dtype=float)
+    ids = design["patient_id"].astype(str)
+    # one column per patient in order of appearance: with a canonical design, the matrix does not see the ids
+    patients = pd.get_dummies(pd.Categorical(ids, categories=pd.unique(ids)), dtype=float)
     treatment = pd.get_dummies(pd.Categorical(design["treatment"].astype(str), categories=list(TREATMENTS)),
                                dtype=float).iloc[:, 1:]
     carry = pd.get_dummies(pd.Categorical(design["carryover"].astype(str),
@@ -71,8 +95,9 @@ def simulated_power(design: pd.DataFrame, delta: float, sd_patient: float, sd_re
     ``design`` has ``patient_id``, ``treatment`` and ``carryover`` for every
     period (e.g. :func:`ketapain_lib.models.crossover_frame` output).
     """
+    design = canonical_design(design)
     X, column = design_matrix(design)
-    codes = pd.factorize(design["patient_id"].astype(str), sort=True)[0]
+    codes = pd.factorize(design["patient_id"], sort=False)[0]
     effects = np.where(design["treatment"].astype(str).to_numpy() == "placebo", 0.0, -delta)
     seeds = np.random.SeedSequence(seed).spawn(CHUNKS)
     sizes = [simulations // CHUNKS + (i < simulations % CHUNKS) for i in range(CHUNKS)]

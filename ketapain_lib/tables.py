@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .report import formatting as fmt
 from .schema import SCORES, TABLES, Column
 
 
@@ -77,7 +78,7 @@ def assumptions_table() -> pd.DataFrame:
 # --------------------------------------------------------------------------- the paper's tables
 
 def _n_pct(count: int, total: int) -> str:
-    return f"{count} ({100 * count / total:.0f}%)"
+    return f"{count} ({fmt.percent(count, total)})"
 
 
 def table1(trial) -> pd.DataFrame:

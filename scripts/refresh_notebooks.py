@@ -35,9 +35,13 @@ def refresh(markdown: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    sources = [Path(a) for a in argv] or sorted((ROOT / "chapters").glob("*.md"))
-    for source in sources:
-        print(f"executed {refresh(source.resolve()).relative_to(ROOT)}")
+    from concurrent.futures import ThreadPoolExecutor
+
+    sources = [Path(a).resolve() for a in argv] or sorted((ROOT / "chapters").glob("*.md"))
+    # each chapter runs in its own kernel process: two at a time keep both cores busy
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for target in pool.map(refresh, sources):
+            print(f"executed {target.relative_to(ROOT)}")
     return 0
 
 

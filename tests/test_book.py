@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+
 from ketapain_lib import sphinx_ext
 from ketapain_lib.data import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
 from ketapain_lib.schema import TABLES
+
+pytestmark = pytest.mark.slow  # builds the book and drives a browser
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ["01_methods", "02_population", "03_primary_endpoint", "04_secondary_endpoints", "05_safety",

@@ -5,9 +5,12 @@ import filecmp
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+from ketapain_lib import published
 from ketapain_lib import load_trial
 from ketapain_lib.calibration import achieved_statistics, calibration_report, diary_missing_rate
 from ketapain_lib.data import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
@@ -99,10 +102,18 @@ def test_icc_matches_a_hand_computation():
 
 
 def test_published_file_has_unique_keys_and_numeric_values():
-    published = published_results()
-    assert published.index.is_unique
-    assert published["value"].notna().all()
-    assert pd.api.types.is_float_dtype(published["value"]) or pd.api.types.is_integer_dtype(published["value"])
+    # read the file independently of published.py, which would refuse it anyway: this checks the file itself
+    import csv
+    import re
+
+    path = Path(published.__file__).with_name("published") / published.PUBLISHED_FILE
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    keys = [row["key"] for row in rows]
+    assert len(keys) == len(set(keys)), sorted(k for k in set(keys) if keys.count(k) > 1)
+    malformed = [row["key"] for row in rows if not re.fullmatch(r"-?\d+(\.\d+)?", row["value"].strip())]
+    assert malformed == []
+    assert len(published_results()) == len(rows)
 
 
 def test_achieved_statistics_are_the_ones_of_the_data(trial):

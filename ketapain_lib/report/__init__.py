@@ -1,0 +1,1 @@
+"""The report: registry of outputs, formatting, tables, figures, book helpers, Sphinx extension, export."""

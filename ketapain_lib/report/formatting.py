@@ -1,0 +1,139 @@
+"""How every number of the report is printed: one helper, used by tables, prose (glue) and the ledger.
+
+Rules (those of clinical journals):
+
+* Numbers are rounded half away from zero on their shortest decimal
+  representation, so 6.25 prints as 6.3 and 2.675 as 2.68, as a reader
+  rounding by hand would; a value that rounds to zero never prints as ``-0``.
+* P values print with three decimals, as ``< 0.001`` below 0.001 and as
+  ``> 0.999`` above 0.999; never ``0.000`` or ``1.000``.
+* Missing values print as an en dash; booleans as ``yes``/``no``; sequences
+  as comma-separated text. A Python ``repr`` never reaches a reader.
+
+>>> fixed(6.25, 1), fixed(-0.0004, 3), fixed(2.675, 2)
+('6.3', '0.000', '2.68')
+>>> pvalue(0.00004), pvalue(0.35786999212117093), pvalue(0.9996)
+('< 0.001', '0.358', '> 0.999')
+>>> p_equals(0.042), p_equals(1e-5)
+('= 0.042', '< 0.001')
+"""
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from numbers import Integral, Real
+
+MISSING = "–"
+P_DECIMALS = 3
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN, pd.NA-safe comparison
+    except (TypeError, ValueError):
+        return False
+
+
+def fixed(value: float, decimals: int) -> str:
+    """``value`` with exactly ``decimals`` decimals, rounded half away from zero; ``–`` if missing.
+
+    >>> fixed(0.5, 0), fixed(1.5, 0), fixed(-2.5, 0), fixed(float("nan"), 2)
+    ('1', '2', '-3', '–')
+    """
+    if _is_missing(value):
+        return MISSING
+    number = float(value)
+    if math.isinf(number):
+        return "∞" if number > 0 else "-∞"
+    quantum = Decimal(1).scaleb(-decimals)
+    rounded = Decimal(repr(number)).quantize(quantum, rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)  # never "-0.000"
+    return f"{rounded:f}"
+
+
+def pvalue(p: float, decimals: int = P_DECIMALS) -> str:
+    """A P value as journals print it: ``0.358``, ``< 0.001``, ``> 0.999``; ``–`` if missing.
+
+    >>> pvalue(0.0499), pvalue(0.04999), pvalue(0.001)
+    ('0.050', '0.050', '0.001')
+    """
+    if _is_missing(p):
+        return MISSING
+    floor = 10.0 ** -decimals
+    if float(p) < floor:
+        return f"< {fixed(floor, decimals)}"
+    if float(p) > 1 - floor:
+        return f"> {fixed(1 - floor, decimals)}"
+    return fixed(p, decimals)
+
+
+def p_equals(p: float, decimals: int = P_DECIMALS) -> str:
+    """The relation and value that follow "P" in prose: ``= 0.042`` or ``< 0.001``."""
+    text = pvalue(p, decimals)
+    return text if text[0] in "<>" else f"= {text}"
+
+
+def percent(count: int, total: int, decimals: int = 0) -> str:
+    """``count`` as a percentage of ``total``, e.g. ``35%``; ``–`` when ``total`` is 0.
+
+    >>> percent(7, 20), percent(1, 3, 1)
+    ('35%', '33.3%')
+    """
+    if not total:
+        return MISSING
+    return f"{fixed(100 * count / total, decimals)}%"
+
+
+def interval(low: float, high: float, decimals: int) -> str:
+    """A confidence interval as ``low to high`` (a hyphen would read as a minus sign).
+
+    >>> interval(-0.34, 0.61, 1)
+    '-0.3 to 0.6'
+    """
+    return f"{fixed(low, decimals)} to {fixed(high, decimals)}"
+
+
+def cell(value: object, decimals: int = 2) -> str:
+    """Any table cell as text: numbers at ``decimals``, integers exact, booleans yes/no, sequences joined.
+
+    >>> cell(True), cell((1, 2)), cell(3), cell(3.14159, 1), cell(None)
+    ('yes', '1, 2', '3', '3.1', '–')
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "yes" if value else "no"
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return ", ".join(cell(v, decimals) for v in value)
+    if _is_missing(value):
+        return MISSING
+    if isinstance(value, Integral):
+        return str(int(value))
+    if isinstance(value, Real):
+        number = float(value)
+        return str(int(number)) if decimals == 0 and number.is_integer() else fixed(number, decimals)
+    return str(value)
+
+
+def frame_as_text(frame, decimals: int | dict[str, int] = 2, p_columns: tuple[str, ...] = ()):
+    """A DataFrame with every cell formatted for display (P columns as :func:`pvalue`).
+
+    ``decimals`` is one precision for every numeric column or a mapping by
+    column (columns not named get 2). Columns whose name is ``p``, starts
+    with ``p_`` or ``p:`` or ends with ``_p`` are P values, as are
+    ``p_columns``.
+
+    >>> import pandas as pd
+    >>> frame_as_text(pd.DataFrame({"estimate": [-0.0001], "p": [0.0004]}), 3).iloc[0].tolist()
+    ['0.000', '< 0.001']
+    """
+    out = frame.copy().astype(object)
+    for column in frame.columns:
+        name = str(column)
+        is_p = (name in p_columns or name == "p" or name.startswith(("p_", "p:", "P ")) or name.endswith("_p"))
+        places = decimals.get(name, 2) if isinstance(decimals, dict) else decimals
+        out[column] = [pvalue(v) if is_p and not isinstance(v, str) else cell(v, places) for v in frame[column]]
+    return out

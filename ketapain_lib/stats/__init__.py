@@ -1,0 +1,1 @@
+"""Statistics: derivations, linear and logistic mixed models, descriptives, planning, power, sensitivity."""
