@@ -13,3 +13,23 @@ def pytest_collection_modifyitems(config, items):
         # nbval items: each executes a chapter notebook in a kernel
         if str(getattr(item, "path", "")).endswith(".ipynb"):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_configure(config):
+    """Every test session, and each notebook kernel nbval starts, stores results in a cache of its own."""
+    import os
+    import tempfile
+
+    from ketapain_lib.report.cache import CACHE_ENV
+
+    os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="ketapain_cache_")
+
+
+def pytest_unconfigure(config):
+    import os
+    import shutil
+
+    from ketapain_lib.report.cache import CACHE_ENV
+
+    if os.path.basename(os.environ.get(CACHE_ENV, "")).startswith("ketapain_cache_"):
+        shutil.rmtree(os.environ[CACHE_ENV], ignore_errors=True)

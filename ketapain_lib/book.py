@@ -1,19 +1,16 @@
 """Helpers for the book's pages: load once, say where the data come from, show tables, glue numbers."""
 from __future__ import annotations
 
-import os
-import pickle
-from pathlib import Path
-
 from IPython.display import HTML, Markdown
 
 from . import analyses, ledger
+from .report import cache
 from .report import formatting as fmt
 from .data import DATA_DIR_ENV, Trial, load_trial
 
 __all__ = ["load_trial", "provenance", "show", "results", "glue_values", "ledger_rows", "verdict"]
 
-_RESULTS: dict[int, dict] = {}
+_RESULTS: dict[str, dict] = {}
 
 
 def _register_figure_display() -> None:
@@ -60,31 +57,16 @@ def show(frame, precision: int | dict[str, int] = 2):
                                                              classes="dataframe"))
 
 
-#: Results shared by the chapters of one build, keyed by the hash of the library and the data.
-RESULTS_CACHE = Path(__file__).resolve().parent.parent / "_build" / ".ketapain_results"
-
-
 def results(trial: Trial) -> dict:
     """Every analysis of the report (:func:`ketapain_lib.analyses.all_analyses`), computed once per build.
 
-    The first chapter to ask computes them and stores them under the hash of
-    the library's code and the raw data (:func:`ketapain_lib.sphinx_ext.inputs_hash`);
-    the other chapters' kernels load that file. Any change of code or data
-    changes the hash, so a stale result is never reused.
+    The first chapter to ask computes them and stores them in the report's
+    cache (:mod:`ketapain_lib.report.cache`), keyed by the library and by the
+    loaded data; the other chapters' kernels load them.
     """
-    key = id(trial)
+    key = cache.value_hash(trial)
     if key not in _RESULTS:
-        from .sphinx_ext import inputs_hash
-
-        path = RESULTS_CACHE / f"{inputs_hash(trial.source)}.pickle"
-        if path.is_file():
-            _RESULTS[key] = pickle.loads(path.read_bytes())
-        else:
-            _RESULTS[key] = analyses.all_analyses(trial)
-            RESULTS_CACHE.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.partial")
-            partial.write_bytes(pickle.dumps(_RESULTS[key]))
-            partial.replace(path)  # atomic: a concurrent reader sees the whole file or none
+        _RESULTS[key] = cache.memoize("results", key, lambda: analyses.all_analyses(trial))
     return _RESULTS[key]
 
 

@@ -16,24 +16,22 @@ Simulations run in chunks spread over the cores with joblib, on threads by
 default (so a cluster backend can take them unchanged, e.g.
 ``with joblib.parallel_backend("dask")``),
 each chunk with its own seed spawned from one ``SeedSequence``: the result
-does not depend on the number of workers. Results are cached on disk by
-joblib.Memory, keyed by every argument.
+does not depend on the number of workers. Results are stored in the report's
+cache (:mod:`ketapain_lib.report.cache`), keyed by the library and every argument.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-from joblib import Memory, Parallel, delayed
+from joblib import Parallel, delayed
 from scipy import stats
 
+from .report import cache
 from .schema import TREATMENTS
 
 SIMULATIONS = 4000
 CHUNKS = 8
 SEED = 20150610
-CACHE = Memory(Path(__file__).resolve().parent.parent / "_build" / ".ketapain_results" / "joblib", verbose=0)
 
 
 def canonical_design(design: pd.DataFrame) -> pd.DataFrame:
@@ -86,7 +84,6 @@ def _chunk(X: np.ndarray, column: int, patient_codes: np.ndarray, effects: np.nd
     return int((np.abs(t) > stats.t.ppf(1 - alpha / 2, df)).sum())
 
 
-@CACHE.cache
 def simulated_power(design: pd.DataFrame, delta: float, sd_patient: float, sd_residual: float,
                     simulations: int = SIMULATIONS, seed: int = SEED, alpha: float = 0.05,
                     n_jobs: int = -1) -> float:
@@ -96,6 +93,14 @@ def simulated_power(design: pd.DataFrame, delta: float, sd_patient: float, sd_re
     period (e.g. :func:`ketapain_lib.models.crossover_frame` output).
     """
     design = canonical_design(design)
+    # stored in the report's cache; the number of workers does not change the result, so it is not in the key
+    key = cache.value_hash(design, delta, sd_patient, sd_residual, simulations, seed, alpha)
+    return cache.memoize("power", key, lambda: _simulate(design, delta, sd_patient, sd_residual, simulations,
+                                                          seed, alpha, n_jobs))
+
+
+def _simulate(design: pd.DataFrame, delta: float, sd_patient: float, sd_residual: float, simulations: int,
+              seed: int, alpha: float, n_jobs: int) -> float:
     X, column = design_matrix(design)
     codes = pd.factorize(design["patient_id"], sort=False)[0]
     effects = np.where(design["treatment"].astype(str).to_numpy() == "placebo", 0.0, -delta)

@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
+from .report import cache
 from .data import DATA_DIR_ENV, SYNTHETIC_MARKER, data_dir
 
 SYNTHETIC_BANNER = (
@@ -24,22 +26,16 @@ SYNTHETIC_BANNER = (
     "build the real report."
 )
 STAMP = "ketapain_inputs.sha256"
-LIBRARY = Path(__file__).resolve().parent
 
 
 def inputs_hash(directory: Path | None = None) -> str:
-    """SHA-256 over the library's code and data files, the pins, and the raw data the book reads."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in LIBRARY.rglob("*") if p.is_file() and p.suffix in (".py", ".csv"))
-    requirements = LIBRARY.parent / "requirements.txt"
+    """SHA-256 over the library's code and data files and the pins (:func:`cache.library_hash`) and the raw data."""
+    digest = hashlib.sha256(cache.library_hash().encode())
     directory = data_dir(directory)
-    groups = (("library", LIBRARY, files), ("requirements", LIBRARY.parent, [requirements]),
-              ("data", directory, sorted(p for p in directory.iterdir() if p.is_file()) if directory.is_dir() else []))
-    for label, root, paths in groups:
-        for path in paths:
-            if path.is_file():
-                digest.update(f"{label}:{path.relative_to(root)}\n".encode())
-                digest.update(path.read_bytes())
+    paths = sorted(p for p in directory.iterdir() if p.is_file()) if directory.is_dir() else []
+    for path in paths:
+        digest.update(f"data:{path.name}\n".encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -57,14 +53,17 @@ def _cache_dir(app) -> Path:
 
 
 def _check_inputs(app, config) -> None:
-    cache = _cache_dir(app)
+    execution_cache = _cache_dir(app)
     current = inputs_hash()
-    stamp = cache / STAMP
+    stamp = execution_cache / STAMP
     previous = stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
     app.ketapain_inputs_changed = previous != current
     app.ketapain_inputs_hash = current
-    if app.ketapain_inputs_changed and cache.exists():
-        shutil.rmtree(cache)  # stale outputs: every notebook must run again
+    if app.ketapain_inputs_changed and execution_cache.exists():
+        shutil.rmtree(execution_cache)  # stale outputs: every notebook must run again
+    # the library's own stored results live inside the build's execution cache: one folder, wiped as one;
+    # the notebook kernels the build starts inherit this variable
+    os.environ[cache.CACHE_ENV] = str(execution_cache / "ketapain")
 
 
 def _outdated(app, env, added, changed, removed):

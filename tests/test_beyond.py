@@ -66,11 +66,18 @@ def test_simulated_power_is_alpha_under_the_null_and_independent_of_the_workers(
 
     data = models.crossover_frame(derive.auc(trial.diary, "average_pain", 35, "locf"), trial.infusions,
                                   trial.randomization)
-    null = power.simulated_power.func(data, 0.0, 80.0, 30.0, simulations=4000, n_jobs=2)
+    design = power.canonical_design(data)
+
+    def uncached(delta, simulations, n_jobs):
+        return power._simulate(design, delta, 80.0, 30.0, simulations, power.SEED, 0.05, n_jobs)
+
+    null = uncached(0.0, 4000, 2)
     assert abs(null - 0.05) < 4 * math.sqrt(0.05 * 0.95 / 4000)
-    one = power.simulated_power.func(data, 20.0, 80.0, 30.0, simulations=800, n_jobs=1)
-    two = power.simulated_power.func(data, 20.0, 80.0, 30.0, simulations=800, n_jobs=2)
-    assert one == two
+    assert uncached(20.0, 800, 1) == uncached(20.0, 800, 2)
+    # the ids and the row order are not part of the design: relabelled, shuffled patients give the same power
+    relabelled = data.assign(patient_id="X" + (99 - data["patient_id"].str[1:].astype(int)).astype(str))
+    shuffled = power.canonical_design(relabelled.sample(frac=1.0, random_state=3))
+    assert power._simulate(shuffled, 20.0, 80.0, 30.0, 800, power.SEED, 0.05, 1) == uncached(20.0, 800, 1)
     curve = beyond["power_curve"]["power"].to_numpy()
     assert np.all(np.diff(curve) >= -0.02) and curve[-1] > 0.99
 
