@@ -46,6 +46,7 @@ from scipy import stats
 from .report import formatting as fmt
 from .schema import TREATMENTS
 from .stats.descriptives import compare_groups, describe  # noqa: F401  (re-exported)
+from .stats.glmm import LogitMixedFit, fit_logit_mixed  # noqa: F401  (re-exported)
 
 Method = Literal["ML", "REML"]
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
@@ -438,146 +439,7 @@ def sd_for_sample_size(n: int, difference: float, correlation: float, alpha: flo
     return float(difference * math.sqrt(n) / (z_alpha + z_power) / math.sqrt(2 * (1 - correlation)))
 
 
-# --------------------------------------------------------------------------- binary outcomes
-
-@dataclass
-class LogitMixedFit:
-    """A random-intercept logistic model fitted by maximum likelihood (adaptive Gauss-Hermite quadrature)."""
-
-    model: str
-    formula: str
-    data: pd.DataFrame
-    names: list[str]
-    params: np.ndarray
-    cov: np.ndarray
-    patient_variance: float
-    loglik: float
-    nodes: int
-    notes: list[str] = field(default_factory=list)
-
-    def fixed_effects(self) -> pd.DataFrame:
-        """Log-odds coefficients with SE, Wald z, P, odds ratios and 95% CI."""
-        se = np.sqrt(np.diag(self.cov))
-        z = self.params / se
-        return pd.DataFrame({"term": self.names, "estimate": self.params, "se": se, "z": z,
-                             "p": 2 * stats.norm.sf(np.abs(z)), "odds_ratio": np.exp(self.params),
-                             "or_ci_low": np.exp(self.params - _Z * se),
-                             "or_ci_high": np.exp(self.params + _Z * se)})
-
-    def omnibus(self) -> dict[str, float]:
-        """Wald chi-square test of no treatment effect on the log-odds scale."""
-        index = [i for i, n in enumerate(self.names) if n.startswith("C(treatment")]
-        beta, cov = self.params[index], self.cov[np.ix_(index, index)]
-        chi2 = float(beta @ np.linalg.solve(cov, beta))
-        return {"chi2": chi2, "df": len(index), "p": float(stats.chi2.sf(chi2, len(index)))}
-
-    def to_frame(self) -> pd.DataFrame:
-        """One-row summary: omnibus test, patient variance, log-likelihood, notes."""
-        omnibus = self.omnibus()
-        return pd.DataFrame([{"model": self.model, "n_obs": len(self.data), "events": int(self.data["y"].sum()),
-                              "omnibus_chi2": omnibus["chi2"], "omnibus_df": omnibus["df"],
-                              "omnibus_p": omnibus["p"], "patient_variance": self.patient_variance,
-                              "loglik": self.loglik, "quadrature_nodes": self.nodes, "notes": "; ".join(self.notes)}])
-
-
-def _agq_loglik(beta: np.ndarray, log_sd: float, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
-                n_groups: int, nodes: np.ndarray, weights: np.ndarray) -> float:
-    """Marginal log-likelihood of a random-intercept logit model by adaptive Gauss-Hermite quadrature."""
-    sd = math.exp(log_sd)
-    eta = X @ beta
-    mode = np.zeros(n_groups)
-    for _ in range(50):  # Newton steps for each patient's conditional mode
-        p = 1 / (1 + np.exp(-(eta + mode[groups])))
-        gradient = np.bincount(groups, y - p, n_groups) - mode / sd**2
-        hessian = -np.bincount(groups, p * (1 - p), n_groups) - 1 / sd**2
-        step = gradient / hessian
-        mode -= step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    p = 1 / (1 + np.exp(-(eta + mode[groups])))
-    scale = 1 / np.sqrt(np.bincount(groups, p * (1 - p), n_groups) + 1 / sd**2)
-    b = mode[:, None] + math.sqrt(2) * scale[:, None] * nodes[None, :]          # groups x nodes
-    linear = eta[:, None] + b[groups]                                              # obs x nodes
-    log_p = y[:, None] * linear - np.logaddexp(0, linear)
-    per_group = np.zeros((n_groups, len(nodes)))
-    np.add.at(per_group, groups, log_p)
-    log_prior = -0.5 * (b / sd) ** 2 - math.log(sd) - 0.5 * math.log(2 * math.pi)
-    terms = per_group + log_prior + nodes[None, :] ** 2 + np.log(weights)[None, :]
-    top = terms.max(axis=1, keepdims=True)
-    log_integral = top[:, 0] + np.log(np.exp(terms - top).sum(axis=1)) + np.log(math.sqrt(2) * scale)
-    return float(log_integral.sum())
-
-
-def fit_logit_mixed(data: pd.DataFrame, model: ModelName = "treatment_only", nodes: int = 25) -> LogitMixedFit:
-    """Generalized linear mixed model with logit link and a random patient intercept (binary ``y``).
-
-    statsmodels offers only variational-Bayes or penalized-quasi-likelihood
-    mixed GLMs, not maximum likelihood; this function maximizes the marginal
-    likelihood by adaptive Gauss-Hermite quadrature with ``nodes`` points
-    (what R's ``glmer(..., nAGQ = 25)`` does) and takes the covariance of the
-    fixed effects from the numerical Hessian. Fitting problems (no event,
-    separation, a variance at its boundary) are recorded in ``notes``.
-    """
-    from patsy import dmatrix
-    from scipy import optimize
-
-    frame = data.copy()
-    if not isinstance(frame["treatment"].dtype, pd.CategoricalDtype):
-        frame["treatment"] = pd.Categorical(frame["treatment"])
-    levels = list(frame["treatment"].cat.categories)
-    formula = FORMULAS[model].format(treatment=f"C(treatment, Treatment({levels[0]!r}))")
-    design = dmatrix(formula, frame, return_type="dataframe")
-    X, y = design.to_numpy(dtype=float), frame["y"].to_numpy(dtype=float)
-    if not set(np.unique(y)) <= {0.0, 1.0}:
-        raise ValueError("the outcome of a logit model must be 0 or 1")
-    codes, uniques = pd.factorize(frame["patient_id"], sort=True)
-    n_groups = len(uniques)
-    x_nodes, w_nodes = np.polynomial.hermite.hermgauss(nodes)
-    notes = []
-    for treatment in levels:
-        events = y[frame["treatment"].to_numpy() == treatment]
-        if events.sum() in (0, len(events)):
-            notes.append(f"{treatment}: every period {'has' if events.sum() else 'lacks'} the event "
-                         "(separation; estimates are unstable)")
-
-    def objective(theta: np.ndarray) -> float:
-        return -_agq_loglik(theta[:-1], theta[-1], X, y, codes, n_groups, x_nodes, w_nodes)
-
-    start = np.zeros(X.shape[1] + 1)
-    start[0] = math.log((y.mean() + 1e-3) / (1 - y.mean() + 1e-3))
-    best = optimize.minimize(objective, start, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000})
-    polished = optimize.minimize(objective, best.x, method="Nelder-Mead",
-                                 options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
-    if polished.fun < best.fun:
-        best = polished
-    if not best.success:
-        notes.append(f"optimizer: {best.message}")
-    theta = best.x
-    if theta[-1] < -6:
-        notes.append("singular fit: the patient variance is estimated at (or near) zero")
-    hessian = _numerical_hessian(objective, theta)
-    try:
-        cov = np.linalg.inv(hessian)[:-1, :-1]
-    except np.linalg.LinAlgError:
-        notes.append("the Hessian is singular: standard errors are not available")
-        cov = np.full((X.shape[1], X.shape[1]), np.nan)
-    return LogitMixedFit(model=model, formula=f"y ~ {formula} + (1 | patient)", data=frame,
-                         names=list(design.columns), params=theta[:-1], cov=cov,
-                         patient_variance=math.exp(2 * theta[-1]), loglik=-float(best.fun), nodes=nodes,
-                         notes=notes)
-
-
-def _numerical_hessian(function, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
-    """Central-difference Hessian."""
-    n = len(x)
-    hessian = np.empty((n, n))
-    for i in range(n):
-        for j in range(i, n):
-            e_i, e_j = np.eye(n)[i] * step, np.eye(n)[j] * step
-            value = (function(x + e_i + e_j) - function(x + e_i - e_j) - function(x - e_i + e_j)
-                     + function(x - e_i - e_j)) / (4 * step**2)
-            hessian[i, j] = hessian[j, i] = value
-    return hessian
+# --------------------------------------------------------------------------- binary outcomes: ketapain_lib.stats.glmm
 
 
 # --------------------------------------------------------------------------- other comparisons of the paper

@@ -7,7 +7,7 @@ fitted by :data:`ketapain_lib.analyses.REPORT_METHOD`):
   entry; the mixed model uses the remaining periods of each patient.
 * ``LOCF``: the paper's primary analysis.
 * ``multiple imputation``: the missing daily entries imputed by chained
-  equations (statsmodels ``MICEData``, predictive mean matching, one column
+  equations (:mod:`ketapain_lib.stats.mice`, predictive mean matching, one column
   per diary day imputed from the days within three days of it and the
   treatment of the period), :data:`N_IMPUTATIONS` imputations from one chain
   (:data:`MICE_BURN_IN` cycles of burn-in, then one kept every
@@ -68,30 +68,26 @@ def _auc_from_wide(wide: pd.DataFrame) -> pd.DataFrame:
 
 
 def imputations(trial: Trial, n: int = N_IMPUTATIONS, seed: int = MICE_SEED) -> list[pd.DataFrame]:
-    """``n`` completed wide diaries (one row per patient and period, one column per day) by MICE."""
-    from statsmodels.imputation.mice import MICEData
+    """``n`` completed wide diaries (one row per patient and period, one column per day) by MICE.
+
+    Predictive mean matching (:func:`ketapain_lib.stats.mice.impute_pmm`):
+    each diary day with gaps is predicted from the days within three days of
+    it that are never missing and from the treatment of the period. The
+    result depends on the data only, not on the row order, the patients' ids
+    or the machine's BLAS kernels.
+    """
+    from .stats.mice import impute_pmm
 
     wide = _wide_diary(trial)
-    index = wide.index
-    data = wide.reset_index(drop=True)
-    day_columns = [c for c in data.columns if c.startswith("d")]
-    # a day never missing carries no information to impute; MICEData only imputes columns with gaps
-    mice = MICEData(data, k_pmm=5, rng=np.random.default_rng(seed))
-    for column in day_columns:
-        if data[column].isna().any():
-            others = [c for c in data.columns if c != column and data[c].notna().all()]
-            # predictors: the neighbouring days and the treatment of the period
-            number = int(column[1:])
-            near = [c for c in others if c.startswith("d") and abs(int(c[1:]) - number) <= 3]
-            mice.set_imputer(column, formula=" + ".join(near + [c for c in others if c.startswith("is_")]))
-    completed = []
-    mice.update_all(MICE_BURN_IN)
-    for _ in range(n):
-        mice.update_all(MICE_THINNING)
-        frame = mice.data.copy()
-        frame.index = index
-        completed.append(frame.clip(0, 10))
-    return completed
+    complete = [c for c in wide.columns if wide[c].notna().all()]
+    predictors = {}
+    for column in (c for c in wide.columns if c.startswith("d") and wide[c].isna().any()):
+        number = int(column[1:])
+        near = [c for c in complete if c.startswith("d") and abs(int(c[1:]) - number) <= 3]
+        predictors[column] = near + [c for c in complete if c.startswith("is_")]
+    completed = impute_pmm(wide, predictors, n_imputations=n, burn_in=MICE_BURN_IN, thinning=MICE_THINNING,
+                           seed=seed)
+    return [frame.clip(0, 10) for frame in completed]
 
 
 def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> dict[str, float]:

@@ -6,8 +6,11 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from ketapain_lib.published import published_results
+
+pytestmark = pytest.mark.slow  # each test runs the export command end to end
 
 
 def export(out) -> subprocess.CompletedProcess:
