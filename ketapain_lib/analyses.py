@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dataclasses import astuple
+
 from . import derive, models
 from .data import Trial
-from .schema import RELATED_LEVELS, SCORES, TREATMENTS
+from .design import ALPHA, DAY7, PRIMARY, REPORT_METHOD, TREATMENTS, Endpoint
+from .schema import RELATED_LEVELS, SCORES
 
-REPORT_METHOD: models.Method = "REML"
-#: Two-sided type I error of every test of the report, as in the paper.
-ALPHA = 0.05
+
+def table2_row(auc_table: pd.DataFrame, endpoint: Endpoint = DAY7) -> pd.Series:
+    """The row of Table 2 (:func:`auc_table`) for one endpoint, e.g. the first week (:data:`design.DAY7`)."""
+    return auc_table.set_index(["measure", "last_day", "imputation"]).loc[astuple(endpoint)]
 
 
 def _model_data(trial: Trial, values: pd.DataFrame, outcome: str = "auc") -> pd.DataFrame:
@@ -40,7 +44,7 @@ def primary_endpoint(trial: Trial, method: models.Method = REPORT_METHOD) -> dic
     sizes), ``descriptives`` (by treatment: n, mean, SD, median, quartiles)
     and ``interaction`` (sequence x treatment LR test).
     """
-    data = _model_data(trial, derive.auc(trial.diary, "average_pain", 35, "locf"))
+    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
     fit = models.fit_with_normality_check(data, "paper", method)
     rows = []
     for treatment in TREATMENTS:
@@ -53,7 +57,7 @@ def primary_endpoint(trial: Trial, method: models.Method = REPORT_METHOD) -> dic
 
 def model_comparison(trial: Trial) -> pd.DataFrame:
     """The primary endpoint under each model (paper, period-adjusted, no carry-over) and each method."""
-    data = _model_data(trial, derive.auc(trial.diary, "average_pain", 35, "locf"))
+    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
     rows = []
     for model in ("paper", "period", "no_carryover"):
         for method in ("REML", "ML"):
@@ -113,7 +117,7 @@ def preinfusion_comparison(trial: Trial) -> pd.DataFrame:
 
 def consecutive_comparison(trial: Trial) -> pd.DataFrame:
     """Sum of the two ketamine AUCs (day 35, LOCF) for consecutive vs placebo-separated ketamine periods."""
-    values = derive.with_treatment(derive.auc(trial.diary, "average_pain", 35, "locf"), trial.infusions)
+    values = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions)
     wide = values.pivot(index="patient_id", columns="treatment", values="auc")
     consecutive = derive.consecutive_ketamine(trial.randomization)
     ketamine_sum = (wide["ketamine"] + wide["ketamine_magnesium"]).reindex(consecutive.index)
@@ -158,7 +162,7 @@ def all_analyses(trial: Trial) -> dict[str, object]:
 
 def model_choice_contrasts(trial: Trial) -> pd.DataFrame:
     """The three primary contrasts with their CIs under each model and estimation method (long format)."""
-    data = _model_data(trial, derive.auc(trial.diary, "average_pain", 35, "locf"))
+    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
     labels = {"paper": "treatment + sequence + carry-over (paper)", "period": "treatment + period + sequence",
               "no_carryover": "treatment + sequence"}
     parts = []
@@ -180,7 +184,7 @@ def beyond_the_paper(trial: Trial) -> dict[str, object]:
 
     from . import interpretation, power, sensitivity
 
-    data = _model_data(trial, derive.auc(trial.diary, "average_pain", 35, "locf"))
+    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
     fit = models.fit_crossover(data, "paper", REPORT_METHOD)
     pairwise = fit.pairwise()
     cids = interpretation.clinically_important_differences(trial)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from IPython.display import HTML, Markdown
 
 from . import analyses, ledger
+from .design import ALPHA
 from .report import cache
 from .report import formatting as fmt
 from .data import DATA_DIR_ENV, Trial, load_trial
@@ -104,7 +105,7 @@ def verdict(p: float, significant: str, not_significant: str) -> str:
     >>> verdict(0.2, "differ", "do not differ")
     'do not differ'
     """
-    return significant if p < analyses.ALPHA else not_significant
+    return significant if p < ALPHA else not_significant
 
 
 def environment_table():

@@ -54,11 +54,8 @@ SHIPPED_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "synthetic"
 SYNTHETIC_MARKER = "SYNTHETIC_DATA.md"
 DATA_DIR_ENV = "KETAPAIN_DATA"
 
-#: Ketamine dose per kg of body weight, and the relative tolerance accepted
-#: when checking the infused dose against the recorded weight.
-KETAMINE_MG_PER_KG = 0.5
-KETAMINE_DOSE_TOLERANCE = 0.10
-MAGNESIUM_SULFATE_DOSE_MG = 3000
+# the protocol's doses, and the relative tolerance accepted when checking a dose against the weight
+from .design import KETAMINE_DOSE_TOLERANCE, KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG  # noqa: E402
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")

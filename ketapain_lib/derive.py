@@ -28,9 +28,9 @@ import pandas as pd
 
 from .schema import DIARY_DAYS
 
-PAIN_MEASURES: tuple[str, ...] = ("average_pain", "maximal_pain", "night_pain")
+from .design import AUC_WINDOWS, FIGURE4_WINDOWS, PAIN_MEASURES, RESPONSE_THRESHOLD  # noqa: E402
 #: Ends of the AUC windows reported by the paper (days after infusion).
-AUC_WINDOWS: tuple[int, ...] = (7, 15, 21, 28, 35)
+
 
 Imputation = Literal["locf", "none"]
 
@@ -169,7 +169,7 @@ def preinfusion_pain(infusions: pd.DataFrame) -> pd.DataFrame:
 
 #: Readings of the paper's "improved (decreased AUC)" behind its figure 4, in the order the report shows them.
 IMPROVEMENT_RULES: dict[str, str] = {
-    "baseline_30pct": "mean daily pain over the window at least 30% below the pain before that infusion",
+    "baseline_30pct": "mean daily pain over the window at least 30% below the pain before that infusion",  # RESPONSE_THRESHOLD
     "baseline_any": "mean daily pain over the window below the pain before that infusion",
     "versus_placebo": "AUC lower than with the comparator treatment(s): active vs placebo, placebo vs both actives",
 }
@@ -213,15 +213,37 @@ def improvement(auc_values: pd.DataFrame, preinfusion: pd.DataFrame, last_day: i
         placebo = wide["placebo"] < best_active
     else:
         start = preinfusion.pivot(index="patient_id", columns="treatment", values="pain")
-        mean_pain = wide / last_day
-        threshold = 0.7 * start if rule == "baseline_30pct" else start
-        better = mean_pain < threshold[mean_pain.columns]
+        reduction = relative_reduction(wide / last_day, start[wide.columns])
+        better = responds(reduction) if rule == "baseline_30pct" else reduction > 0
         active = better["ketamine"] | better["ketamine_magnesium"]
         placebo = better["placebo"]
     return pd.DataFrame({"improved_active": active.astype(bool), "improved_placebo": placebo.astype(bool)})
 
 
-def improvement_counts(auc_long: pd.DataFrame, preinfusion: pd.DataFrame, windows: tuple[int, ...] = (7, 35),
+def relative_reduction(mean_pain, preinfusion_pain):
+    """Fraction by which mean daily pain fell below the pain before the infusion (NaN if that pain was 0).
+
+    >>> round(float(relative_reduction(3.5, 5.0)), 12)
+    0.3
+    """
+    start = preinfusion_pain.where(preinfusion_pain > 0) if hasattr(preinfusion_pain, "where") else (
+        preinfusion_pain if preinfusion_pain > 0 else float("nan"))
+    return 1 - mean_pain / start
+
+
+def responds(reduction, threshold: float = RESPONSE_THRESHOLD):
+    """The report's one rule of improvement (figure 4) and response: a reduction of at least ``threshold``.
+
+    A tolerance of 1e-9 keeps a reduction of exactly 30% (e.g. 3.5 against 5) on the right side of the
+    threshold whatever the rounding of the division.
+
+    >>> bool(responds(0.3)), bool(responds(0.29))
+    (True, False)
+    """
+    return reduction >= threshold - 1e-9
+
+
+def improvement_counts(auc_long: pd.DataFrame, preinfusion: pd.DataFrame, windows: tuple[int, ...] = FIGURE4_WINDOWS,
                        measure: str = "average_pain", imputation: Imputation = "locf") -> pd.DataFrame:
     """Patients improved with an active treatment and with placebo, for every rule and window.
 

@@ -7,11 +7,13 @@ format, no timestamps in the figures.
 """
 from __future__ import annotations
 
+from dataclasses import astuple
 from pathlib import Path
 
 import pandas as pd
 
 from . import analyses, derive, figures, ledger, tables
+from .design import FIGURE4_WINDOWS, PRIMARY, REPORT_METHOD
 from .calibration import calibration_report
 from .data import Trial
 
@@ -58,11 +60,11 @@ def export_all(trial: Trial, out: str | Path) -> list[Path]:
     ledger.ledger(trial, results).to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     written.append(path)
 
-    day = {d: auc_long.query(f"measure == 'average_pain' and last_day == {d} and imputation == 'locf'")
-           for d in (7, 35)}
+    day = {d: auc_long.query(f"measure == '{PRIMARY.measure}' and last_day == {d} and imputation == 'locf'")
+           for d in FIGURE4_WINDOWS}
     from .models import crossover_frame, fit_crossover
 
-    primary_data = crossover_frame(derive.auc(trial.diary, "average_pain", 35, "locf"), trial.infusions,
+    primary_data = crossover_frame(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions,
                                    trial.randomization)
     drawn = {
         "figure1_flow": figures.flow_diagram(trial),
@@ -72,7 +74,7 @@ def export_all(trial: Trial, out: str | Path) -> list[Path]:
                                                       imputation="locf"),
         "figure4b_patients_day35": figures.patient_auc(auc_long, 35, derive.improvement(day[35], preinfusion, 35),
                                                        imputation="locf"),
-        "primary_residuals_qq": figures.residual_qq(fit_crossover(primary_data, "paper", analyses.REPORT_METHOD)),
+        "primary_residuals_qq": figures.residual_qq(fit_crossover(primary_data, "paper", REPORT_METHOD)),
     }
     for name, figure in drawn.items():
         for suffix, render in (("png", figures.to_png), ("svg", figures.to_svg)):

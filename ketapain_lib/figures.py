@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from scipy import stats
 
+from .design import CI_LEVEL
 from .report import formatting as fmt
 from . import derive
 from .data import Trial
@@ -44,7 +45,7 @@ def to_svg(figure: Figure) -> bytes:
 def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
     clean = values.dropna().astype(float)
     mean = clean.mean()
-    half = stats.t.ppf(0.975, len(clean) - 1) * clean.std() / np.sqrt(len(clean)) if len(clean) > 1 else np.nan
+    half = stats.t.ppf(0.5 + CI_LEVEL / 2, len(clean) - 1) * clean.std() / np.sqrt(len(clean)) if len(clean) > 1 else np.nan
     return mean, mean - half, mean + half
 
 
@@ -171,7 +172,7 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
 
 def residual_qq(fit) -> Figure:
     """Normal Q-Q plot of a crossover fit's conditional residuals, with the Shapiro-Wilk result."""
-    residuals = np.sort(np.asarray(fit.result.resid, dtype=float))
+    residuals = np.sort(np.asarray(fit.resid, dtype=float))
     n = len(residuals)
     theoretical = stats.norm.ppf((np.arange(1, n + 1) - 0.375) / (n + 0.25))  # Blom plotting positions
     figure = Figure(figsize=(4.8, 4.2))

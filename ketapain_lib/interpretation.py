@@ -19,6 +19,8 @@ CID has 5% prior probability (tau = CID / 1.645).
 """
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -31,12 +33,12 @@ CID_POINTS = 1.0
 CID_RELATIVE = 0.30
 #: Prior probability of a benefit beyond the CID under the sceptical prior.
 SCEPTICAL_TAIL = 0.05
-RESPONDER_THRESHOLDS = (0.30, 0.50)
+from .design import ALPHA, PRIMARY, RESPONDER_THRESHOLDS  # noqa: E402
 
 
 def clinically_important_differences(trial: Trial) -> pd.DataFrame:
     """The two CIDs in pain score-days: one point sustained over the period, and 30% of the placebo mean AUC."""
-    auc = derive.with_treatment(derive.auc(trial.diary, "average_pain", 35, "locf"), trial.infusions)
+    auc = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions)
     placebo_mean = float(auc.loc[auc["treatment"] == "placebo", "auc"].mean())
     days = int(trial.diary["day"].max())
     return pd.DataFrame([
@@ -45,7 +47,7 @@ def clinically_important_differences(trial: Trial) -> pd.DataFrame:
     ])
 
 
-def tost(estimate: float, se: float, margin: float, alpha: float = 0.05) -> dict[str, float]:
+def tost(estimate: float, se: float, margin: float, alpha: float = ALPHA) -> dict[str, float]:
     """Two one-sided Wald tests of equivalence: is the difference within (-margin, +margin)?
 
     Returns both one-sided P values, their maximum (the TOST P) and the
@@ -110,16 +112,15 @@ def responders(trial: Trial, thresholds: tuple[float, ...] = RESPONDER_THRESHOLD
 
     Returns one row per treatment and threshold: ``responders``, ``n`` and ``pct``.
     """
-    auc = derive.with_treatment(derive.auc(trial.diary, "average_pain", 35, "locf"), trial.infusions)
-    days = int(trial.diary["day"].max())
+    auc = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions)
     pre = derive.preinfusion_pain(trial.infusions)
     merged = auc.merge(pre[["patient_id", "period", "pain"]], on=["patient_id", "period"])
-    reduction = 1 - (merged["auc"] / days) / merged["pain"].where(merged["pain"] > 0)
+    reduction = derive.relative_reduction(merged["auc"] / PRIMARY.last_day, merged["pain"])
     rows = []
     for threshold in thresholds:
         for treatment in TREATMENTS:
             mask = merged["treatment"] == treatment
-            count = int((reduction[mask] >= threshold).sum())
+            count = int(derive.responds(reduction[mask], threshold).sum())
             rows.append({"threshold": f"{100 * threshold:.0f}% reduction", "treatment": treatment,
                          "responders": count, "n": int(mask.sum()), "pct": 100 * count / int(mask.sum())})
     return pd.DataFrame(rows)

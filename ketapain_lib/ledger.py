@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import analyses
+from .design import ALPHA, DAY7
 from .calibration import achieved_statistics
 from .data import Trial
 from .published import published_precision, published_results
@@ -50,7 +51,7 @@ def reproduced_values(trial: Trial, results: dict | None = None) -> dict[str, fl
     active = infusions[infusions["ketamine_dose_mg"] > 0].merge(trial.patients[["patient_id", "weight_kg"]])
     values["design_ketamine_mg_per_kg"] = float((active["ketamine_dose_mg"] / active["weight_kg"]).median())
     values["design_magnesium_sulfate_mg"] = float(infusions["magnesium_sulfate_dose_mg"].max())
-    values["design_alpha"] = analyses.ALPHA
+    values["design_alpha"] = ALPHA
 
     # planning: the inputs, the reduction they imply, and the sample size they give
     sample_size = results["sample_size"].set_index("method")
@@ -74,7 +75,7 @@ def reproduced_values(trial: Trial, results: dict | None = None) -> dict[str, fl
         values[f"{stem}_hi"] = row["es_ci_high"]
         values[f"{stem}_p"] = row["p"]
 
-    day7 = results["auc_table"].set_index(["measure", "last_day", "imputation"]).loc[("average_pain", 7, "none")]
+    day7 = analyses.table2_row(results["auc_table"], DAY7)
     values["auc7_omnibus_p"] = float(day7["omnibus_p"])
     values["auc7_icc"] = float(day7["icc"])
     # the paper's post hoc P is Sidak-adjusted; with a non-significant omnibus test the raw P is shown
@@ -99,7 +100,7 @@ def _log_scale_keys(results: dict) -> set[str]:
     if results["primary"]["summary"]["transform"].item() != "none":
         keys |= {k for k in published_results().index
                  if k.startswith("auc35_es_") or k in ("auc35_locf_omnibus_p", "auc35_locf_icc")}
-    day7 = results["auc_table"].set_index(["measure", "last_day", "imputation"]).loc[("average_pain", 7, "none")]
+    day7 = analyses.table2_row(results["auc_table"], DAY7)
     if day7["transform"] != "none":
         keys |= {"auc7_omnibus_p", "auc7_icc", "auc7_ketamine_vs_placebo_p"}
     return keys

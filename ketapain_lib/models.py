@@ -34,21 +34,19 @@ Conventions chosen where the paper is silent:
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
 from scipy import stats
 
 from .report import formatting as fmt
 from .schema import TREATMENTS
+from .stats import lmm_core
 from .stats.descriptives import compare_groups, describe  # noqa: F401  (re-exported)
 from .stats.glmm import LogitMixedFit, fit_logit_mixed  # noqa: F401  (re-exported)
 
-Method = Literal["ML", "REML"]
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
 
 #: Right-hand sides of the models the report fits.
@@ -64,9 +62,8 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("placebo", "ketamine_magnesium"),
     ("ketamine", "ketamine_magnesium"),
 )
-_OPTIMIZERS = ("bfgs", "lbfgs", "nm", "powell")
 #: Confidence level of every interval of the report, and its normal quantile.
-CI_LEVEL = 0.95
+from .design import ALPHA, CI_LEVEL, Method  # noqa: E402  (defined once, in the design)
 _Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
 
@@ -139,16 +136,20 @@ def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization
 class CrossoverFit:
     """A fitted crossover mixed model with the tests the paper reports.
 
-    Build it with :func:`fit_crossover`. ``notes`` lists every fitting problem
-    met (non-convergence, singular fit, optimizers that disagreed), to be
-    shown with the results, never dropped.
+    Build it with :func:`fit_crossover`. ``core`` is the profiled-likelihood
+    fit (:func:`ketapain_lib.stats.lmm_core.fit_random_intercept`); ``names``
+    are the design's columns, of which ``core.kept`` were estimable. ``notes``
+    lists every fitting problem met (singular fit, a variance that cannot be
+    estimated, aliased columns dropped), to be shown with the results.
     """
 
     model: str
     method: Method
     formula: str
     data: pd.DataFrame
-    result: object
+    core: lmm_core.RandomInterceptFit
+    names: list[str]
+    X: np.ndarray
     notes: list[str] = field(default_factory=list)
     transform: str = "none"
 
@@ -156,12 +157,17 @@ class CrossoverFit:
     @property
     def patient_variance(self) -> float:
         """Between-patient variance (random intercept), in squared outcome units."""
-        return float(self.result.cov_re.iloc[0, 0])
+        return float(self.core.s2_patient)
 
     @property
     def residual_variance(self) -> float:
         """Within-patient (residual) variance, in squared outcome units."""
-        return float(self.result.scale)
+        return float(self.core.s2_residual)
+
+    @property
+    def loglik(self) -> float:
+        """Log-likelihood (REML or ML, as the fit), with R's constants."""
+        return float(self.core.loglik)
 
     @property
     def icc(self) -> float:
@@ -180,6 +186,11 @@ class CrossoverFit:
         """Treatment levels, the reference (first) included."""
         return list(self.data["treatment"].cat.categories)
 
+    @property
+    def kept_names(self) -> list[str]:
+        """The estimable columns of the design, in the order of ``core.beta``."""
+        return [self.names[i] for i in self.core.kept]
+
     def _term(self, level: str) -> str:
         return f"C(treatment, Treatment({self.levels[0]!r}))[T.{level}]"
 
@@ -191,62 +202,79 @@ class CrossoverFit:
         return [(b, a) for i, a in enumerate(self.levels) for b in self.levels[i + 1:]]
 
     def fixed_effects(self) -> pd.DataFrame:
-        """Coefficients with SE, Wald z, P and 95% CI (random-effect variance row excluded)."""
-        names = list(self.result.model.exog_names)
-        params = self.result.fe_params
-        cov = self.result.cov_params().loc[names, names]
-        se = np.sqrt(np.diag(cov))
-        z = params.to_numpy() / se
-        return pd.DataFrame({"term": names, "estimate": params.to_numpy(), "se": se, "z": z,
-                             "p": 2 * stats.norm.sf(np.abs(z)),
-                             "ci_low": params.to_numpy() - _Z * se,
-                             "ci_high": params.to_numpy() + _Z * se})
+        """Coefficients with SE from (X'V^-1X)^-1, Wald z, P and 95% CI (aliased columns left out)."""
+        params, se = self.core.beta, self.core.se
+        z = params / se
+        return pd.DataFrame({"term": self.kept_names, "estimate": params, "se": se, "z": z,
+                             "p": 2 * stats.norm.sf(np.abs(z)), "ci_low": params - _Z * se,
+                             "ci_high": params + _Z * se})
 
     def _contrast(self, first: str, second: str) -> np.ndarray:
-        names = list(self.result.model.exog_names)
-        vector = np.zeros(len(names))
+        vector = np.zeros(len(self.names))
         for treatment, sign in ((first, 1.0), (second, -1.0)):
             if treatment != self.levels[0]:
-                vector[names.index(self._term(treatment))] += sign
+                vector[self.names.index(self._term(treatment))] += sign
         return vector
 
     def pairwise(self) -> pd.DataFrame:
-        """The three pairwise treatment differences (first - second), raw and Sidak P, effect sizes.
+        """The pairwise treatment differences (first - second), raw and Sidak P, effect sizes.
 
         Columns: ``comparison``, ``estimate`` (outcome units), ``se``, ``z``,
         ``p``, ``p_sidak``, ``ci_low``, ``ci_high``, ``effect_size``,
-        ``es_ci_low``, ``es_ci_high`` (in total-SD units).
+        ``es_ci_low``, ``es_ci_high`` (in total-SD units); for a REML fit also
+        ``df_kr`` and ``p_kr``, the Kenward-Roger t test of the contrast.
         """
-        names = list(self.result.model.exog_names)
-        cov = self.result.cov_params().loc[names, names].to_numpy()
-        params = self.result.fe_params.to_numpy()
         rows = []
         for first, second in self.pairs:
             vector = self._contrast(first, second)
-            estimate = float(vector @ params)
-            se = float(np.sqrt(vector @ cov @ vector))
+            kept = vector[list(self.core.kept)]
+            if not np.allclose(np.delete(vector, list(self.core.kept)), 0.0):
+                raise ValueError(f"{first} vs {second} involves an aliased (dropped) column: not estimable")
+            estimate = float(kept @ self.core.beta)
+            se = float(np.sqrt(kept @ self.core.cov_beta @ kept))
             z = estimate / se
             p = float(2 * stats.norm.sf(abs(z)))
             low, high = estimate - _Z * se, estimate + _Z * se
-            rows.append({"comparison": f"{first} vs {second}", "first": first, "second": second,
-                         "estimate": estimate, "se": se, "z": z, "p": p,
-                         "p_sidak": float(sidak(p, len(self.pairs))),
-                         "ci_low": low, "ci_high": high, "effect_size": estimate / self.total_sd,
-                         "es_ci_low": low / self.total_sd, "es_ci_high": high / self.total_sd})
+            row = {"comparison": f"{first} vs {second}", "first": first, "second": second,
+                   "estimate": estimate, "se": se, "z": z, "p": p, "p_sidak": float(sidak(p, len(self.pairs))),
+                   "ci_low": low, "ci_high": high, "effect_size": estimate / self.total_sd,
+                   "es_ci_low": low / self.total_sd, "es_ci_high": high / self.total_sd}
+            if self.method == "REML" and math.isfinite(self.patient_variance):
+                kr = lmm_core.kenward_roger(self.core, vector)
+                row.update({"df_kr": float(kr.ddf), "p_kr": float(kr.p)})
+            rows.append(row)
         return pd.DataFrame(rows)
+
+    def _treatment_rows(self) -> np.ndarray:
+        rows = np.zeros((len(self.levels) - 1, len(self.names)))
+        for i, level in enumerate(self.levels[1:]):
+            rows[i, self.names.index(self._term(level))] = 1.0
+        return rows
 
     def omnibus(self) -> dict[str, float]:
         """Wald chi-square test that all treatments have equal means (2 df for three treatments)."""
-        names = list(self.result.model.exog_names)
-        index = [names.index(self._term(t)) for t in self.levels[1:]]
-        beta = self.result.fe_params.to_numpy()[index]
-        cov = self.result.cov_params().loc[names, names].to_numpy()[np.ix_(index, index)]
-        chi2 = float(beta @ np.linalg.solve(cov, beta))
-        return {"chi2": chi2, "df": len(index), "p": float(stats.chi2.sf(chi2, len(index)))}
+        return lmm_core.wald_chi2(self.core, self._treatment_rows())
+
+    def omnibus_kr(self) -> dict[str, float]:
+        """Kenward-Roger F test that all treatments have equal means (REML fits only)."""
+        test = lmm_core.kenward_roger(self.core, self._treatment_rows())
+        return {"F": float(test.F), "ndf": int(test.ndf), "ddf": float(test.ddf), "p": float(test.p)}
+
+    @property
+    def resid(self) -> np.ndarray:
+        """Conditional residuals: observed minus fixed effects minus each patient's predicted intercept (BLUP)."""
+        y = self.data["y"].to_numpy(dtype=float)
+        marginal = y - self.X[:, list(self.core.kept)] @ self.core.beta
+        codes, _ = pd.factorize(self.data["patient_id"], sort=True)
+        counts = np.bincount(codes).astype(float)
+        sums = np.bincount(codes, marginal)
+        s2_b = self.patient_variance if math.isfinite(self.patient_variance) else 0.0
+        shrunk = s2_b * sums / (self.residual_variance + counts * s2_b)
+        return marginal - shrunk[codes]
 
     def residual_normality(self) -> dict[str, float]:
-        """Shapiro-Wilk test of the conditional residuals."""
-        w, p = stats.shapiro(np.asarray(self.result.resid))
+        """Shapiro-Wilk test of the conditional residuals (sorted first: the test sees no row order)."""
+        w, p = stats.shapiro(np.sort(self.resid))
         return {"W": float(w), "p": float(p)}
 
     def to_frame(self) -> pd.DataFrame:
@@ -256,7 +284,7 @@ class CrossoverFit:
             "model": self.model, "method": self.method, "transform": self.transform, "n_obs": len(self.data),
             "n_patients": self.data["patient_id"].nunique(), "omnibus_chi2": omnibus["chi2"],
             "omnibus_df": omnibus["df"], "omnibus_p": omnibus["p"], "patient_variance": self.patient_variance,
-            "residual_variance": self.residual_variance, "icc": self.icc, "loglik": float(self.result.llf),
+            "residual_variance": self.residual_variance, "icc": self.icc, "loglik": self.loglik,
             "shapiro_w": normality["W"], "shapiro_p": normality["p"], "notes": "; ".join(self.notes),
         }])
 
@@ -265,9 +293,10 @@ def fit_crossover(data: pd.DataFrame, model: ModelName = "paper", method: Method
                   transform: Literal["none", "log"] = "none") -> CrossoverFit:
     """Fit a crossover mixed model to :func:`crossover_frame` data.
 
-    The fit is checked, not trusted (see :func:`_robust_mixedlm`); fitting
-    problems, disagreements between optimizers and singular fits are recorded
-    in ``notes``.
+    The model is fitted by profiled likelihood
+    (:func:`ketapain_lib.stats.lmm_core.fit_random_intercept`, checked against
+    statsmodels' MixedLM and R's lme4 in the tests); singular fits, variances
+    that cannot be estimated and aliased columns are recorded in ``notes``.
 
     Parameters
     ----------
@@ -305,14 +334,14 @@ def fit_crossover(data: pd.DataFrame, model: ModelName = "paper", method: Method
             frame["y"] = np.log(frame["y"])
             transform_label = "log(y)"
     formula = "y ~ " + FORMULAS[model].format(treatment=f"C(treatment, Treatment({levels[0]!r}))")
-    result, fit_notes = _robust_mixedlm(formula, frame, reml=(method == "REML"))
-    notes += fit_notes
-    return CrossoverFit(model=model, method=method, formula=formula, data=frame, result=result, notes=notes,
-                        transform=transform_label)
+    core, names, X = _fit_formula(formula, frame, reml=(method == "REML"))
+    notes += list(core.notes)
+    return CrossoverFit(model=model, method=method, formula=formula, data=frame, core=core, names=names, X=X,
+                        notes=notes, transform=transform_label)
 
 
 def fit_with_normality_check(data: pd.DataFrame, model: ModelName = "paper", method: Method = "ML",
-                             alpha: float = 0.05) -> CrossoverFit:
+                             alpha: float = ALPHA) -> CrossoverFit:
     """The paper's rule: fit, test the residuals, refit on the log scale if Shapiro-Wilk P < ``alpha``."""
     fit = fit_crossover(data, model, method)
     if fit.residual_normality()["p"] < alpha:
@@ -330,76 +359,22 @@ def sequence_by_treatment_test(data: pd.DataFrame) -> dict[str, float]:
     three-period design the latter is the saturated model of the
     sequence-by-period cell means.
     """
-    reduced = _ml_fit(data, "y ~ C(treatment) + C(sequence)")
-    full = _ml_fit(data, "y ~ C(treatment) * C(sequence)")
-    df = int(np.linalg.matrix_rank(full.model.exog) - np.linalg.matrix_rank(reduced.model.exog))
-    statistic = max(0.0, 2 * (float(full.llf) - float(reduced.llf)))
+    reduced, _, _ = _fit_formula("y ~ C(treatment) + C(sequence)", data, reml=False)
+    full, _, _ = _fit_formula("y ~ C(treatment) * C(sequence)", data, reml=False)
+    df = int(full.rank - reduced.rank)
+    statistic = max(0.0, 2 * (float(full.loglik) - float(reduced.loglik)))
     return {"lr_chi2": statistic, "df": df, "p": float(stats.chi2.sf(statistic, df))}
 
 
-def _ml_fit(data: pd.DataFrame, formula: str):
-    return _robust_mixedlm(formula, data, reml=False)[0]
+def _fit_formula(formula: str, data: pd.DataFrame, reml: bool):
+    """Design matrix of ``formula`` (patsy treatment coding) and its random-intercept fit by patient."""
+    from patsy import dmatrices
 
-
-def _gls_fixed_effects(result) -> np.ndarray:
-    """Fixed effects implied by a fit's variance components (GLS with a random intercept)."""
-    model = result.model
-    X, y = np.asarray(model.exog), np.asarray(model.endog)
-    sigma2, tau2 = float(result.scale), float(result.cov_re.iloc[0, 0])
-    xtx, xty = X.T @ X, X.T @ y
-    for rows in model.row_indices.values():
-        # V_i^-1 = (I - gamma J) / sigma2 with gamma = tau2 / (sigma2 + n_i tau2) (Sherman-Morrison)
-        gamma = tau2 / (sigma2 + len(rows) * tau2)
-        sx, sy = X[rows].sum(axis=0), y[rows].sum()
-        xtx -= gamma * np.outer(sx, sx)
-        xty -= gamma * sx * sy
-    return np.linalg.solve(xtx, xty)
-
-
-def _robust_mixedlm(formula: str, data: pd.DataFrame, reml: bool):
-    """Fit a random-intercept MixedLM and check the answer; returns (result, notes).
-
-    The first optimizer's fit is accepted only if it converged, its patient
-    variance is not at the boundary, and its fixed effects equal the GLS
-    solution for its own variance components (with ``lbfgs`` a tiny variance
-    can leave the fixed effects wrong while convergence is reported).
-    Otherwise every optimizer of :data:`_OPTIMIZERS` is tried and the highest
-    (restricted) log-likelihood kept.
-    """
-    notes: list[str] = []
-    fits = []
-    for optimizer in _OPTIMIZERS:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                result = smf.mixedlm(formula, data, groups=data["patient_id"]).fit(reml=reml, method=[optimizer])
-            except (np.linalg.LinAlgError, ValueError) as err:
-                notes.append(f"optimizer {optimizer} failed ({err}); the other optimizers were tried")
-                continue
-        messages = sorted({str(w.message).split("\n")[0] for w in caught})
-        boundary = float(result.cov_re.iloc[0, 0]) < 1e-6 * max(float(result.scale), 1e-12)
-        consistent = np.allclose(_gls_fixed_effects(result), result.fe_params.to_numpy(), rtol=1e-5,
-                                 atol=1e-8 * max(1.0, float(np.abs(result.model.endog).max())))
-        fits.append((float(result.llf), optimizer, result, messages, bool(result.converged)))
-        if result.converged and consistent and not boundary and not messages:
-            break
-        if not consistent:
-            notes.append(f"optimizer {optimizer}: fixed effects inconsistent with its variance estimates; "
-                         "the other optimizers were tried")
-    if not fits:
-        raise RuntimeError(f"could not fit {formula}: {'; '.join(notes)}")
-    converged = [f for f in fits if f[4]] or fits
-    llf, optimizer, result, messages, ok = max(converged, key=lambda f: f[0])
-    if not ok:
-        notes.append("no optimizer converged; the best non-converged fit is shown")
-    notes += [f"{optimizer}: {m}" for m in messages if "converg" in m.lower() or "boundary" in m.lower()]
-    if len(converged) > 1:
-        spread = max(f[0] for f in converged) - min(f[0] for f in converged)
-        if spread > 1e-3:
-            notes.append(f"optimizers disagreed (log-likelihoods differ by {spread:.3g}); kept {optimizer}")
-    if float(result.cov_re.iloc[0, 0]) < 1e-8 * max(float(result.scale), 1e-12):
-        notes.append("singular fit: the patient variance is estimated at zero")
-    return result, notes
+    outcome, design = dmatrices(formula, data, return_type="dataframe", NA_action="raise")
+    X = design.to_numpy(dtype=float)
+    core = lmm_core.fit_random_intercept(outcome.to_numpy(dtype=float)[:, 0], X,
+                                         data["patient_id"].astype(str).to_numpy(), reml=reml)
+    return core, list(design.columns), X
 
 
 # --------------------------------------------------------------------------- descriptives

@@ -26,6 +26,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats
 
+from .design import ALPHA, REFERENCE_TREATMENT
 from .report import cache
 from .schema import TREATMENTS
 
@@ -85,7 +86,7 @@ def _chunk(X: np.ndarray, column: int, patient_codes: np.ndarray, effects: np.nd
 
 
 def simulated_power(design: pd.DataFrame, delta: float, sd_patient: float, sd_residual: float,
-                    simulations: int = SIMULATIONS, seed: int = SEED, alpha: float = 0.05,
+                    simulations: int = SIMULATIONS, seed: int = SEED, alpha: float = ALPHA,
                     n_jobs: int = -1) -> float:
     """Share of simulated trials (achieved design) that detect a true benefit ``delta`` of ketamine over placebo.
 
@@ -103,7 +104,7 @@ def _simulate(design: pd.DataFrame, delta: float, sd_patient: float, sd_residual
               seed: int, alpha: float, n_jobs: int) -> float:
     X, column = design_matrix(design)
     codes = pd.factorize(design["patient_id"], sort=False)[0]
-    effects = np.where(design["treatment"].astype(str).to_numpy() == "placebo", 0.0, -delta)
+    effects = np.where(design["treatment"].astype(str).to_numpy() == REFERENCE_TREATMENT, 0.0, -delta)
     seeds = np.random.SeedSequence(seed).spawn(CHUNKS)
     sizes = [simulations // CHUNKS + (i < simulations % CHUNKS) for i in range(CHUNKS)]
     # threads by default: the work is numpy, which releases the GIL, and no worker process outlives a
@@ -121,7 +122,7 @@ def power_curve(design: pd.DataFrame, deltas: np.ndarray, sd_patient: float, sd_
                                                                     simulations) for d in deltas]})
 
 
-def detectable_difference(se: float, power: float, alpha: float = 0.05) -> float:
+def detectable_difference(se: float, power: float, alpha: float = ALPHA) -> float:
     """The smallest true difference detected with ``power`` given a contrast's standard error (normal approximation).
 
     >>> round(detectable_difference(10.0, 0.8), 2)

@@ -25,18 +25,8 @@ from typing import Literal
 
 Kind = Literal["string", "integer", "decimal", "category"]
 
-#: Treatment codes in the order used by every table and figure of the report.
-TREATMENTS: tuple[str, ...] = ("placebo", "ketamine", "ketamine_magnesium")
-TREATMENT_LABELS: dict[str, str] = {
-    "placebo": "Placebo",
-    "ketamine": "Ketamine",
-    "ketamine_magnesium": "Ketamine/magnesium",
-}
-#: One-letter codes used to spell a randomization sequence, e.g. ``P-K-M``.
-TREATMENT_CODES: dict[str, str] = {"P": "placebo", "K": "ketamine", "M": "ketamine_magnesium"}
-PERIODS: tuple[int, ...] = (1, 2, 3)
-#: Diary days after each infusion: day 0 (infusion day) to day 35.
-DIARY_DAYS: tuple[int, ...] = tuple(range(36))
+# the design's facts the contract refers to (defined once, in ketapain_lib.design)
+from .design import DIARY_DAYS, PERIODS, TREATMENT_CODES, TREATMENT_LABELS, TREATMENTS  # noqa: F401
 
 AETIOLOGIES = ("surgery", "radiculopathy", "trauma", "diabetes", "chemotherapy", "other")
 DRUG_CLASSES = (

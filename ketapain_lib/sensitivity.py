@@ -1,7 +1,7 @@
 """Missing diary data, shown: the primary contrasts under several ways of handling the gaps.
 
 Approaches (each yields the three pairwise contrasts of the paper's model,
-fitted by :data:`ketapain_lib.analyses.REPORT_METHOD`):
+fitted by :data:`ketapain_lib.design.REPORT_METHOD`):
 
 * ``complete case``: only the periods whose diary has no missing average-pain
   entry; the mixed model uses the remaining periods of each patient.
@@ -24,14 +24,15 @@ fitted by :data:`ketapain_lib.analyses.REPORT_METHOD`):
 """
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from . import derive, models
-from .analyses import REPORT_METHOD
 from .data import Trial
-from .schema import DIARY_DAYS, TREATMENTS
+from .design import DIARY_DAYS, PRIMARY, REPORT_METHOD, TREATMENTS
 
 N_IMPUTATIONS = 10
 #: chained-equation cycles before the first imputation, and between two kept imputations
@@ -46,6 +47,8 @@ def _contrasts(trial: Trial, auc_values: pd.DataFrame) -> pd.DataFrame:
     fit = models.fit_crossover(data, "paper", REPORT_METHOD)
     table = fit.pairwise()[["comparison", "estimate", "se", "ci_low", "ci_high", "p"]].copy()
     table["n_periods"] = len(data)
+    # residual degrees of freedom of the complete-data analysis, for Rubin's rules: observations - coefficients
+    table["df_complete"] = fit.core.n_obs - fit.core.rank
     return table
 
 
@@ -121,7 +124,7 @@ def _pooled(trial: Trial, completed: list[pd.DataFrame]) -> pd.DataFrame:
     for comparison in per_imputation[0]["comparison"]:
         parts = [t.set_index("comparison").loc[comparison] for t in per_imputation]
         pooled = rubin(np.array([p["estimate"] for p in parts]), np.array([p["se"] ** 2 for p in parts]),
-                       df_complete=float(parts[0]["n_periods"]) - 10)
+                       df_complete=float(parts[0]["df_complete"]))
         rows.append({"comparison": comparison, **pooled, "n_periods": int(parts[0]["n_periods"])})
     return pd.DataFrame(rows)
 
@@ -136,7 +139,7 @@ def missing_data_contrasts(trial: Trial, n_imputations: int = N_IMPUTATIONS) -> 
     grid = derive.diary_grid(trial.diary, ("average_pain",))
     complete = grid.groupby(["patient_id", "period"])["average_pain"].apply(lambda s: s.notna().all())
     complete_keys = complete[complete].reset_index()[["patient_id", "period"]]
-    locf_auc = derive.auc(trial.diary, "average_pain", 35, "locf")
+    locf_auc = derive.auc(trial.diary, *astuple(PRIMARY))
     complete_auc = locf_auc.merge(complete_keys, on=["patient_id", "period"])
     parts.append(_contrasts(trial, complete_auc).assign(approach="complete case"))
     parts.append(_contrasts(trial, locf_auc).assign(approach="LOCF (paper)"))

@@ -111,7 +111,7 @@ ASSUMPTIONS: dict[str, object] = {
 }
 
 #: Williams-type sequences of the three treatments; K and M adjacent unless placebo is in the middle.
-SEQUENCES = ("P-K-M", "P-M-K", "K-M-P", "M-K-P", "K-P-M", "M-P-K")
+from .design import KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG, SEQUENCES  # noqa: E402
 AUC35_BOUNDS = (7.0, 343.0)
 AUC7_BOUNDS = (2.0, 68.0)
 
@@ -461,8 +461,8 @@ def simulate_trial(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
                 study_day += 35 + int(rng.integers(0, 4))
             t = treatment_of[(pid, period)]
             j = TREATMENTS.index(t)
-            infusion_rows.append((pid, period, study_day, t, round(0.5 * weight, 1) if t != "placebo" else 0.0,
-                                  3000 if t == "ketamine_magnesium" else 0, preinfusion[i, j]))
+            infusion_rows.append((pid, period, study_day, t, round(KETAMINE_MG_PER_KG * weight, 1) if t != "placebo" else 0.0,
+                                  MAGNESIUM_SULFATE_DOSE_MG if t == "ketamine_magnesium" else 0, preinfusion[i, j]))
     infusions = pd.DataFrame(infusion_rows, columns=list(TABLES["infusions"].column_names))
 
     # daily diaries

@@ -57,7 +57,7 @@ def test_variance_components_icc_and_likelihood(case):
     assert close(fit.residual_variance, ref["residual_variance"])
     ref_icc = ref["patient_variance"] / (ref["patient_variance"] + ref["residual_variance"])
     assert close(fit.icc, ref_icc)
-    assert fit.result.llf == pytest.approx(ref["loglik"], abs=1e-4)
+    assert fit.loglik == pytest.approx(ref["loglik"], abs=1e-4)
 
 
 def test_omnibus_wald_test(case):

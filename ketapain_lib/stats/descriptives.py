@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..design import ALPHA
 from ..report.formatting import fixed
 
 
@@ -44,7 +45,7 @@ def _clean(values) -> np.ndarray:
     return array
 
 
-def describe(values, alpha: float = 0.05, decimals: int = 0) -> dict[str, object]:
+def describe(values, alpha: float = ALPHA, decimals: int = 0) -> dict[str, object]:
     """Mean ± SD if Shapiro-Wilk does not reject normality (P ≥ ``alpha``), else median [Q1; Q3].
 
     Returns the chosen summary as text (at ``decimals``) plus its parts, in the

@@ -70,8 +70,8 @@ FORMULAS: dict[str, str] = {
     "no_carryover": "{treatment} + C(sequence)",
     "treatment_only": "{treatment}",
 }
-#: Confidence level of every interval of the report (as ``ketapain_lib.models.CI_LEVEL``), and its normal quantile.
-CI_LEVEL = 0.95
+from ..design import CI_LEVEL  # noqa: E402  (the report's one confidence level)
+
 _Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
 SINGULAR_NOTE = "singular fit: the patient variance is estimated at zero"

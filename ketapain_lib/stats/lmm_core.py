@@ -1,0 +1,398 @@
+"""Linear random-intercept mixed model by profiled (RE)ML, with exact GLS SEs and small-sample df.
+
+Model, for observation ``j`` of patient ``i`` (what R's ``lmer(y ~ ... + (1 | patient))`` fits)::
+
+    y_ij = x_ij' beta + b_i + e_ij,    b_i ~ N(0, s2_patient),  e_ij ~ N(0, s2_residual)
+
+* **Profile.** ``beta`` and ``s2_residual`` are profiled out, leaving ``t = s2_patient / s2_residual``
+  (lme4's ``theta ** 2``). With ``V_i = s2_e (I + t 11')`` the GLS cross-products are a within-patient
+  part plus ``sum_i n_i / (1 + n_i t) m_i m_i'`` (``m_i``: patient means), summed once per distinct
+  patient size: set-up O(n p^2), then O(p^3) per evaluation, on an orthonormalised ``X`` (Gram-Schmidt,
+  two passes) and the OLS residual of ``y``. The analytic derivative of the profiled deviance is solved
+  by Brent's method to machine precision in brackets from a grid of ``t`` (0, 1e-8 ... 1e8): the root
+  of an exact gradient, not a flat minimum. ``t = 0`` wins if the derivative there is >= 0 (singular).
+* **Determinism.** Rows are put in a canonical order (patient, then values), sums are numpy reductions
+  in that order and no estimate passes through BLAS/LAPACK: fits are bitwise independent of the row
+  order and of the BLAS kernel (``OPENBLAS_CORETYPE``); test df/P (LAPACK) agree to ~1e-15.
+* **Aliasing.** A column whose norm after projection on the kept columns before it is below 1e-7 of its
+  own is dropped, as lme4 does (``dqrdc2``, tol 1e-7).
+
+Tests of ``L beta = 0``: :func:`satterthwaite_df` as lmerTest, :func:`kenward_roger` as pbkrtest
+(``V`` linear in ``(s2_patient, s2_residual)``, so ``R_ij = 0``), :func:`wald_chi2` as Stata's ``test``;
+all in closed form from the per-patient-size sums.
+"""
+from __future__ import annotations
+
+import math
+from operator import mul
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+from scipy import optimize, stats
+
+RANK_TOL = 1e-7
+_GRID = np.concatenate([[0.0], 10.0 ** (np.arange(-16, 17) / 2)])
+_wsum = partial(np.einsum, "...k,kij->...ij")          # sum_k coef[..., k] mats[k], without BLAS
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Sufficient statistics, on the scale of an orthonormal basis Q of the kept columns of X."""
+    n: int
+    r: int
+    n_groups: int
+    within: np.ndarray     # (r+1, r+1) within-patient cross-products of [Q, OLS residual]
+    between: np.ndarray    # (K, r+1, r+1) sum of n_i m_i m_i' over the patients of each size
+    sizes: np.ndarray      # (K,) distinct patient sizes, and (K,) patients of each size
+    counts: np.ndarray
+    R: np.ndarray          # (r, r) upper triangular, X_kept = Q R; and Q'y
+    ols: np.ndarray
+
+
+@dataclass(frozen=True)
+class RandomInterceptFit:
+    """A fitted random-intercept model (see :func:`fit_random_intercept`).
+
+    ``beta`` (outcome units per unit of each kept column of ``X``) and
+    ``cov_beta = s2_residual (X'WX)^-1`` (GLS at the optimum) refer to the
+    columns ``kept``. ``s2_patient``, ``s2_residual``: squared outcome units,
+    NaN when not identifiable (see ``notes``). ``loglik``: R's ``logLik``.
+    """
+    beta: np.ndarray
+    cov_beta: np.ndarray
+    s2_patient: float
+    s2_residual: float
+    loglik: float
+    reml: bool
+    n_obs: int
+    n_groups: int
+    rank: int
+    kept: tuple[int, ...]
+    dropped: tuple[int, ...]
+    converged: bool
+    notes: tuple[str, ...]
+    _design: _Design = field(repr=False, compare=False)
+    _ratio: float = field(repr=False, compare=False)
+
+    @property
+    def se(self) -> np.ndarray:
+        """Standard errors of ``beta``."""
+        return np.sqrt(np.diag(self.cov_beta))
+
+
+@dataclass(frozen=True)
+class ContrastTest:
+    """Test of ``L beta = 0``: ``L beta``, its SE (Kenward-Roger: adjusted), F on (ndf, ddf) df, t (1 row), P."""
+    estimate: np.ndarray
+    se: np.ndarray
+    F: float
+    t: float
+    ndf: int
+    ddf: float
+    p: float
+    method: str
+
+
+def _tri_inv(L: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of lower-triangular matrices, by forward substitution (no LAPACK)."""
+    inv = np.zeros_like(L)
+    for i in range(L.shape[-1]):
+        rhs = -(L[..., i, :i, None] * inv[..., :i, :]).sum(-2)
+        rhs[..., i] += 1.0
+        inv[..., i, :] = rhs / L[..., i, i][..., None]
+    return inv
+
+
+def _factor(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower Cholesky factors of a stack of SPD matrices (no LAPACK), and inverses of their leading blocks.
+
+    One small matrix: Python floats, several times faster than numpy calls at p ~ 10, as deterministic."""
+    if C.shape[0] > 1 or C.shape[-1] > 24:
+        L = np.zeros_like(C)
+        for j in range(C.shape[-1]):
+            row = L[:, j, :j]
+            L[:, j, j] = np.sqrt(C[:, j, j] - (row * row).sum(-1))
+            L[:, j + 1:, j] = (C[:, j + 1:, j] - (L[:, j + 1:, :j] * row[:, None]).sum(-1)) / L[:, j, j, None]
+        return L, _tri_inv(L[:, :-1, :-1])
+    C, m = C[0].tolist(), C.shape[-1]
+    L, inv = [[0.0] * m for _ in range(m)], [[0.0] * (m - 1) for _ in range(m - 1)]   # inv: by columns
+    for j in range(m):
+        Lj = L[j][:j]
+        L[j][j] = d = math.sqrt(C[j][j] - sum(map(mul, Lj, Lj)))
+        for i in range(j + 1, m):
+            L[i][j] = (C[i][j] - sum(map(mul, L[i][:j], Lj))) / d
+    for j, x in enumerate(inv):
+        for i in range(j, m - 1):
+            x[i] = ((i == j) - sum(map(mul, L[i][j:i], x[j:i]))) / L[i][i]
+    return np.array(L)[None], np.array(inv).T[None]
+
+
+def _orthogonalise(X: np.ndarray, y: np.ndarray):
+    """Gram-Schmidt (two passes) of the columns of X in order, dropping aliased ones, then of y.
+
+    Returns (Q' as rows, R of the kept columns, Q'y, OLS residual of y, kept column indices)."""
+    n, p = X.shape
+    Qt, R, kept = np.zeros((p + 1, n)), np.zeros((p + 1, p + 1)), []
+    for j in range(p + 1):
+        v = (X[:, j] if j < p else y).copy()
+        k = len(kept)
+        for _ in range(2):
+            coef = (Qt[:k] * v).sum(1)
+            v -= (Qt[:k] * coef[:, None]).sum(0)
+            R[:k, j] += coef
+        norm = math.sqrt((v * v).sum())
+        if j < p and norm > RANK_TOL * math.sqrt((X[:, j] ** 2).sum()):
+            Qt[k], R[k, j] = v / norm, norm
+            kept.append(j)
+    return Qt[:len(kept)], R[:len(kept)][:, kept], R[:len(kept), p], v, kept
+
+
+def _validate(y, X, groups):
+    y, X, groups = np.asarray(y, dtype=float), np.asarray(X, dtype=float), np.asarray(groups)
+    X = X[:, None] if X.ndim == 1 else X
+    if y.ndim != 1 or X.ndim != 2 or groups.ndim != 1 or not len(y) == len(X) == len(groups) or not X.size:
+        raise ValueError(f"y, X and groups must be 1-D, 2-D (at least one column) and 1-D with one row per "
+                         f"observation; got shapes {y.shape}, {X.shape}, {groups.shape}")
+    if not np.isfinite(y).all():
+        raise ValueError(f"y has {int((~np.isfinite(y)).sum())} non-finite value(s) (NaN or inf)")
+    bad = ~np.isfinite(X).all(axis=0)
+    if bad.any():
+        raise ValueError(f"X has non-finite values (NaN or inf) in column(s) {np.flatnonzero(bad).tolist()}")
+    try:
+        labels, codes = np.unique(groups, return_inverse=True)
+    except TypeError:
+        raise ValueError("groups has missing values or labels of mixed types") from None
+    if labels.dtype.kind in "fO" and any(g is None or g != g for g in labels):
+        raise ValueError("groups has missing values")
+    if len(labels) < 2:
+        raise ValueError("a single patient (group): the between-patient variance is not identifiable; "
+                         "at least two patients are needed")
+    return y, X, codes.reshape(-1)
+
+
+def _design(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> tuple[_Design, list[int], np.ndarray]:
+    order = np.lexsort([y, *X.T[::-1], codes])
+    y, X, codes = y[order], X[order], codes[order]
+    Qt, R, ols, resid, kept = _orthogonalise(X, y)
+    if not kept or len(y) <= len(kept):
+        raise ValueError("X has rank 0 (every column is zero)" if not kept else f"{len(y)} observation(s) for "
+                         f"{len(kept)} estimable fixed effect(s): need more observations than the rank of X")
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    n_i = np.diff(np.r_[starts, len(y)])
+    aug = np.vstack([Qt, resid])
+    means = np.add.reduceat(aug, starts, axis=1) / n_i
+    centred = aug - means[:, codes]
+    within = np.einsum("in,jn->ij", centred, centred)
+    sizes, size_of = np.unique(n_i, return_inverse=True)
+    between = np.stack([np.einsum("ig,jg->ij", means[:, size_of == k] * n_i[size_of == k],
+                                  means[:, size_of == k]) for k in range(len(sizes))])
+    counts = np.bincount(size_of.reshape(-1)).astype(float)
+    return _Design(len(y), len(kept), len(n_i), within, between, sizes.astype(float), counts, R, ols), kept, resid
+
+
+def _profile(d: _Design, t: np.ndarray, reml: bool) -> dict:
+    """Profiled deviance (-2 log-lik up to constants), its derivative in ``t``, and GLS pieces."""
+    r, a = d.r, 1.0 / (1.0 + np.multiply.outer(t, d.sizes))              # a: (T, K)
+    L, Linv = _factor(d.within + _wsum(a, d.between))
+    beta = (Linv * L[:, r, :r, None]).sum(-2)                             # GLS of the OLS residual on Q
+    rss = L[:, r, r] ** 2
+    v = np.concatenate([-beta, np.ones((len(t), 1))], axis=1)
+    q = np.einsum("ti,kij,tj->tk", v, d.between, v)                      # sum of n_i * mean residual^2
+    dof = d.n - r if reml else d.n
+    dev = dof * np.log(rss) + (d.counts * np.log1p(np.multiply.outer(t, d.sizes))).sum(-1)
+    grad = -dof * (d.sizes * a ** 2 * q).sum(-1) / rss + (d.counts * d.sizes * a).sum(-1)
+    Ainv = np.einsum("tki,tkj->tij", Linv, Linv)
+    if reml:
+        dev += 2 * np.log(np.diagonal(L[:, :r, :r], axis1=-2, axis2=-1)).sum(-1)
+        grad -= (Ainv * _wsum(d.sizes * a ** 2, d.between[:, :r, :r])).sum((-2, -1))
+    return {"dev": dev, "grad": grad, "rss": rss, "beta": beta, "Ainv": Ainv, "v": v, "q": q}
+
+
+def _identifiability(d: _Design) -> tuple[str, bool, bool] | None:
+    """Why ``s2_patient`` cannot be estimated, and whether s2_residual and cov_beta still can; or None."""
+    if d.sizes.max() == 1:
+        return "every patient has exactly one observation (only the total variance is estimable)", False, True
+    within_rank = np.linalg.matrix_rank(d.within[:d.r, :d.r], tol=1e-10)   # of the patient-centred Q
+    if d.n_groups + within_rank - d.r == 0:
+        return ("the patient effect is confounded with the fixed effects (no between-patient residual "
+                "degrees of freedom, e.g. one patient per sequence); standard errors are not available",
+                True, False)
+    return None      # other cases (e.g. no within-patient residual df, balanced) show as a flat profile
+
+
+def _optimum(d: _Design, reml: bool) -> tuple[float, bool, str | None]:
+    """The ratio t = s2_patient / s2_residual maximising the (restricted) likelihood: (t, converged, note)."""
+    grid = _profile(d, _GRID, reml)
+    dev, grad = grid["dev"], grid["grad"]
+    if np.ptp(dev) <= 1e-10 * max(1.0, np.abs(dev).max()):
+        return 0.0, True, "the profile likelihood is flat"
+    candidates = [(dev[0], 0.0, True)] if grad[0] >= 0 else []
+    for k in np.flatnonzero((grad[:-1] < 0) & (grad[1:] > 0)):
+        root, info = optimize.brentq(lambda t: _profile(d, np.array([t]), reml)["grad"][0], _GRID[k],
+                                     _GRID[k + 1], xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500,
+                                     full_output=True, disp=False)
+        candidates.append((_profile(d, np.array([root]), reml)["dev"][0], root, info.converged))
+    if not candidates:       # deviance still decreasing at t = 1e8: residual variance ~ 0
+        return float(_GRID[-1]), False, None
+    _, t, ok = min(candidates)
+    return float(t), bool(ok), None
+
+
+def fit_random_intercept(y, X, groups, reml: bool) -> RandomInterceptFit:
+    """Fit ``y = X beta + b_patient + e`` by REML (``reml=True``) or ML.
+
+    ``y``: (n,) outcome; ``X``: (n, p) fixed-effects design, intercept
+    included; ``groups``: (n,) patient labels. Aliased columns of ``X`` are
+    dropped (listed in ``dropped`` and ``notes``). ``ValueError`` for
+    non-finite data, a single patient, ``n <= rank(X)`` or an exact fit.
+
+    >>> y = [10., 12., 20., 25., 14., 15., 30., 31.]
+    >>> X = np.column_stack([np.ones(8), [0., 1.] * 4])
+    >>> fit = fit_random_intercept(y, X, [1, 1, 2, 2, 3, 3, 4, 4], reml=True)
+    >>> fit.beta.round(6).tolist(), round(fit.s2_patient, 6), round(fit.s2_residual, 6)
+    ([18.5, 2.25], 74.833333, 1.791667)
+    """
+    y, X, codes = _validate(y, X, groups)
+    d, kept, resid = _design(y, X, codes)
+    dropped = tuple(j for j in range(X.shape[1]) if j not in kept)
+    notes = [f"dropped aliased column(s): {list(dropped)}"] if dropped else []
+    if not (resid ** 2).sum() > 1e-24 * (y ** 2).sum():
+        raise ValueError("y is fitted exactly by X: the residual variance is zero")
+    problem = _identifiability(d)
+    t, converged, flat = (0.0, True, None) if problem else _optimum(d, reml)
+    problem = problem or ((flat, False, False) if flat else None)
+    if not converged:
+        notes.append("no interior optimum: the residual variance is estimated at (near) zero")
+    at = _profile(d, np.array([t]), reml)
+    dof = d.n - d.r if reml else d.n
+    s2_e = float(at["rss"][0]) / dof
+    Rinv = _tri_inv(d.R.T[None])[0].T
+    beta = np.einsum("ij,j->i", Rinv, d.ols + at["beta"][0])
+    cov = s2_e * np.einsum("ik,kl,jl->ij", Rinv, at["Ainv"][0], Rinv)
+    loglik = -0.5 * (float(at["dev"][0]) + dof * (1.0 + math.log(2 * math.pi / dof)))
+    loglik -= float(np.log(np.abs(np.diag(d.R))).sum()) if reml else 0.0
+    s2_b = t * s2_e
+    if problem:
+        notes.append(f"between-patient variance not identifiable: {problem[0]}")
+        cov = cov if problem[2] else np.full_like(cov, np.nan)
+        s2_b, s2_e = math.nan, (s2_e if problem[1] else math.nan)
+    elif t == 0.0:
+        notes.append("singular fit: the between-patient variance is estimated at zero")
+    return RandomInterceptFit(beta=beta, cov_beta=cov, s2_patient=s2_b, s2_residual=s2_e, loglik=loglik,
+                              reml=reml, n_obs=d.n, n_groups=d.n_groups, rank=d.r, kept=tuple(kept),
+                              dropped=dropped, converged=converged, notes=tuple(notes), _design=d, _ratio=t)
+
+
+def _contrast(fit: RandomInterceptFit, L, variances: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``L`` (q x p or p, over all columns of X) as rows over the kept columns, and over the basis Q."""
+    L, p = np.atleast_2d(np.asarray(L, dtype=float)), len(fit.kept) + len(fit.dropped)
+    if L.ndim != 2 or L.shape[1] != p or not np.isfinite(L).all():
+        raise ValueError(f"L must be a finite vector or matrix with {p} columns (one per column of X)")
+    if np.any(L[:, list(fit.dropped)] != 0):
+        raise ValueError(f"L involves dropped aliased column(s) {list(fit.dropped)}: not estimable")
+    kept = L[:, list(fit.kept)]
+    if np.linalg.matrix_rank(kept) < len(kept):
+        raise ValueError("the rows of L are linearly dependent")
+    if not np.isfinite(fit.s2_patient if variances else fit.cov_beta).all():
+        raise ValueError("the variance components are not identifiable (see fit.notes): no test")
+    return kept, kept @ _tri_inv(fit._design.R.T[None])[0].T
+
+
+def wald_chi2(fit: RandomInterceptFit, L) -> dict[str, float]:
+    """Wald chi-square test of ``L beta = 0`` on ``rank(L)`` df (Stata's ``test``): chi2, df, p."""
+    kept = _contrast(fit, L, variances=False)[0]
+    est = kept @ fit.beta
+    chi2 = float(est @ np.linalg.solve(kept @ fit.cov_beta @ kept.T, est))
+    return {"chi2": chi2, "df": len(kept), "p": float(stats.chi2.sf(chi2, len(kept)))}
+
+
+def _pieces(fit: RandomInterceptFit) -> dict:
+    """Kenward-Roger and Satterthwaite matrices over the basis Q, for psi = (s2_patient, s2_residual).
+
+    ``V_i^-1 = (I - t a_i 11') / s`` with ``a_i = 1 / (1 + n_i t)``: every sum over
+    patients is ``sum_k n_k^i a_k^j B_k`` over the patient sizes ``k``."""
+    d, t, s, reml = fit._design, fit._ratio, fit.s2_residual, fit.reml
+    at, r, n, c = _profile(d, np.array([t]), reml), d.r, d.sizes, d.counts
+    a, W, v, q = 1.0 / (1.0 + t * n), d.within[:r, :r], at["v"][0], at["q"][0]
+    B = lambda i, j: _wsum(n ** i * a ** j, d.between[:, :r, :r])   # noqa: E731
+    phi = s * at["Ainv"][0]
+    P = [-B(1, 2) / s ** 2, -(W + B(0, 2)) / s ** 2]                    # -X'V^-1 G_r V^-1 X
+    Q = {(0, 0): B(2, 3), (0, 1): B(1, 3), (1, 0): B(1, 3), (1, 1): W + B(0, 3)}
+    Q = {key: value / s ** 3 for key, value in Q.items()}               # X'V^-1 G_r V^-1 G_s V^-1 X
+    K = np.array([[c @ (n * a) ** 2, c @ (n * a ** 2)], [c @ (n * a ** 2), c @ (n - 1 + a ** 2)]]) / s ** 2
+    info = np.array([[K[i, j] - 2 * np.sum(phi * Q[i, j]) + np.sum((phi @ P[i]) * (P[j] @ phi))
+                      for j in range(2)] for i in range(2)])              # tr(P G_r P G_s)
+    # Hessian of the deviance: -tr(..) + 2 y'P G_r P G_s P y, where P y = V^-1 (GLS residual)
+    wss = v @ d.within @ v
+    xb = np.einsum("k,ki->i", n * a ** 2, d.between[:, :r] @ v) / s ** 2
+    hph = np.array([[n ** 2 * a ** 3 @ q, n * a ** 3 @ q], [n * a ** 3 @ q, wss + a ** 3 @ q]]) / s ** 3 \
+        - np.outer([1, -t], [1, -t]) * (xb @ phi @ xb)
+    grad = np.array([c @ (n * a) / s - n * a ** 2 @ q / s ** 2, c @ (n - 1 + a) / s - (wss + a ** 2 @ q) / s ** 2])
+    grad += [np.sum(phi * P[0]), np.sum(phi * P[1])] if reml else 0.0
+    return {"phi": phi, "P": P, "Q": Q, "info": info, "grad": grad, "t": t, "s": s,
+            "hess": -(info if reml else K) + 2 * hph}
+
+
+def satterthwaite_df(fit: RandomInterceptFit, L) -> ContrastTest:
+    """t (one row) or F test of ``L beta = 0`` with Satterthwaite df, as lmerTest's ``contest``.
+
+    REML or ML fits (lmerTest uses the fit's own deviance: its Hessian in lme4's
+    ``(theta, sigma)``, pseudo-inverted on eigenvalues > 1e-8). Several rows:
+    lmerTest's eigen-decomposition of ``L cov L'`` and combined df."""
+    kept, LQ = _contrast(fit, L)
+    pc = _pieces(fit)
+    t, s, phi = pc["t"], pc["s"], pc["phi"]
+    th, sg = math.sqrt(t), math.sqrt(s)
+    J = np.array([[2 * s * th, 2 * sg * t], [0.0, 2 * sg]])              # d psi / d(theta, sigma)
+    hess = J.T @ pc["hess"] @ J + pc["grad"][0] * np.array([[2 * s, 4 * sg * th], [4 * sg * th, 2 * t]]) \
+        + pc["grad"][1] * np.array([[0.0, 0.0], [0.0, 2.0]])
+    values, vectors = np.linalg.eigh(hess)
+    keep = values > 1e-8
+    cov_varpar = 2 * (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+    dcov = [-phi @ P @ phi for P in pc["P"]]
+    jac = [J[0, j] * dcov[0] + J[1, j] * dcov[1] for j in range(2)]
+    lam, vectors = np.linalg.eigh(LQ @ phi @ LQ.T)
+    lam, vectors = lam[::-1], vectors[:, ::-1]                           # as R's eigen()
+    grads = np.array([[row @ dC @ row for dC in jac] for row in vectors.T @ LQ])
+    nu = 2 * lam ** 2 / np.einsum("mi,ij,mj->m", grads, cov_varpar, grads)
+    est = kept @ fit.beta
+    F = float(np.mean((vectors.T @ est) ** 2 / lam))
+    E = np.sum(nu / (nu - 2))
+    ddf = nu.mean() if len(nu) == 1 or np.ptp(nu) < 1e-8 else 2.0 if np.any(nu <= 2) else 2 * E / (E - len(nu))
+    return _result(est, np.sqrt(np.diag(kept @ fit.cov_beta @ kept.T)), F, len(nu), float(ddf), "Satterthwaite")
+
+
+def _result(est, se, F, ndf, ddf, method) -> ContrastTest:
+    t = float(est[0] / se[0]) if ndf == 1 else math.nan
+    p = float(2 * stats.t.sf(abs(t), ddf)) if ndf == 1 else float(stats.f.sf(F, ndf, ddf))
+    return ContrastTest(estimate=est, se=se, F=F, t=t, ndf=ndf, ddf=ddf, p=p, method=method)
+
+
+def kenward_roger(fit: RandomInterceptFit, L) -> ContrastTest:
+    """F (one row: also t) test of ``L beta = 0`` by Kenward-Roger, as pbkrtest's ``KRmodcomp``.
+
+    REML fits only (pbkrtest refits ML models by REML). ``se`` comes from the
+    adjusted covariance ``Phi_A``; ``F`` includes the scaling factor."""
+    if not fit.reml:
+        raise ValueError("Kenward-Roger needs a REML fit (pbkrtest refits ML models by REML)")
+    kept, LQ = _contrast(fit, L)
+    pc = _pieces(fit)
+    phi, P, Q, info, pairs = pc["phi"], pc["P"], pc["Q"], pc["info"], [(0, 0), (0, 1), (1, 0), (1, 1)]
+    W = 2 * (np.linalg.inv(info) if np.abs(np.linalg.eigvalsh(info)).min() > 1e-10 else np.linalg.pinv(info))
+    phi_a = phi + 2 * phi @ sum(W[i, j] * (Q[i, j] - P[i] @ phi @ P[j]) for i, j in pairs) @ phi
+    theta_phi = LQ.T @ np.linalg.solve(LQ @ phi @ LQ.T, LQ) @ phi
+    u = [theta_phi @ P[i] @ phi for i in range(2)]
+    A1 = sum(W[i, j] * np.trace(u[i]) * np.trace(u[j]) for i, j in pairs)
+    A2 = sum(W[i, j] * np.sum(u[i] * u[j].T) for i, j in pairs)
+    q = len(kept)
+    B, g = (A1 + 6 * A2) / (2 * q), ((q + 1) * A1 - (q + 4) * A2) / ((q + 2) * A2)
+    c1, c2, c3 = np.array([g, q - g, q + 2 - g]) / (3 * q + 2 * (1 - g))
+    V0, V1, V2 = 1 + c1 * B, 1 - c2 * B, 1 - c3 * B
+    ratio = 1.0 if abs(1 - A2 / q) < 1e-14 and abs(V1) < 1e-14 else (1 - A2 / q) / V1
+    rho = ratio ** 2 * (0.0 if abs(V0) < 1e-10 else V0) / V2 / q
+    ddf = 4 + (q + 2) / (q * rho - 1)
+    scaling = 1.0 if abs(ddf - 2) < 1e-2 else ddf * (1 - A2 / q) / (ddf - 2)
+    est, cov = kept @ fit.beta, LQ @ phi_a @ LQ.T
+    F = scaling * float(est @ np.linalg.solve(cov, est)) / q
+    return _result(est, np.sqrt(np.diag(cov)), F, q, float(ddf), "Kenward-Roger")
