@@ -13,6 +13,7 @@ def pytest_collection_modifyitems(config, items):
         # nbval items: each executes a chapter notebook in a kernel
         if str(getattr(item, "path", "")).endswith(".ipynb"):
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.notebook)
 
 
 def pytest_configure(config):

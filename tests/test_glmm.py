@@ -156,6 +156,7 @@ for name in DATASETS:
 """
 
 
+@pytest.mark.slow  # subprocesses under other BLAS kernels: part of the portability tier
 def test_identical_under_every_openblas_kernel():
     outputs = {}
     for kernel in ("", "Haswell", "Sandybridge", "Nehalem"):

@@ -197,10 +197,14 @@ def test_statsmodels_agreement(name, model, drop, reml):
         result = smf.mixedlm("y ~ " + RHS[model], frame, groups=frame["patient_id"]).fit(
             reml=reml, method=["bfgs"], gtol=1e-12, maxiter=2000)
     params = result.fe_params.to_numpy()
-    np.testing.assert_allclose(fit.beta, params, rtol=0, atol=1e-8 * np.abs(params).max())
-    assert fit.s2_patient == pytest.approx(float(result.cov_re.iloc[0, 0]), rel=1e-8)
-    assert fit.s2_residual == pytest.approx(float(result.scale), rel=1e-8)
+    # statsmodels' BFGS stops within ~1e-7 of the optimum, and where exactly depends on the BLAS kernel
+    # (OPENBLAS_CORETYPE=Sandybridge moves its patient variance by 6e-8 relative): the variances agree to
+    # 1e-6, and our profiled optimum is never below its likelihood (R agrees with us to 1e-8, see above)
+    np.testing.assert_allclose(fit.beta, params, rtol=0, atol=1e-7 * np.abs(params).max())
+    assert fit.s2_patient == pytest.approx(float(result.cov_re.iloc[0, 0]), rel=1e-6)
+    assert fit.s2_residual == pytest.approx(float(result.scale), rel=1e-6)
     assert fit.loglik == pytest.approx(float(result.llf), rel=1e-10)
+    assert fit.loglik >= float(result.llf) - 1e-9
 
 
 def test_standard_errors_are_dense_gls_not_the_hessian():
@@ -245,6 +249,7 @@ def test_row_order_does_not_change_a_bit(reml):
         assert (fit.s2_patient, fit.s2_residual, fit.loglik) == (other.s2_patient, other.s2_residual, other.loglik)
 
 
+@pytest.mark.slow  # subprocesses under other BLAS kernels: part of the portability tier
 def test_independent_of_the_blas_kernel():
     """Fits are computed without BLAS: bitwise equal under different OpenBLAS kernels (x86-64 only)."""
     if platform.machine() not in ("x86_64", "AMD64"):

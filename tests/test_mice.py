@@ -116,6 +116,7 @@ print(core, digest.hexdigest())
 """
 
 
+@pytest.mark.slow  # subprocesses under other BLAS kernels: part of the portability tier
 def test_identical_under_other_openblas_kernels(shipped, tmp_path):
     """Same bytes whatever OpenBLAS kernel runs the QR (each kernel in its own process)."""
     big = diary_like(900)
