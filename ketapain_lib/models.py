@@ -414,9 +414,6 @@ def sd_for_sample_size(n: int, difference: float, correlation: float, alpha: flo
     return float(difference * math.sqrt(n) / (z_alpha + z_power) / math.sqrt(2 * (1 - correlation)))
 
 
-# --------------------------------------------------------------------------- binary outcomes: ketapain_lib.stats.glmm
-
-
 # --------------------------------------------------------------------------- other comparisons of the paper
 
 def planning_sample_size() -> pd.DataFrame:
