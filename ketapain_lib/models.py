@@ -377,8 +377,6 @@ def _fit_formula(formula: str, data: pd.DataFrame, reml: bool):
     return core, list(design.columns), X
 
 
-# --------------------------------------------------------------------------- descriptives
-
 # --------------------------------------------------------------------------- planning
 
 def crossover_sample_size(difference: float, sd: float, correlation: float, alpha: float, power: float) -> dict:
