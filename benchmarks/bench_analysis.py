@@ -14,8 +14,10 @@ import time
 
 import pandas as pd
 
-from ketapain_lib import analyses, derive, load_trial
-from ketapain_lib.data import Trial
+from ketapain_lib import load_trial
+from ketapain_lib.stats import analyses
+from ketapain_lib.stats import derive
+from ketapain_lib.rawdata.load import Trial
 
 
 def replicate(trial: Trial, copies: int) -> Trial:

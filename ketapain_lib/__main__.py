@@ -19,7 +19,7 @@ from . import __version__
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .data import data_dir, validate
+    from .rawdata.load import data_dir, validate
 
     directory = data_dir(args.directory)
     problems = validate(directory)
@@ -33,7 +33,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .simulate import simulate_trial, write_dataset
+    from .provenance.simulate import simulate_trial, write_dataset
 
     written = write_dataset(simulate_trial(args.seed), args.out, args.seed)
     print(f"wrote {len(written)} files to {args.out} (seed {args.seed})")
@@ -42,7 +42,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _load(directory):
     """The validated trial, or None after printing every problem (no traceback for data errors)."""
-    from .data import DataValidationError, load_trial
+    from .rawdata.load import DataValidationError, load_trial
 
     try:
         return load_trial(directory)
@@ -54,7 +54,7 @@ def _load(directory):
 def _calibrate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .calibration import calibration_report, diary_missing_rate
+    from .provenance.calibration import calibration_report, diary_missing_rate
 
     trial = _load(args.directory)
     if trial is None:
@@ -70,7 +70,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import export_all
+    from .report.export import export_all
 
     trial = _load(args.data)
     if trial is None:
@@ -81,7 +81,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .simulate import DEFAULT_SEED
+    from .provenance.simulate import DEFAULT_SEED
 
     parser = argparse.ArgumentParser(prog="python -m ketapain_lib", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"ketapain_lib {__version__}")

@@ -8,7 +8,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ketapain_lib import analyses, interpretation, load_trial, power, sensitivity
+from ketapain_lib import load_trial
+from ketapain_lib.stats import analyses
+from ketapain_lib.stats import interpretation
+from ketapain_lib.stats import power
+from ketapain_lib.stats import sensitivity
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +66,8 @@ def test_honest_reading_turns_contrasts_into_active_minus_placebo():
 
 def test_simulated_power_is_alpha_under_the_null_and_independent_of_the_workers(beyond):
     trial = load_trial()
-    from ketapain_lib import derive, models
+    from ketapain_lib.stats import derive
+    from ketapain_lib.stats import crossover as models
 
     data = models.crossover_frame(derive.auc(trial.diary, "average_pain", 35, "locf"), trial.infusions,
                                   trial.randomization)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 
-from ketapain_lib import sphinx_ext
-from ketapain_lib.data import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
-from ketapain_lib.schema import TABLES
+from ketapain_lib.report import sphinx_ext
+from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
+from ketapain_lib.rawdata.schema import TABLES
 
 pytestmark = pytest.mark.slow  # builds the book and drives a browser
 
@@ -73,7 +73,7 @@ def test_data_dictionary_page_lists_every_column_of_the_contract(built):
 
 
 def test_calibration_page_shows_every_target(built):
-    from ketapain_lib.published import calibration_targets
+    from ketapain_lib.provenance.published import calibration_targets
 
     _, html, _ = built
     page = (html / "chapters" / "a2_synthetic_data.html").read_text(encoding="utf-8")
@@ -82,7 +82,7 @@ def test_calibration_page_shows_every_target(built):
 
 
 def test_ledger_page_lists_every_published_number(built):
-    from ketapain_lib.published import published_results
+    from ketapain_lib.provenance.published import published_results
 
     _, html, _ = built
     page = (html / "chapters" / "a3_ledger.html").read_text(encoding="utf-8")
@@ -200,7 +200,7 @@ def test_chapter_renders_in_a_browser(built, chromium, chapter, tmp_path):
 
 
 def test_every_published_number_is_shown_in_the_chapter_where_it_belongs():
-    from ketapain_lib.published import published_results
+    from ketapain_lib.provenance.published import published_results
 
     sources = "".join((ROOT / "chapters" / f"{chapter}.md").read_text(encoding="utf-8") for chapter in CHAPTERS)
     for section in sorted(set(published_results()["section"])):

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketapain_lib import derive
+from ketapain_lib.stats import derive
 
 
 def diary(values_by_day: dict[int, float | None], patient: str = "P01", period: int = 1) -> pd.DataFrame:

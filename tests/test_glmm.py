@@ -216,7 +216,7 @@ def test_to_frame_and_fixed_effects_keep_the_report_columns(fits):
 
 
 def test_local_constants_match_the_models_module():
-    from ketapain_lib import models
+    from ketapain_lib.stats import crossover as models
 
     assert glmm.FORMULAS == models.FORMULAS
     assert glmm.CI_LEVEL == models.CI_LEVEL

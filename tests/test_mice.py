@@ -56,7 +56,8 @@ def shipped_predictors(wide: pd.DataFrame) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def shipped() -> pd.DataFrame:
-    from ketapain_lib import load_trial, sensitivity
+    from ketapain_lib import load_trial
+    from ketapain_lib.stats import sensitivity
     return sensitivity._wide_diary(load_trial())
 
 

@@ -1,4 +1,4 @@
-"""Hand-computed and property checks of ketapain_lib.models and the derivations behind them."""
+"""Hand-computed and property checks of ketapain_lib.stats.crossover and the derivations behind them."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ketapain_lib import derive, load_trial, models
+from ketapain_lib import load_trial
+from ketapain_lib.stats import derive
+from ketapain_lib.stats import crossover as models
 
 # --------------------------------------------------------------------------- Sidak and sample size
 
@@ -238,7 +240,7 @@ def test_missing_diary_counts():
 
 @pytest.fixture(scope="module")
 def shipped():
-    from ketapain_lib import analyses
+    from ketapain_lib.stats import analyses
 
     return analyses.all_analyses(load_trial())
 
@@ -254,7 +256,7 @@ def test_reml_and_ml_reach_the_same_conclusions_on_the_shipped_data(shipped):
 
 
 def test_primary_endpoint_reproduces_its_descriptives_from_the_calibration(shipped):
-    from ketapain_lib.calibration import achieved_statistics
+    from ketapain_lib.provenance.calibration import achieved_statistics
 
     stats_ = achieved_statistics(load_trial())
     descriptives = shipped["primary"]["descriptives"].set_index("treatment")
@@ -273,7 +275,7 @@ def test_every_table_two_row_has_an_omnibus_p(shipped):
 
 
 def test_questionnaire_table_covers_every_score(shipped):
-    from ketapain_lib.schema import SCORES
+    from ketapain_lib.rawdata.schema import SCORES
 
     assert list(shipped["questionnaires"]["score"]) == [s.name for s in SCORES]
 
@@ -288,7 +290,7 @@ def test_carryover_comes_from_the_previous_period_even_when_a_period_is_missing(
 
 
 def test_ledger_flags_model_numbers_refitted_on_the_log_scale(shipped):
-    from ketapain_lib import ledger
+    from ketapain_lib.provenance import ledger
 
     assert ledger._log_scale_keys(shipped) == set()  # the shipped data pass the normality check
     summary = shipped["primary"]["summary"].copy()

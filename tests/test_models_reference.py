@@ -1,4 +1,4 @@
-"""ketapain_lib.models against R (lme4 + lmerTest + emmeans) on fixed datasets, one of them real.
+"""ketapain_lib.stats.crossover against R (lme4 + lmerTest + emmeans) on fixed datasets, one of them real.
 
 The reference numbers are in tests/reference/reference.json, written by tests/reference/make_reference.R
 from the CSVs beside it, so this test needs no R. Agreement required: fixed effects, standard errors and
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketapain_lib import models
+from ketapain_lib.stats import crossover as models
 
 HERE = Path(__file__).resolve().parent / "reference"
 REFERENCE = json.loads((HERE / "reference.json").read_text(encoding="utf-8"))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ketapain_lib.data import SHIPPED_DATA_DIR
+from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR
 
 pytestmark = pytest.mark.slow
 

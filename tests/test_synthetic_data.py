@@ -10,13 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ketapain_lib import published
+from ketapain_lib.provenance import published
 from ketapain_lib import load_trial
-from ketapain_lib.calibration import achieved_statistics, calibration_report, diary_missing_rate
-from ketapain_lib.data import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
-from ketapain_lib.published import calibration_targets, published_results
-from ketapain_lib.schema import TABLES
-from ketapain_lib.simulate import DEFAULT_SEED, anova_icc, simulate_trial, write_dataset
+from ketapain_lib.provenance.calibration import achieved_statistics, calibration_report, diary_missing_rate
+from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
+from ketapain_lib.provenance.published import calibration_targets, published_results
+from ketapain_lib.rawdata.schema import TABLES
+from ketapain_lib.provenance.simulate import DEFAULT_SEED, anova_icc, simulate_trial, write_dataset
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_published_file_has_unique_keys_and_numeric_values():
     import csv
     import re
 
-    path = Path(published.__file__).with_name("published") / published.PUBLISHED_FILE
+    path = Path(published.__file__).with_name(published.PUBLISHED_FILE)
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     keys = [row["key"] for row in rows]

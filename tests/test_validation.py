@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from ketapain_lib import DataValidationError, load_trial, validate
-from ketapain_lib.data import SHIPPED_DATA_DIR
-from ketapain_lib.schema import TABLES
+from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR
+from ketapain_lib.rawdata.schema import TABLES
 
 PATIENTS_HEADER = "patient_id,sex,age_years,weight_kg,height_cm,pain_duration_years,pain_aetiology,dn4_score"
 

@@ -1,7 +1,7 @@
 """The report's one cache: every stored result lives under one directory, keyed by one hash of its inputs.
 
 * **Where.** ``$KETAPAIN_CACHE_DIR`` if set. A book build sets it to a folder
-  inside the build's own execution cache (see :mod:`ketapain_lib.sphinx_ext`),
+  inside the build's own execution cache (see :mod:`ketapain_lib.report.sphinx_ext`),
   so the notebook kernels it starts share it and a wiped build leaves nothing
   behind; outside a build (nbval, the export, a notebook) it defaults to the
   user's cache directory, never to a folder next to the installed package.

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from ..design import ALPHA
-from ..report.formatting import fixed
+from ..formatting import fixed
 
 
 def exact_mean(values) -> float:

@@ -62,7 +62,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-#: Right-hand sides of the models. Kept identical to ``ketapain_lib.models.FORMULAS`` (a test checks it); not
+#: Right-hand sides of the models. Kept identical to ``ketapain_lib.stats.crossover.FORMULAS`` (a test checks it); not
 #: imported from there so that ``models`` can import this module without a cycle.
 FORMULAS: dict[str, str] = {
     "paper": "{treatment} + C(sequence) + C(carryover, Treatment('none'))",

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ketapain_lib import derive, load_trial, models
-from ketapain_lib.schema import RELATED_LEVELS
+from ketapain_lib import load_trial
+from ketapain_lib.stats import derive
+from ketapain_lib.stats import crossover as models
+from ketapain_lib.rawdata.schema import RELATED_LEVELS
 
 HERE = Path(__file__).resolve().parent
 

@@ -7,7 +7,7 @@ Every file has one row per *observed* patient-period, sorted by patient and peri
 ``patient_id, period, y, treatment, sequence, carryover, carryover_stata``:
 
 * ``sequence``: the patient's randomized order of treatments, letters joined by ``-`` (e.g. ``M-P-K``);
-* ``carryover``: the project's coding (``ketapain_lib.models.crossover_frame``): the treatment of the
+* ``carryover``: the project's coding (``ketapain_lib.stats.crossover.crossover_frame``): the treatment of the
   previous period, ``none`` in period 1 *and* after the reference treatment (placebo assumed inert);
 * ``carryover_stata``: Stata's ``pkshape`` coding: the treatment of the previous period whatever it is
   (the reference included), ``none`` only in period 1.

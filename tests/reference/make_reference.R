@@ -1,4 +1,4 @@
-# Independent reference numbers for ketapain_lib.models, from R's lme4 / lmerTest / emmeans.
+# Independent reference numbers for ketapain_lib.stats.crossover, from R's lme4 / lmerTest / emmeans.
 #
 #   Rscript tests/reference/make_reference.R      (Debian: r-base-core r-cran-lme4 r-cran-lmertest
 #                                                  r-cran-emmeans r-cran-jsonlite)

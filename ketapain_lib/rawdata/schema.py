@@ -7,14 +7,14 @@ infusion of a period, never in calendar dates. No names, initials or dates of
 birth are part of the contract.
 
 Everything that reads or documents the raw data goes through :data:`TABLES`:
-the loader and validator (:mod:`ketapain_lib.data`), the synthetic-data
-generator (:mod:`ketapain_lib.simulate`) and the data-dictionary page of the
-book (:func:`ketapain_lib.tables.data_dictionary`). The contract therefore
+the loader and validator (:mod:`ketapain_lib.rawdata.load`), the synthetic-data
+generator (:mod:`ketapain_lib.provenance.simulate`) and the data-dictionary page of the
+book (:func:`ketapain_lib.report.tables.data_dictionary`). The contract therefore
 cannot drift from its documentation.
 
 Examples
 --------
->>> from ketapain_lib.schema import TABLES
+>>> from ketapain_lib.rawdata.schema import TABLES
 >>> TABLES["diary"].columns[3].name, TABLES["diary"].columns[3].value_range
 ('average_pain', (0, 10))
 """
@@ -26,7 +26,7 @@ from typing import Literal
 Kind = Literal["string", "integer", "decimal", "category"]
 
 # the design's facts the contract refers to (defined once, in ketapain_lib.design)
-from .design import DIARY_DAYS, PERIODS, TREATMENT_CODES, TREATMENT_LABELS, TREATMENTS  # noqa: F401
+from ..design import DIARY_DAYS, PERIODS, TREATMENT_CODES, TREATMENT_LABELS, TREATMENTS  # noqa: F401
 
 AETIOLOGIES = ("surgery", "radiculopathy", "trauma", "diabetes", "chemotherapy", "other")
 DRUG_CLASSES = (

@@ -23,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import analyses
-from .design import ALPHA, DAY7
+from ..stats import analyses
+from ..design import ALPHA, DAY7
 from .calibration import achieved_statistics
-from .data import Trial
+from ..rawdata.load import Trial
 from .published import published_precision, published_results
 
 #: Keys the paper states as design choices or planning inputs.

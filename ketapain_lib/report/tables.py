@@ -1,6 +1,6 @@
 """Tables of the report, as DataFrames ready to display or export.
 
-So far: the data dictionary (generated from :mod:`ketapain_lib.schema`, so it
+So far: the data dictionary (generated from :mod:`ketapain_lib.rawdata.schema`, so it
 cannot drift from the contract the loader enforces) and the calibration
 tables of the synthetic data.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .report import formatting as fmt
-from .schema import SCORES, TABLES, Column
+from .. import formatting as fmt
+from ..rawdata.schema import SCORES, TABLES, Column
 
 
 def _values(column: Column) -> str:
@@ -61,7 +61,7 @@ def score_dictionary() -> pd.DataFrame:
 
 def assumptions_table() -> pd.DataFrame:
     """The generator's parameters that the paper does not publish, one row each."""
-    from .simulate import ASSUMPTIONS
+    from ..provenance.simulate import ASSUMPTIONS
 
     rows = []
     for name, value in ASSUMPTIONS.items():
@@ -85,10 +85,10 @@ def table1(trial) -> pd.DataFrame:
     """Table 1: characteristics of the randomized patients at inclusion.
 
     Continuous variables as mean ± SD or median [Q1; Q3] by the Shapiro-Wilk
-    rule (:func:`ketapain_lib.models.describe`); categories as n (%).
+    rule (:func:`ketapain_lib.stats.crossover.describe`); categories as n (%).
     """
-    from .models import describe
-    from .schema import AETIOLOGIES, DRUG_CLASSES
+    from ..stats.crossover import describe
+    from ..rawdata.schema import AETIOLOGIES, DRUG_CLASSES
 
     patients = trial.patients
     n = len(patients)
@@ -116,8 +116,8 @@ def table1(trial) -> pd.DataFrame:
 
 def adverse_event_table(trial) -> pd.DataFrame:
     """Patients with each adverse event term, by treatment, n (%), plus related and any-event rows."""
-    from .derive import with_treatment
-    from .schema import AE_TERMS, RELATED_LEVELS, TREATMENT_LABELS, TREATMENTS
+    from ..stats.derive import with_treatment
+    from ..rawdata.schema import AE_TERMS, RELATED_LEVELS, TREATMENT_LABELS, TREATMENTS
 
     events = with_treatment(trial.adverse_events, trial.infusions)
     n = len(trial.patients)
@@ -143,8 +143,8 @@ def adverse_event_table(trial) -> pd.DataFrame:
 
 def relatedness_table(trial) -> pd.DataFrame:
     """Adverse events (events, not patients) by treatment and relatedness."""
-    from .derive import with_treatment
-    from .schema import RELATEDNESS, TREATMENT_LABELS, TREATMENTS
+    from ..stats.derive import with_treatment
+    from ..rawdata.schema import RELATEDNESS, TREATMENT_LABELS, TREATMENTS
 
     events = with_treatment(trial.adverse_events, trial.infusions)
     table = pd.crosstab(events["relatedness"], events["treatment"]).reindex(index=list(RELATEDNESS),
@@ -155,8 +155,8 @@ def relatedness_table(trial) -> pd.DataFrame:
 
 def table4(trial) -> pd.DataFrame:
     """Table 4: changes in concomitant treatment during the trial, with the treatment of the period."""
-    from .derive import with_treatment
-    from .schema import TREATMENT_LABELS
+    from ..stats.derive import with_treatment
+    from ..rawdata.schema import TREATMENT_LABELS
 
     changes = with_treatment(trial.concomitant_changes, trial.infusions)
     return pd.DataFrame({
@@ -168,6 +168,6 @@ def table4(trial) -> pd.DataFrame:
 
 def by_treatment_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Rename treatment-code columns to their labels (for display)."""
-    from .schema import TREATMENT_LABELS
+    from ..rawdata.schema import TREATMENT_LABELS
 
     return frame.rename(columns=TREATMENT_LABELS)

@@ -1,6 +1,6 @@
 """Load and validate a KETAPAIN raw-data directory.
 
-The directory holds one CSV file per table of :data:`ketapain_lib.schema.TABLES`.
+The directory holds one CSV file per table of :data:`ketapain_lib.rawdata.schema.TABLES`.
 :func:`validate` checks every file against the contract and the trial design
 and returns *all* problems at once, each one naming the file, the line and the
 column (``diary.csv:118: average_pain: value '11' is outside the range 0 to 10``).
@@ -49,13 +49,13 @@ from .schema import (
 )
 
 #: The synthetic dataset that ships with the project.
-SHIPPED_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "synthetic"
+SHIPPED_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "synthetic"
 #: Marker file the generator writes; a real export does not have it.
 SYNTHETIC_MARKER = "SYNTHETIC_DATA.md"
 DATA_DIR_ENV = "KETAPAIN_DATA"
 
 # the protocol's doses, and the relative tolerance accepted when checking a dose against the weight
-from .design import KETAMINE_DOSE_TOLERANCE, KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG  # noqa: E402
+from ..design import KETAMINE_DOSE_TOLERANCE, KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG  # noqa: E402
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
@@ -88,7 +88,7 @@ class DataValidationError(ValueError):
 class Trial:
     """The loaded raw data: one typed DataFrame per table of the contract.
 
-    ``is_synthetic`` is true for data made by :mod:`ketapain_lib.simulate`.
+    ``is_synthetic`` is true for data made by :mod:`ketapain_lib.provenance.simulate`.
     """
 
     source: Path

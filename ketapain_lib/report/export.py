@@ -12,10 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import analyses, derive, figures, ledger, tables
-from .design import FIGURE4_WINDOWS, PRIMARY, REPORT_METHOD
-from .calibration import calibration_report
-from .data import Trial
+from ..stats import analyses
+from ..stats import derive
+from . import figures
+from ..provenance import ledger
+from . import tables
+from ..design import FIGURE4_WINDOWS, PRIMARY, REPORT_METHOD
+from ..provenance.calibration import calibration_report
+from ..rawdata.load import Trial
 
 FLOAT_FORMAT = "%.10g"
 
@@ -62,7 +66,7 @@ def export_all(trial: Trial, out: str | Path) -> list[Path]:
 
     day = {d: auc_long.query(f"measure == '{PRIMARY.measure}' and last_day == {d} and imputation == 'locf'")
            for d in FIGURE4_WINDOWS}
-    from .models import crossover_frame, fit_crossover
+    from ..stats.crossover import crossover_frame, fit_crossover
 
     primary_data = crossover_frame(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions,
                                    trial.randomization)

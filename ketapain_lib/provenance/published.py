@@ -1,6 +1,6 @@
 """The numbers the paper publishes: the one place they live in the project.
 
-They come from ``published/published_results.csv`` (one row per number, with
+They come from ``published_results.csv`` (beside this module) (one row per number, with
 the paper's section and, for the numbers the synthetic generator is
 calibrated to, an absolute ``calibration_tolerance``). Code never types a
 published number: it reads it from here, and the book shows it only as
@@ -22,7 +22,7 @@ PUBLISHED_FILE = "published_results.csv"
 @lru_cache(maxsize=1)
 def _published_text() -> pd.DataFrame:
     """The file as printed (values as text, so that their printed precision is kept)."""
-    with resources.files(__package__).joinpath("published", PUBLISHED_FILE).open("rb") as handle:
+    with resources.files(__package__).joinpath(PUBLISHED_FILE).open("rb") as handle:
         frame = pd.read_csv(handle, dtype=str)
     if frame["key"].duplicated().any():
         raise ValueError(f"{PUBLISHED_FILE}: duplicated keys {sorted(frame.loc[frame['key'].duplicated(), 'key'])}")

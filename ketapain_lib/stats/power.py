@@ -26,9 +26,9 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats
 
-from .design import ALPHA, REFERENCE_TREATMENT
-from .report import cache
-from .schema import TREATMENTS
+from ..design import ALPHA, REFERENCE_TREATMENT
+from ..report import cache
+from ..rawdata.schema import TREATMENTS
 
 SIMULATIONS = 4000
 CHUNKS = 8
@@ -91,7 +91,7 @@ def simulated_power(design: pd.DataFrame, delta: float, sd_patient: float, sd_re
     """Share of simulated trials (achieved design) that detect a true benefit ``delta`` of ketamine over placebo.
 
     ``design`` has ``patient_id``, ``treatment`` and ``carryover`` for every
-    period (e.g. :func:`ketapain_lib.models.crossover_frame` output).
+    period (e.g. :func:`ketapain_lib.stats.crossover.crossover_frame` output).
     """
     design = canonical_design(design)
     # stored in the report's cache; the number of workers does not change the result, so it is not in the key

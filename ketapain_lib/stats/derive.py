@@ -26,9 +26,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .schema import DIARY_DAYS
+from ..rawdata.schema import DIARY_DAYS
 
-from .design import AUC_WINDOWS, FIGURE4_WINDOWS, PAIN_MEASURES, RESPONSE_THRESHOLD  # noqa: E402
+from ..design import AUC_WINDOWS, FIGURE4_WINDOWS, PAIN_MEASURES, RESPONSE_THRESHOLD  # noqa: E402
 #: Ends of the AUC windows reported by the paper (days after infusion).
 
 

@@ -41,11 +41,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .report import formatting as fmt
-from .schema import TREATMENTS
-from .stats import lmm_core
-from .stats.descriptives import compare_groups, describe  # noqa: F401  (re-exported)
-from .stats.glmm import LogitMixedFit, fit_logit_mixed  # noqa: F401  (re-exported)
+from .. import formatting as fmt
+from ..rawdata.schema import TREATMENTS
+from . import lmm_core
+from .descriptives import compare_groups, describe  # noqa: F401  (re-exported)
+from .glmm import LogitMixedFit, fit_logit_mixed  # noqa: F401  (re-exported)
 
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
 
@@ -63,7 +63,7 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("ketamine", "ketamine_magnesium"),
 )
 #: Confidence level of every interval of the report, and its normal quantile.
-from .design import ALPHA, CI_LEVEL, Method  # noqa: E402  (defined once, in the design)
+from ..design import ALPHA, CI_LEVEL, Method  # noqa: E402  (defined once, in the design)
 _Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
 
@@ -104,7 +104,7 @@ def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization
     """Tidy model data: one row per patient and period with treatment, sequence, carry-over and the outcome.
 
     ``values`` has ``patient_id``, ``period`` and the ``outcome`` column (e.g.
-    from :func:`ketapain_lib.derive.auc`). Rows with a missing outcome are
+    from :func:`ketapain_lib.stats.derive.auc`). Rows with a missing outcome are
     dropped (the mixed model uses every available period).
     """
     # carry-over comes from the infusion of the previous *period*, taken from every infusion, so that a
@@ -422,7 +422,7 @@ def planning_sample_size() -> pd.DataFrame:
     per method (normal approximation, paired t) with the patients needed,
     beside the published number, and the SD that would have given that number.
     """
-    from .published import published_value as pv
+    from ..provenance.published import published_value as pv
 
     difference, sd = pv("samplesize_difference"), pv("samplesize_pilot_auc28_sd")
     alpha, power, correlation = pv("samplesize_alpha"), pv("samplesize_power"), pv("samplesize_correlation")

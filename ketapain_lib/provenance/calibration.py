@@ -21,12 +21,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import derive
-from .data import Trial, load_trial  # noqa: F401  (load_trial is used by the doctest)
+from ..stats import derive
+from ..rawdata.load import Trial, load_trial  # noqa: F401  (load_trial is used by the doctest)
 from .published import calibration_targets
-from .schema import AE_TERMS, AETIOLOGIES, DRUG_CLASSES, RELATED_LEVELS, TREATMENTS
+from ..rawdata.schema import AE_TERMS, AETIOLOGIES, DRUG_CLASSES, RELATED_LEVELS, TREATMENTS
 from .simulate import anova_icc
-from .stats.descriptives import exact_mean, exact_sd
+from ..stats.descriptives import exact_mean, exact_sd
 
 
 def _pct(count: int, n: int) -> float:

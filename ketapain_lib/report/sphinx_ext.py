@@ -17,8 +17,8 @@ import os
 import shutil
 from pathlib import Path
 
-from .report import cache
-from .data import DATA_DIR_ENV, SYNTHETIC_MARKER, data_dir
+from . import cache
+from ..rawdata.load import DATA_DIR_ENV, SYNTHETIC_MARKER, data_dir
 
 SYNTHETIC_BANNER = (
     "Synthetic data: every number in this book is computed from a simulated dataset calibrated to the "

@@ -16,11 +16,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from scipy import stats
 
-from .design import CI_LEVEL
-from .report import formatting as fmt
-from . import derive
-from .data import Trial
-from .schema import TREATMENT_LABELS, TREATMENTS
+from ..design import CI_LEVEL
+from .. import formatting as fmt
+from ..stats import derive
+from ..rawdata.load import Trial
+from ..rawdata.schema import TREATMENT_LABELS, TREATMENTS
 
 COLOURS = {"placebo": "#0072B2", "ketamine": "#E69F00", "ketamine_magnesium": "#009E73"}
 MARKERS = {"placebo": "o", "ketamine": "s", "ketamine_magnesium": "^"}
@@ -140,7 +140,7 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
                 measure: str = "average_pain", imputation: derive.Imputation = "none") -> Figure:
     """Figure 4: each patient's AUC under each treatment at one time point (patients sorted by placebo AUC).
 
-    ``flags`` (from :func:`ketapain_lib.derive.improvement`) marks patients
+    ``flags`` (from :func:`ketapain_lib.stats.derive.improvement`) marks patients
     improved with an active treatment (bold label) or with placebo (italic).
     """
     data = auc_long[(auc_long["measure"] == measure) & (auc_long["last_day"] == last_day)

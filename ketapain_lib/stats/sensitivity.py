@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import derive, models
-from .data import Trial
-from .design import DIARY_DAYS, PRIMARY, REPORT_METHOD, TREATMENTS
+from . import derive
+from . import crossover as models
+from ..rawdata.load import Trial
+from ..design import DIARY_DAYS, PRIMARY, REPORT_METHOD, TREATMENTS
 
 N_IMPUTATIONS = 10
 #: chained-equation cycles before the first imputation, and between two kept imputations
@@ -79,7 +80,7 @@ def imputations(trial: Trial, n: int = N_IMPUTATIONS, seed: int = MICE_SEED) -> 
     result depends on the data only, not on the row order, the patients' ids
     or the machine's BLAS kernels.
     """
-    from .stats.mice import impute_pmm
+    from .mice import impute_pmm
 
     wide = _wide_diary(trial)
     complete = [c for c in wide.columns if wide[c].notna().all()]

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from IPython.display import HTML, Markdown
 
-from . import analyses, ledger
-from .design import ALPHA
-from .report import cache
-from .report import formatting as fmt
-from .data import DATA_DIR_ENV, Trial, load_trial
+from ..stats import analyses
+from ..provenance import ledger
+from ..design import ALPHA
+from . import cache
+from .. import formatting as fmt
+from ..rawdata.load import DATA_DIR_ENV, Trial, load_trial
 
 __all__ = ["load_trial", "provenance", "show", "results", "glue_values", "ledger_rows", "verdict"]
 
@@ -49,7 +50,7 @@ def provenance(trial: Trial) -> Markdown:
 
 
 def show(frame, precision: int | dict[str, int] = 2):
-    """Display a DataFrame as a plain HTML table, every cell formatted by :mod:`ketapain_lib.report.formatting`.
+    """Display a DataFrame as a plain HTML table, every cell formatted by :mod:`ketapain_lib.formatting`.
 
     ``precision`` is the number of decimals of every numeric column, or a
     mapping by column; P-value columns print as journals print them.
@@ -59,7 +60,7 @@ def show(frame, precision: int | dict[str, int] = 2):
 
 
 def results(trial: Trial) -> dict:
-    """Every analysis of the report (:func:`ketapain_lib.analyses.all_analyses`), computed once per build.
+    """Every analysis of the report (:func:`ketapain_lib.stats.analyses.all_analyses`), computed once per build.
 
     The first chapter to ask computes them and stores them in the report's
     cache (:mod:`ketapain_lib.report.cache`), keyed by the library and by the
@@ -75,7 +76,7 @@ def glue_values(values: dict[str, str | int]) -> None:
     """Glue values for ``{glue:text}`` in prose, without displaying them.
 
     Each value is the text a reader sees (made by
-    :mod:`ketapain_lib.report.formatting`, at the precision printed) or an
+    :mod:`ketapain_lib.formatting`, at the precision printed) or an
     exact integer: a float is refused, because its last bits would depend on
     the machine and the stored notebook would compare them.
     """
@@ -116,7 +117,7 @@ def environment_table():
 
     import pandas as pd
 
-    requirements = Path(__file__).resolve().parent.parent / "requirements.txt"
+    requirements = Path(__file__).resolve().parents[2] / "requirements.txt"
     rows = [{"package": "python", "pinned": "3.11", "installed": ".".join(platform.python_version_tuple()[:2])}]
     for line in requirements.read_text(encoding="utf-8").splitlines():
         line = line.split("#")[0].strip()

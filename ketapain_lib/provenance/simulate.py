@@ -1,7 +1,7 @@
 """A seeded generator of synthetic KETAPAIN raw data, calibrated to the published summaries.
 
 The real patient-level data are held by the investigators. This module makes
-a stand-in with the same schema (:mod:`ketapain_lib.schema`) whose summaries
+a stand-in with the same schema (:mod:`ketapain_lib.rawdata.schema`) whose summaries
 match what the paper publishes, so that every analysis of the report can run
 and be checked end to end:
 
@@ -14,14 +14,14 @@ and be checked end to end:
   SDs and intraclass correlation, then generating integer daily diaries whose
   AUCs are pulled onto those targets by a few deterministic correction
   passes. The achieved values and their tolerances are listed by
-  :func:`ketapain_lib.calibration.calibration_report`.
+  :func:`ketapain_lib.provenance.calibration.calibration_report`.
 * **Everything the paper does not publish** (sex ratio, age, weight, height,
   questionnaire levels, the AUCs of maximal and night pain, the day-7 AUC
   with ketamine/magnesium, concomitant changes) follows :data:`ASSUMPTIONS`,
   plausible values for such a population taken from the instruments'
   published norms; they are assumptions, not findings.
 
-Targets are read from the published-results file (:mod:`ketapain_lib.published`),
+Targets are read from the published-results file (:mod:`ketapain_lib.provenance.published`),
 never typed here. The same seed gives byte-identical files.
 
 Examples
@@ -43,10 +43,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import derive
-from .data import SYNTHETIC_MARKER
+from ..stats import derive
+from ..rawdata.load import SYNTHETIC_MARKER
 from .published import published_value as pv
-from .schema import (
+from ..rawdata.schema import (
     AE_TERMS,
     AETIOLOGIES,
     DRUG_CLASSES,
@@ -111,7 +111,7 @@ ASSUMPTIONS: dict[str, object] = {
 }
 
 #: Williams-type sequences of the three treatments; K and M adjacent unless placebo is in the middle.
-from .design import KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG, SEQUENCES  # noqa: E402
+from ..design import KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG, SEQUENCES  # noqa: E402
 AUC35_BOUNDS = (7.0, 343.0)
 AUC7_BOUNDS = (2.0, 68.0)
 
@@ -565,7 +565,7 @@ def write_dataset(frames: dict[str, pd.DataFrame], out_dir: str | Path, seed: in
     marker = out / SYNTHETIC_MARKER
     marker.write_text(
         "# Synthetic KETAPAIN data\n\n"
-        "These files are **synthetic**: they were made by `ketapain_lib.simulate`, calibrated to the\n"
+        "These files are **synthetic**: they were made by `ketapain_lib.provenance.simulate`, calibrated to the\n"
         "summaries published in the KETAPAIN paper, and hold no real patient's data.\n\n"
         f"Regenerate them byte for byte with:\n\n    python -m ketapain_lib simulate --seed {seed} --out DIR\n\n"
         "A real export has the same files without this one.\n", encoding="utf-8")

@@ -26,14 +26,14 @@ import pandas as pd
 from scipy import stats
 
 from . import derive
-from .data import Trial
-from .schema import TREATMENTS
+from ..rawdata.load import Trial
+from ..rawdata.schema import TREATMENTS
 
 CID_POINTS = 1.0
 CID_RELATIVE = 0.30
 #: Prior probability of a benefit beyond the CID under the sceptical prior.
 SCEPTICAL_TAIL = 0.05
-from .design import ALPHA, PRIMARY, RESPONDER_THRESHOLDS  # noqa: E402
+from ..design import ALPHA, PRIMARY, RESPONDER_THRESHOLDS  # noqa: E402
 
 
 def clinically_important_differences(trial: Trial) -> pd.DataFrame:
@@ -80,7 +80,7 @@ def normal_posterior(estimate: float, se: float, prior_sd: float | None) -> tupl
 def honest_reading(pairwise: pd.DataFrame, cids: pd.DataFrame) -> pd.DataFrame:
     """For each active-vs-placebo contrast and CID: CI vs CID, TOST, posterior probabilities of benefit.
 
-    ``pairwise`` is :meth:`ketapain_lib.models.CrossoverFit.pairwise` output;
+    ``pairwise`` is :meth:`ketapain_lib.stats.crossover.CrossoverFit.pairwise` output;
     contrasts are turned into active minus placebo, so negative = benefit.
     """
     rows = []

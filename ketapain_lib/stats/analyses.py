@@ -1,6 +1,6 @@
 """The paper's analyses, each from the loaded trial to tidy DataFrames (what the chapters display).
 
-Every function takes a :class:`ketapain_lib.data.Trial` and returns
+Every function takes a :class:`ketapain_lib.rawdata.load.Trial` and returns
 DataFrames; :func:`all_analyses` runs them all (the benchmark measures it).
 The mixed models use :data:`REPORT_METHOD`.
 
@@ -16,10 +16,11 @@ import pandas as pd
 
 from dataclasses import astuple
 
-from . import derive, models
-from .data import Trial
-from .design import ALPHA, DAY7, PRIMARY, REPORT_METHOD, TREATMENTS, Endpoint
-from .schema import RELATED_LEVELS, SCORES
+from . import derive
+from . import crossover as models
+from ..rawdata.load import Trial
+from ..design import ALPHA, DAY7, PRIMARY, REPORT_METHOD, TREATMENTS, Endpoint
+from ..rawdata.schema import RELATED_LEVELS, SCORES
 
 
 def table2_row(auc_table: pd.DataFrame, endpoint: Endpoint = DAY7) -> pd.Series:
@@ -182,7 +183,9 @@ def beyond_the_paper(trial: Trial) -> dict[str, object]:
     """
     import numpy as np
 
-    from . import interpretation, power, sensitivity
+    from . import interpretation
+    from . import power
+    from . import sensitivity
 
     data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
     fit = models.fit_crossover(data, "paper", REPORT_METHOD)
