@@ -75,5 +75,10 @@ ALPHA: float = 0.05
 #: Confidence level of every interval.
 CI_LEVEL: float = 0.95
 Method = Literal["ML", "REML"]
+#: How the carry-over term of the paper's model codes the previous period's treatment:
+#: ``"placebo_carries_nothing"`` ("none" in period 1 and after placebo) or ``"previous_treatment"``
+#: (each previous treatment its own level, placebo included, "none" only in period 1: Stata's ``pkshape``).
+CarryoverCoding = Literal["placebo_carries_nothing", "previous_treatment"]
+CARRYOVER_CODING: CarryoverCoding = "placebo_carries_nothing"
 #: Estimation of the report's mixed models (see the methods chapter for why).
 REPORT_METHOD: Method = "REML"

@@ -20,6 +20,8 @@ within-patient structure. On the real export every row is a genuine check.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -37,9 +39,8 @@ _PAIR_KEYS = {"ketamine vs placebo": "ketamine_vs_placebo",
               "ketamine vs ketamine_magnesium": "ketamine_vs_ketamine_magnesium"}
 
 
-def reproduced_values(trial: Trial, results: dict | None = None) -> dict[str, float]:
-    """Every published key this report can compute, from the trial and :func:`analyses.all_analyses`."""
-    results = analyses.all_analyses(trial) if results is None else results
+def reproduced_values(trial: Trial, results: Mapping) -> dict[str, float]:
+    """Every published key this report can compute, from the trial and its results (:class:`~ketapain_lib.report.results.Results`)."""
     values: dict[str, float] = dict(achieved_statistics(trial))
     published = published_results()
 
@@ -94,7 +95,7 @@ def reproduced_values(trial: Trial, results: dict | None = None) -> dict[str, fl
     return values
 
 
-def _log_scale_keys(results: dict) -> set[str]:
+def _log_scale_keys(results: Mapping) -> set[str]:
     """Model-based keys whose fit was redone on the log scale (not comparable with the paper's raw scale)."""
     keys: set[str] = set()
     if results["primary"]["summary"]["transform"].item() != "none":
@@ -106,14 +107,13 @@ def _log_scale_keys(results: dict) -> set[str]:
     return keys
 
 
-def ledger(trial: Trial, results: dict | None = None) -> pd.DataFrame:
+def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
     """Published vs reproduced for every number of the published-results file, in its order.
 
     Columns: ``key``, ``section``, ``statistic``, ``published``,
     ``reproduced``, ``difference``, ``tolerance``, ``status``.
     """
     published = published_results()
-    results = analyses.all_analyses(trial) if results is None else results
     values = reproduced_values(trial, results)
     log_scale = _log_scale_keys(results)
     rows = []

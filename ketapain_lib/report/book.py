@@ -1,37 +1,30 @@
-"""Helpers for the book's pages: load once, say where the data come from, show tables, glue numbers."""
+"""Helpers for the book's pages: load once, say where the data come from, show registry outputs, glue values.
+
+A chapter's code is a few calls::
+
+    trial = book.load_trial()
+    results = book.results(trial)
+    book.glue_chapter(results, "03_primary_endpoint")
+    book.output(results, "primary_pairwise")
+
+Nothing here runs at import: no formatter is registered and no style is set.
+"""
 from __future__ import annotations
+
+import base64
+import html
 
 from IPython.display import HTML, Markdown
 
-from ..stats import analyses
-from ..provenance import ledger
-from ..design import ALPHA
-from . import cache
 from .. import formatting as fmt
 from ..rawdata.load import DATA_DIR_ENV, Trial, load_trial
+from . import figures, prose, registry
+from .results import Results
 
-__all__ = ["load_trial", "provenance", "show", "results", "glue_values", "ledger_rows", "verdict"]
+__all__ = ["load_trial", "provenance", "results", "output", "glue_chapter", "glue_values", "show", "ledger_rows",
+           "environment_table"]
 
-_RESULTS: dict[str, dict] = {}
-
-
-def _register_figure_display() -> None:
-    """Show the library's (pyplot-free) Figures as PNG in notebooks, with deterministic bytes."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-    from matplotlib.figure import Figure
-
-    from .figures import to_png
-
-    shell.display_formatter.formatters["image/png"].for_type(Figure, to_png)
-
-
-_register_figure_display()
+_RESULTS: dict[str, Results] = {}
 
 
 def provenance(trial: Trial) -> Markdown:
@@ -59,17 +52,29 @@ def show(frame, precision: int | dict[str, int] = 2):
                                                              classes="dataframe"))
 
 
-def results(trial: Trial) -> dict:
-    """Every analysis of the report (:func:`ketapain_lib.stats.analyses.all_analyses`), computed once per build.
+def results(trial: Trial) -> Results:
+    """The report's results for ``trial`` (:class:`~ketapain_lib.report.results.Results`), one object per data."""
+    probe = Results(trial)
+    return _RESULTS.setdefault(probe.key, probe)
 
-    The first chapter to ask computes them and stores them in the report's
-    cache (:mod:`ketapain_lib.report.cache`), keyed by the library and by the
-    loaded data; the other chapters' kernels load them.
-    """
-    key = cache.value_hash(trial)
-    if key not in _RESULTS:
-        _RESULTS[key] = cache.memoize("results", key, lambda: analyses.all_analyses(trial))
-    return _RESULTS[key]
+
+def output(results: Results, name: str) -> HTML:
+    """Display one registry output (:data:`ketapain_lib.report.registry.OUTPUTS`) with its number and caption."""
+    entry = registry.OUTPUTS[name]
+    caption = f"<strong>{html.escape(entry.number)}.</strong> {html.escape(entry.caption)}"
+    made = entry.make(results)
+    if entry.kind == "figure":
+        png = base64.b64encode(figures.to_png(made)).decode("ascii")
+        return HTML(f'<figure class="ketapain-figure" id="{name}"><img src="data:image/png;base64,{png}" style="max-width:100%;height:auto" '
+                    f'alt="{html.escape(entry.alt)}"/><figcaption>{caption}</figcaption></figure>')
+    table = fmt.frame_as_text(entry.view(made), entry.precision).to_html(
+        index=False, border=0, na_rep=fmt.MISSING, classes="dataframe")
+    return HTML(f'<div class="ketapain-table" id="{name}"><p class="caption">{caption}</p>{table}</div>')
+
+
+def glue_chapter(results: Results, chapter: str) -> None:
+    """Glue the values a chapter's prose states (:data:`ketapain_lib.report.prose.VALUES`)."""
+    glue_values(prose.VALUES[chapter](results))
 
 
 def glue_values(values: dict[str, str | int]) -> None:
@@ -88,9 +93,9 @@ def glue_values(values: dict[str, str | int]) -> None:
         glue(name, value if isinstance(value, str) else int(value), display=False)
 
 
-def ledger_rows(trial: Trial, section: str | None = None):
+def ledger_rows(results: Results, section: str | None = None):
     """The ledger (published beside reproduced) for one section of the paper, ready to display."""
-    table = ledger.ledger(trial, results(trial))
+    table = results["ledger"]
     if section is not None:
         table = table[table["section"] == section]
     shown = table[["statistic", "published", "reproduced", "difference", "tolerance", "status"]].copy()
@@ -98,15 +103,6 @@ def ledger_rows(trial: Trial, section: str | None = None):
     for column in ("published", "tolerance"):
         shown[column] = [fmt.MISSING if v != v else f"{v:g}" for v in shown[column]]
     return show(shown, {"reproduced": 3, "difference": 3})
-
-
-def verdict(p: float, significant: str, not_significant: str) -> str:
-    """The words for a result at the report's level (P < 0.05), so that prose follows the data.
-
-    >>> verdict(0.2, "differ", "do not differ")
-    'do not differ'
-    """
-    return significant if p < ALPHA else not_significant
 
 
 def environment_table():

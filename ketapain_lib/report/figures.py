@@ -7,6 +7,7 @@ random: confidence bands are t-based, not bootstrapped.
 """
 from __future__ import annotations
 
+import functools
 import io
 
 import matplotlib
@@ -24,10 +25,21 @@ from ..rawdata.schema import TREATMENT_LABELS, TREATMENTS
 
 COLOURS = {"placebo": "#0072B2", "ketamine": "#E69F00", "ketamine_magnesium": "#009E73"}
 MARKERS = {"placebo": "o", "ketamine": "s", "ketamine_magnesium": "^"}
-matplotlib.rcParams.update({"svg.hashsalt": "ketapain", "font.size": 10, "axes.titlesize": 11,
-                            "axes.spines.top": False, "axes.spines.right": False})
+#: The report's matplotlib style, applied inside each drawing (never to the global rcParams at import).
+STYLE = {"svg.hashsalt": "ketapain", "font.size": 10, "axes.titlesize": 11,
+         "axes.spines.top": False, "axes.spines.right": False}
 
 
+def styled(draw):
+    """Run ``draw`` (a figure function or a renderer) inside the report's style context."""
+    @functools.wraps(draw)
+    def in_style(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+    return in_style
+
+
+@styled
 def to_png(figure: Figure, dpi: int = 110) -> bytes:
     """PNG bytes of a figure, without the metadata that would vary between builds."""
     buffer = io.BytesIO()
@@ -35,6 +47,7 @@ def to_png(figure: Figure, dpi: int = 110) -> bytes:
     return buffer.getvalue()
 
 
+@styled
 def to_svg(figure: Figure) -> bytes:
     """SVG bytes of a figure, with no date and fixed element ids (``svg.hashsalt``)."""
     buffer = io.BytesIO()
@@ -49,10 +62,12 @@ def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+@styled
 def flow_diagram(trial: Trial) -> Figure:
     """Figure 1: screened, excluded (with reasons), randomized, allocation per period, analysed."""
     outcome = trial.screening["screening_outcome"].astype(str)
-    n_screened, n_randomized = len(outcome), int((outcome == "randomized").sum())
+    counts = derive.flow_counts(trial.screening)
+    n_screened, n_randomized = counts["screened"], counts["randomized"]
     excluded = outcome[outcome != "randomized"].value_counts().sort_index()
     per_period = trial.infusions.groupby(["period", "treatment"], observed=True).size()
     analysed = trial.infusions.groupby("treatment", observed=True)["patient_id"].nunique()
@@ -89,6 +104,7 @@ def flow_diagram(trial: Trial) -> Figure:
     return figure
 
 
+@styled
 def daily_pain(trial: Trial, measure: str = "average_pain", imputation: derive.Imputation = "locf") -> Figure:
     """Figure 2: mean daily pain after each infusion by treatment, with its 95% confidence band."""
     grid = derive.locf(trial.diary, (measure,)) if imputation == "locf" else \
@@ -113,6 +129,7 @@ def daily_pain(trial: Trial, measure: str = "average_pain", imputation: derive.I
     return figure
 
 
+@styled
 def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = "average_pain",
                      imputation: derive.Imputation = "none") -> Figure:
     """Figure 3: mean AUC (95% CI) at days 7, 15, 21, 28 and 35, by treatment."""
@@ -136,6 +153,7 @@ def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = "average_pain",
     return figure
 
 
+@styled
 def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | None = None,
                 measure: str = "average_pain", imputation: derive.Imputation = "none") -> Figure:
     """Figure 4: each patient's AUC under each treatment at one time point (patients sorted by placebo AUC).
@@ -170,6 +188,7 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
     return figure
 
 
+@styled
 def residual_qq(fit) -> Figure:
     """Normal Q-Q plot of a crossover fit's conditional residuals, with the Shapiro-Wilk result."""
     residuals = np.sort(np.asarray(fit.resid, dtype=float))
@@ -189,6 +208,7 @@ def residual_qq(fit) -> Figure:
     return figure
 
 
+@styled
 def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | None = None) -> Figure:
     """Forest plot of treatment contrasts (estimate and CI) under each approach or model.
 
@@ -219,6 +239,7 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
     return figure
 
 
+@styled
 def power_curve(curve: pd.DataFrame, margin: float | None = None) -> Figure:
     """Simulated power of the achieved design against the true benefit."""
     figure = Figure(figsize=(6.0, 3.8))

@@ -85,9 +85,9 @@ def table1(trial) -> pd.DataFrame:
     """Table 1: characteristics of the randomized patients at inclusion.
 
     Continuous variables as mean ± SD or median [Q1; Q3] by the Shapiro-Wilk
-    rule (:func:`ketapain_lib.stats.crossover.describe`); categories as n (%).
+    rule (:func:`ketapain_lib.stats.descriptives.describe`); categories as n (%).
     """
-    from ..stats.crossover import describe
+    from ..stats.descriptives import describe
     from ..rawdata.schema import AETIOLOGIES, DRUG_CLASSES
 
     patients = trial.patients
@@ -164,6 +164,35 @@ def table4(trial) -> pd.DataFrame:
         "treatment of the period": changes["treatment"].astype(str).map(TREATMENT_LABELS),
         "day": changes["day"].astype(int), "drug": changes["drug"].astype(str),
         "change": changes["change"].astype(str), "reason": changes["reason"].astype(str)})
+
+
+def sequence_counts(trial) -> pd.DataFrame:
+    """Patients randomized to each sequence of treatments (sequence as spelled in the randomization file)."""
+    counts = trial.randomization["sequence"].astype(str).value_counts().sort_index()
+    return pd.DataFrame({"sequence": counts.index, "patients": counts.to_numpy()})
+
+
+def model_formulas() -> pd.DataFrame:
+    """The fixed effects of each crossover model the report fits (:data:`ketapain_lib.stats.crossover.FORMULAS`)."""
+    from ..stats.crossover import FORMULAS
+
+    return pd.DataFrame({"model": list(FORMULAS),
+                         "fixed effects": [f.format(treatment="treatment") for f in FORMULAS.values()]})
+
+
+def improvement_with_rules(counts: pd.DataFrame) -> pd.DataFrame:
+    """Improvement counts with the meaning of each rule (:data:`ketapain_lib.stats.derive.IMPROVEMENT_RULES`)."""
+    from ..stats.derive import IMPROVEMENT_RULES
+
+    rules = pd.DataFrame({"rule": list(IMPROVEMENT_RULES), "meaning": list(IMPROVEMENT_RULES.values())})
+    return counts.merge(rules, on="rule")
+
+
+def missing_diary_wide(missing: pd.DataFrame) -> pd.DataFrame:
+    """Missing diary entries with one column per treatment (days as rows)."""
+    wide = missing.pivot(index="day", columns="treatment", values="n_missing").reset_index()
+    wide.columns.name = None
+    return by_treatment_columns(wide)
 
 
 def by_treatment_columns(frame: pd.DataFrame) -> pd.DataFrame:

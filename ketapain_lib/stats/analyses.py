@@ -1,7 +1,7 @@
 """The paper's analyses, each from the loaded trial to tidy DataFrames (what the chapters display).
 
 Every function takes a :class:`ketapain_lib.rawdata.load.Trial` and returns
-DataFrames; :func:`all_analyses` runs them all (the benchmark measures it).
+DataFrames; :class:`ketapain_lib.report.results.Results` runs them all for the report.
 The mixed models use :data:`REPORT_METHOD`.
 
 Why REML: with 20 patients and up to 10 fixed effects, maximum likelihood
@@ -16,11 +16,10 @@ import pandas as pd
 
 from dataclasses import astuple
 
-from . import derive
-from . import crossover as models
+from . import crossover, derive, descriptives, glmm
 from ..rawdata.load import Trial
 from ..design import ALPHA, DAY7, PRIMARY, REPORT_METHOD, TREATMENTS, Endpoint
-from ..rawdata.schema import RELATED_LEVELS, SCORES
+from ..rawdata.schema import SCORES
 
 
 def table2_row(auc_table: pd.DataFrame, endpoint: Endpoint = DAY7) -> pd.Series:
@@ -29,31 +28,32 @@ def table2_row(auc_table: pd.DataFrame, endpoint: Endpoint = DAY7) -> pd.Series:
 
 
 def _model_data(trial: Trial, values: pd.DataFrame, outcome: str = "auc") -> pd.DataFrame:
-    return models.crossover_frame(values, trial.infusions, trial.randomization, outcome=outcome)
+    return crossover.crossover_frame(values, trial.infusions, trial.randomization, outcome=outcome)
 
 
 def _descriptives(frame: pd.DataFrame, decimals: int = 0) -> dict[str, str]:
-    return {t: models.describe(frame.loc[frame["treatment"] == t, "y"], decimals=decimals)["text"]
+    return {t: descriptives.describe(frame.loc[frame["treatment"] == t, "y"], decimals=decimals)["text"]
             for t in TREATMENTS}
 
 
-def primary_endpoint(trial: Trial, method: models.Method = REPORT_METHOD) -> dict[str, pd.DataFrame]:
+def primary_endpoint(trial: Trial, method: crossover.Method = REPORT_METHOD) -> dict[str, pd.DataFrame]:
     """Day-35 AUC of average pain after LOCF: descriptives, model summary, pairwise effects, interaction.
 
     Returns ``summary`` (one row: omnibus test, ICC, variance components,
     normality, notes), ``pairwise`` (three contrasts with Sidak P and effect
-    sizes), ``descriptives`` (by treatment: n, mean, SD, median, quartiles)
-    and ``interaction`` (sequence x treatment LR test).
+    sizes), ``descriptives`` (by treatment: n, mean, SD, median, quartiles),
+    ``interaction`` (sequence x treatment LR test) and ``fit`` (the fitted
+    model itself, which the residual plot draws).
     """
     data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
-    fit = models.fit_with_normality_check(data, "paper", method)
+    fit = crossover.fit_with_normality_check(data, "paper", method)
     rows = []
     for treatment in TREATMENTS:
-        d = models.describe(data.loc[data["treatment"] == treatment, "y"])
+        d = descriptives.describe(data.loc[data["treatment"] == treatment, "y"])
         rows.append({"treatment": treatment, **{k: d[k] for k in ("n", "mean", "sd", "median", "q1", "q3",
                                                                    "shapiro_p", "summary")}})
     return {"summary": fit.to_frame(), "pairwise": fit.pairwise(), "descriptives": pd.DataFrame(rows),
-            "interaction": pd.DataFrame([models.sequence_by_treatment_test(data)])}
+            "interaction": pd.DataFrame([crossover.sequence_by_treatment_test(data)]), "fit": fit}
 
 
 def model_comparison(trial: Trial) -> pd.DataFrame:
@@ -62,7 +62,7 @@ def model_comparison(trial: Trial) -> pd.DataFrame:
     rows = []
     for model in ("paper", "period", "no_carryover"):
         for method in ("REML", "ML"):
-            fit = models.fit_crossover(data, model, method)
+            fit = crossover.fit_crossover(data, model, method)
             pairwise = fit.pairwise().set_index("comparison")
             summary = fit.to_frame().iloc[0]
             rows.append({"model": model, "method": method, "omnibus_p": summary["omnibus_p"], "icc": summary["icc"],
@@ -82,7 +82,7 @@ def auc_table(trial: Trial, auc_long: pd.DataFrame | None = None) -> pd.DataFram
     rows = []
     for (measure, last_day, imputation), part in auc_long.groupby(["measure", "last_day", "imputation"], sort=False):
         data = _model_data(trial, part)
-        fit = models.fit_with_normality_check(data, "paper", REPORT_METHOD)
+        fit = crossover.fit_with_normality_check(data, "paper", REPORT_METHOD)
         omnibus = fit.omnibus()
         row = {"measure": measure, "last_day": last_day, "imputation": imputation, **_descriptives(data),
                "omnibus_p": omnibus["p"], "icc": fit.icc, "transform": fit.transform, "notes": "; ".join(fit.notes)}
@@ -102,7 +102,7 @@ def questionnaire_table(trial: Trial) -> pd.DataFrame:
     for score in SCORES:
         values = ends[ends["score"] == score.name][["patient_id", "period", "value"]]
         data = _model_data(trial, values, outcome="value")
-        fit = models.fit_with_normality_check(data, "paper", REPORT_METHOD)
+        fit = crossover.fit_with_normality_check(data, "paper", REPORT_METHOD)
         rows.append({"score": score.name, "instrument": score.instrument,
                      **_descriptives(data, decimals=1), "omnibus_p": fit.omnibus()["p"], "transform": fit.transform,
                      "notes": "; ".join(fit.notes)})
@@ -112,7 +112,7 @@ def questionnaire_table(trial: Trial) -> pd.DataFrame:
 def preinfusion_comparison(trial: Trial) -> pd.DataFrame:
     """Pain before each infusion by treatment, and the omnibus P of the paper's model."""
     data = _model_data(trial, derive.preinfusion_pain(trial.infusions).rename(columns={"pain": "y"}), "y")
-    fit = models.fit_crossover(data, "paper", REPORT_METHOD)
+    fit = crossover.fit_crossover(data, "paper", REPORT_METHOD)
     return pd.DataFrame([{**_descriptives(data), "omnibus_p": fit.omnibus()["p"], "notes": "; ".join(fit.notes)}])
 
 
@@ -122,7 +122,7 @@ def consecutive_comparison(trial: Trial) -> pd.DataFrame:
     wide = values.pivot(index="patient_id", columns="treatment", values="auc")
     consecutive = derive.consecutive_ketamine(trial.randomization)
     ketamine_sum = (wide["ketamine"] + wide["ketamine_magnesium"]).reindex(consecutive.index)
-    return pd.DataFrame([models.compare_groups(ketamine_sum, consecutive)])
+    return pd.DataFrame([descriptives.compare_groups(ketamine_sum, consecutive)])
 
 
 def adverse_event_model(trial: Trial) -> dict[str, pd.DataFrame]:
@@ -132,33 +132,14 @@ def adverse_event_model(trial: Trial) -> dict[str, pd.DataFrame]:
     estimated from 13 events in 60 periods (complete separation in several
     sequences), so the report fits treatment alone and says so.
     """
-    related = trial.adverse_events[trial.adverse_events["relatedness"].isin(RELATED_LEVELS)]
+    related = derive.related_adverse_events(trial.adverse_events, trial.infusions)
     flagged = set(zip(related["patient_id"], related["period"]))
     values = trial.infusions[["patient_id", "period"]].copy()
     values["y"] = [float((p, q) in flagged) for p, q in zip(values["patient_id"], values["period"])]
-    fit = models.fit_logit_mixed(_model_data(trial, values, "y"), "treatment_only")
+    fit = glmm.fit_logit_mixed(_model_data(trial, values, "y"), "treatment_only")
     fixed_effects = fit.fixed_effects()
-    fixed_effects["term"] = fixed_effects["term"].map(models.readable_term)
+    fixed_effects["term"] = fixed_effects["term"].map(crossover.readable_term)
     return {"fixed_effects": fixed_effects, "summary": fit.to_frame()}
-
-
-def all_analyses(trial: Trial) -> dict[str, object]:
-    """Every derivation and model of the report, in one call (what the benchmark times)."""
-    auc_long = derive.auc_all(trial.diary, trial.infusions)
-    preinfusion = derive.preinfusion_pain(trial.infusions)
-    return {
-        "primary": primary_endpoint(trial),
-        "model_comparison": model_comparison(trial),
-        "auc_table": auc_table(trial, auc_long),
-        "questionnaires": questionnaire_table(trial),
-        "preinfusion": preinfusion_comparison(trial),
-        "consecutive": consecutive_comparison(trial),
-        "improvement": derive.improvement_counts(auc_long, preinfusion),
-        "missing_diary": derive.missing_diary(trial.diary, trial.infusions),
-        "adverse_events": adverse_event_model(trial),
-        "sample_size": models.planning_sample_size(),
-        "auc_long": auc_long,
-    }
 
 
 def model_choice_contrasts(trial: Trial) -> pd.DataFrame:
@@ -169,7 +150,7 @@ def model_choice_contrasts(trial: Trial) -> pd.DataFrame:
     parts = []
     for model, label in labels.items():
         for method in ("REML", "ML"):
-            table = models.fit_crossover(data, model, method).pairwise()
+            table = crossover.fit_crossover(data, model, method).pairwise()
             parts.append(table.assign(model=f"{label}, {method}"))
     return pd.concat(parts, ignore_index=True)[["model", "comparison", "estimate", "se", "ci_low", "ci_high", "p"]]
 
@@ -188,7 +169,7 @@ def beyond_the_paper(trial: Trial) -> dict[str, object]:
     from . import sensitivity
 
     data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
-    fit = models.fit_crossover(data, "paper", REPORT_METHOD)
+    fit = crossover.fit_crossover(data, "paper", REPORT_METHOD)
     pairwise = fit.pairwise()
     cids = interpretation.clinically_important_differences(trial)
     se_ketamine = float(pairwise.set_index("comparison").at["ketamine vs placebo", "se"])

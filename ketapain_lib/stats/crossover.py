@@ -44,8 +44,6 @@ from scipy import stats
 from .. import formatting as fmt
 from ..rawdata.schema import TREATMENTS
 from . import lmm_core
-from .descriptives import compare_groups, describe  # noqa: F401  (re-exported)
-from .glmm import LogitMixedFit, fit_logit_mixed  # noqa: F401  (re-exported)
 
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
 
@@ -63,7 +61,8 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("ketamine", "ketamine_magnesium"),
 )
 #: Confidence level of every interval of the report, and its normal quantile.
-from ..design import ALPHA, CI_LEVEL, Method  # noqa: E402  (defined once, in the design)
+from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, REFERENCE_TREATMENT,  # noqa: E402  (defined once)
+                      CarryoverCoding, Method)
 _Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
 
@@ -100,12 +99,13 @@ def sidak(p: float | np.ndarray, comparisons: int = 3) -> float | np.ndarray:
 
 
 def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization: pd.DataFrame,
-                    outcome: str = "auc") -> pd.DataFrame:
+                    outcome: str = "auc", carryover: CarryoverCoding = CARRYOVER_CODING) -> pd.DataFrame:
     """Tidy model data: one row per patient and period with treatment, sequence, carry-over and the outcome.
 
     ``values`` has ``patient_id``, ``period`` and the ``outcome`` column (e.g.
     from :func:`ketapain_lib.stats.derive.auc`). Rows with a missing outcome are
-    dropped (the mixed model uses every available period).
+    dropped (the mixed model uses every available period). ``carryover`` is
+    the coding of the previous period's treatment (:data:`ketapain_lib.design.CARRYOVER_CODING`).
     """
     # carry-over comes from the infusion of the previous *period*, taken from every infusion, so that a
     # period missing from ``values`` (complete cases, a missing score) cannot shift it onto the wrong row
@@ -114,7 +114,8 @@ def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization
     periods["patient_id"] = periods["patient_id"].astype(str)
     previous = periods.assign(period=periods["period"] + 1).rename(columns={"treatment": "previous"})
     periods = periods.merge(previous, on=["patient_id", "period"], how="left")
-    periods["carryover"] = [("none" if not isinstance(p, str) or p == "placebo" else p)
+    carries_nothing = {REFERENCE_TREATMENT} if carryover == "placebo_carries_nothing" else set()
+    periods["carryover"] = [("none" if not isinstance(p, str) or p in carries_nothing else p)
                             for p in periods["previous"].astype(object).where(periods["previous"].notna(), None)]
     outcome_values = values[["patient_id", "period", outcome]].copy()
     outcome_values["patient_id"] = outcome_values["patient_id"].astype(str)
@@ -375,65 +376,3 @@ def _fit_formula(formula: str, data: pd.DataFrame, reml: bool):
     core = lmm_core.fit_random_intercept(outcome.to_numpy(dtype=float)[:, 0], X,
                                          data["patient_id"].astype(str).to_numpy(), reml=reml)
     return core, list(design.columns), X
-
-
-# --------------------------------------------------------------------------- planning
-
-def crossover_sample_size(difference: float, sd: float, correlation: float, alpha: float, power: float) -> dict:
-    """Patients needed for a two-treatment within-patient comparison (normal approximation and paired t).
-
-    The SD of a within-patient difference is ``sd * sqrt(2 * (1 - correlation))``;
-    ``n = ((z_{1-alpha/2} + z_{power}) * sd_diff / difference) ** 2``, rounded
-    up; the paired-t version is the smallest ``n`` that meets the same
-    requirement with t quantiles on ``n - 1`` df.
-
-    >>> crossover_sample_size(57, 38, 0.5, 0.02, 0.90)["n_normal"]
-    6
-    """
-    sd_difference = sd * math.sqrt(2 * (1 - correlation))
-    z_alpha, z_power = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
-    exact = ((z_alpha + z_power) * sd_difference / difference) ** 2
-    n_t = 2  # smallest n whose paired-t requirement, on n - 1 df, it meets
-    while ((stats.t.ppf(1 - alpha / 2, n_t - 1) + stats.t.ppf(power, n_t - 1)) * sd_difference / difference) ** 2 > n_t:
-        n_t += 1
-    return {"sd_difference": sd_difference, "n_normal_exact": float(exact), "n_normal": math.ceil(exact), "n_t": n_t}
-
-
-def sd_for_sample_size(n: int, difference: float, correlation: float, alpha: float, power: float) -> float:
-    """The per-period SD for which the normal-approximation formula gives exactly ``n`` patients.
-
-    Inverts :func:`crossover_sample_size`; used to show which SD a published
-    sample size implies.
-
-    >>> round(sd_for_sample_size(6, 57, 0.5, 0.02, 0.90), 1)
-    38.7
-    """
-    z_alpha, z_power = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
-    return float(difference * math.sqrt(n) / (z_alpha + z_power) / math.sqrt(2 * (1 - correlation)))
-
-
-# --------------------------------------------------------------------------- other comparisons of the paper
-
-def planning_sample_size() -> pd.DataFrame:
-    """The paper's planning calculation, redone from its published inputs.
-
-    Inputs (published-results file): the difference to detect, the pilot SD,
-    two-sided alpha, power and the within-patient correlation. Returns one row
-    per method (normal approximation, paired t) with the patients needed,
-    beside the published number, and the SD that would have given that number.
-    """
-    from ..provenance.published import published_value as pv
-
-    difference, sd = pv("samplesize_difference"), pv("samplesize_pilot_auc28_sd")
-    alpha, power, correlation = pv("samplesize_alpha"), pv("samplesize_power"), pv("samplesize_correlation")
-    published_n = int(pv("samplesize_n"))
-    result = crossover_sample_size(difference, sd, correlation, alpha, power)
-    implied = sd_for_sample_size(published_n, difference, correlation, alpha, power)
-    return pd.DataFrame([
-        {"method": "normal approximation", "difference": difference, "sd": sd, "correlation": correlation,
-         "alpha": alpha, "power": power, "n_reproduced": result["n_normal"], "n_published": published_n,
-         "sd_implied_by_published_n": implied},
-        {"method": "paired t", "difference": difference, "sd": sd, "correlation": correlation,
-         "alpha": alpha, "power": power, "n_reproduced": result["n_t"], "n_published": published_n,
-         "sd_implied_by_published_n": implied},
-    ])

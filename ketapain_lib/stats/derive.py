@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..rawdata.schema import DIARY_DAYS
+from ..rawdata.schema import DIARY_DAYS, RELATED_LEVELS
 
 from ..design import AUC_WINDOWS, FIGURE4_WINDOWS, PAIN_MEASURES, RESPONSE_THRESHOLD  # noqa: E402
 #: Ends of the AUC windows reported by the paper (days after infusion).
@@ -129,6 +129,29 @@ def with_treatment(frame: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFrame
     """Add the ``treatment`` of each patient and period from the infusions table."""
     return frame.merge(infusions[["patient_id", "period", "treatment"]], on=["patient_id", "period"],
                        how="left", validate="many_to_one")
+
+
+def related_adverse_events(adverse_events: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFrame:
+    """Adverse events judged possibly, probably or certainly related to the study drug, with their treatment."""
+    events = with_treatment(adverse_events, infusions)
+    return events[events["relatedness"].isin(RELATED_LEVELS)].reset_index(drop=True)
+
+
+def flow_counts(screening: pd.DataFrame) -> dict[str, int]:
+    """Screened, randomized and not randomized patients (the top of the flow diagram).
+
+    >>> flow_counts(pd.DataFrame({"screening_outcome": ["randomized", "declined", "randomized"]}))
+    {'screened': 3, 'randomized': 2, 'not_randomized': 1}
+    """
+    outcome = screening["screening_outcome"].astype(str)
+    randomized = int((outcome == "randomized").sum())
+    return {"screened": len(outcome), "randomized": randomized, "not_randomized": len(outcome) - randomized}
+
+
+def unsure_of_treatment(blinding: pd.DataFrame) -> pd.Series:
+    """Share of patients who could not guess their treatment, by period (0-1): how well the blind held."""
+    unsure = blinding["guess"].astype(str) == "do_not_know"
+    return unsure.groupby(blinding["period"].astype(int)).mean()
 
 
 def consecutive_ketamine(randomization: pd.DataFrame) -> pd.Series:

@@ -16,8 +16,8 @@ Simulations run in chunks spread over the cores with joblib, on threads by
 default (so a cluster backend can take them unchanged, e.g.
 ``with joblib.parallel_backend("dask")``),
 each chunk with its own seed spawned from one ``SeedSequence``: the result
-does not depend on the number of workers. Results are stored in the report's
-cache (:mod:`ketapain_lib.report.cache`), keyed by the library and every argument.
+does not depend on the number of workers. The report stores the results with
+the rest of "beyond the paper" (:mod:`ketapain_lib.report.results`).
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from joblib import Parallel, delayed
 from scipy import stats
 
 from ..design import ALPHA, REFERENCE_TREATMENT
-from ..report import cache
 from ..rawdata.schema import TREATMENTS
 
 SIMULATIONS = 4000
@@ -93,11 +92,7 @@ def simulated_power(design: pd.DataFrame, delta: float, sd_patient: float, sd_re
     ``design`` has ``patient_id``, ``treatment`` and ``carryover`` for every
     period (e.g. :func:`ketapain_lib.stats.crossover.crossover_frame` output).
     """
-    design = canonical_design(design)
-    # stored in the report's cache; the number of workers does not change the result, so it is not in the key
-    key = cache.value_hash(design, delta, sd_patient, sd_residual, simulations, seed, alpha)
-    return cache.memoize("power", key, lambda: _simulate(design, delta, sd_patient, sd_residual, simulations,
-                                                          seed, alpha, n_jobs))
+    return _simulate(canonical_design(design), delta, sd_patient, sd_residual, simulations, seed, alpha, n_jobs)
 
 
 def _simulate(design: pd.DataFrame, delta: float, sd_patient: float, sd_residual: float, simulations: int,

@@ -1,0 +1,226 @@
+"""The values each chapter's prose states, from the same results as its tables (glued as text).
+
+One function per chapter, registered in :data:`VALUES` under the chapter's
+file name. Each returns the text a reader sees (formatted by
+:mod:`ketapain_lib.formatting`, at the precision printed), or exact counts,
+so that a sentence cannot disagree with the table beside it. The chapter
+glues them with :func:`ketapain_lib.report.book.glue_chapter`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from .. import formatting as fmt
+from ..design import ALPHA, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PRIMARY, REFERENCE_TREATMENT, TREATMENTS
+from ..stats import analyses, derive, interpretation, power, sensitivity
+
+Values = dict[str, str | int]
+
+
+def verdict(p: float, significant: str, not_significant: str) -> str:
+    """The words for a result at the report's level (P < ALPHA), so that prose follows the data.
+
+    >>> verdict(0.2, "differ", "do not differ")
+    'do not differ'
+    """
+    return significant if p < ALPHA else not_significant
+
+
+def _ci_pct() -> str:
+    return fmt.fixed(100 * CI_LEVEL, 0)
+
+
+def methods(r: Mapping) -> Values:
+    """Design facts (from the raw data, via the ledger) and the planning calculation."""
+    ledger = r["ledger"].set_index("key")
+    planning = r["sample_size"].set_index("method").loc["normal approximation"]
+    return {
+        "n_patients": int(ledger.at["design_patients_planned", "reproduced"]),
+        "period_days": int(ledger.at["design_period_days", "reproduced"]),
+        "ketamine_mg_per_kg": fmt.fixed(ledger.at["design_ketamine_mg_per_kg", "reproduced"], 1),
+        "magnesium_mg": int(ledger.at["design_magnesium_sulfate_mg", "reproduced"]),
+        "n_sequences": int(r.trial.randomization["sequence"].nunique()),
+        "alpha": fmt.fixed(ALPHA, 2),
+        "n_normal": int(planning["n_reproduced"]),
+        "n_t": int(r["sample_size"].set_index("method").at["paired t", "n_reproduced"]),
+        "n_published": int(planning["n_published"]),
+        "sd_implied": fmt.fixed(planning["sd_implied_by_published_n"], 0),
+        "sd_pilot": fmt.fixed(planning["sd"], 0),
+        "planned_difference": fmt.fixed(planning["difference"], 0),
+        "planned_alpha": fmt.fixed(planning["alpha"], 2),
+        "planned_power": fmt.fixed(planning["power"], 2),
+        "planned_correlation": fmt.fixed(planning["correlation"], 1),
+    }
+
+
+def population(r: Mapping) -> Values:
+    counts = derive.flow_counts(r.trial.screening)
+    p = r["preinfusion"]["omnibus_p"].item()
+    return {"n_screened": counts["screened"], "n_randomized": counts["randomized"],
+            "n_not_randomized": counts["not_randomized"], "preinfusion_p": fmt.p_equals(p),
+            "preinfusion_verdict": verdict(p, "differed between", "were comparable across")}
+
+
+def primary(r: Mapping) -> Values:
+    summary = r["primary"]["summary"].iloc[0]
+    pairwise = r["primary"]["pairwise"].set_index("comparison")
+    interaction_p = r["primary"]["interaction"]["p"].item()
+    k_p, k_km = pairwise.loc["ketamine vs placebo"], pairwise.loc["ketamine vs ketamine_magnesium"]
+    return {
+        "primary_days": PRIMARY.last_day,
+        "omnibus_p": fmt.p_equals(summary["omnibus_p"]),
+        "icc": fmt.fixed(summary["icc"], 2),
+        "shapiro_p": fmt.p_equals(summary["shapiro_p"]),
+        "interaction_p": fmt.p_equals(interaction_p),
+        "es_k_p": fmt.fixed(k_p["effect_size"], 2),
+        "es_k_p_low": fmt.fixed(k_p["es_ci_low"], 2),
+        "es_k_p_high": fmt.fixed(k_p["es_ci_high"], 2),
+        "p_k_p": fmt.p_equals(k_p["p"]),
+        "es_k_km": fmt.fixed(k_km["effect_size"], 2),
+        "p_k_km": fmt.p_equals(k_km["p"]),
+        "method": summary["method"],
+        "ci_pct": _ci_pct(),
+        "omnibus_verdict": verdict(summary["omnibus_p"], "differ", "do not differ"),
+        "normality_verdict": verdict(summary["shapiro_p"], "depart from", "are compatible with"),
+        "interaction_verdict": verdict(interaction_p, "significant", "not significant"),
+    }
+
+
+def secondary(r: Mapping) -> Values:
+    day7 = analyses.table2_row(r["auc_table"], DAY7)
+    consecutive = r["consecutive"].iloc[0]
+    improvement = r["improvement"].set_index(["rule", "last_day"])
+    questionnaires = r["questionnaires"].set_index("score")
+    first, last = FIGURE4_WINDOWS
+    return {
+        "day7_omnibus_p": fmt.p_equals(day7["omnibus_p"]),
+        "day7_k_p": fmt.p_equals(day7[f"p: ketamine vs {REFERENCE_TREATMENT}"]),
+        "day7_verdict": verdict(day7["omnibus_p"], "differ", "do not differ"),
+        "n_consecutive": int(consecutive["n_first"]),
+        "n_separated": int(consecutive["n_second"]),
+        "consecutive_p": fmt.p_equals(consecutive["p"]),
+        "consecutive_verdict": verdict(consecutive["p"], "differed", "did not differ"),
+        "improved_active_7": int(improvement.at[("baseline_30pct", first), "improved_active"]),
+        "improved_placebo_7": int(improvement.at[("baseline_30pct", first), "improved_placebo"]),
+        "improved_active_35": int(improvement.at[("baseline_30pct", last), "improved_active"]),
+        "improved_placebo_35": int(improvement.at[("baseline_30pct", last), "improved_placebo"]),
+        "n_significant_scores": int((questionnaires["omnibus_p"] < ALPHA).sum()),
+        "pgic_sleep_p": fmt.p_equals(questionnaires.at["pgic_sleep", "omnibus_p"]),
+    }
+
+
+def safety(r: Mapping) -> Values:
+    trial = r.trial
+    events = derive.with_treatment(trial.adverse_events, trial.infusions)
+    related = derive.related_adverse_events(trial.adverse_events, trial.infusions)
+    patients_related = related.groupby("treatment", observed=True)["patient_id"].nunique()
+    model = r["adverse_events"]["summary"].iloc[0]
+    n = len(trial.patients)
+    return {
+        "n_events": len(events),
+        "n_serious": int((events["serious"] == "yes").sum()),
+        "n_none": n - int(events["patient_id"].nunique()),
+        "n_patients": n,
+        **{f"related_{treatment}": int(patients_related.get(treatment, 0))
+           for treatment in TREATMENTS},
+        "glmm_p": fmt.p_equals(model["omnibus_p"]),
+        "glmm_verdict": verdict(model["omnibus_p"], "differs", "does not differ significantly"),
+    }
+
+
+def _ledger_counts(r: Mapping) -> Values:
+    counts = r["ledger"]["status"].value_counts()
+    return {"n_match": int(counts.get("match", 0)), "n_differs": int(counts.get("differs", 0)),
+            "n_input": int(counts.get("input", 0)), "n_ledger": len(r["ledger"])}
+
+
+def discussion(r: Mapping) -> Values:
+    summary = r["primary"]["summary"].iloc[0]
+    day7 = analyses.table2_row(r["auc_table"], DAY7)
+    unsure = derive.unsure_of_treatment(r.trial.blinding)
+    return {
+        "primary_p": fmt.p_equals(summary["omnibus_p"]),
+        "primary_verdict": verdict(summary["omnibus_p"], "differed", "did not differ"),
+        "icc": fmt.fixed(summary["icc"], 2),
+        "day7_p": fmt.p_equals(day7["omnibus_p"]),
+        "day7_verdict": verdict(day7["omnibus_p"], "a significant", "no significant"),
+        **_ledger_counts(r),
+        "blinding_low": fmt.fixed(100 * unsure.min(), 0),
+        "blinding_high": fmt.fixed(100 * unsure.max(), 0),
+    }
+
+
+def _missing_data(missing) -> Values:
+    locf = missing[(missing["approach"] == "LOCF (paper)") & (missing["comparison"] == "ketamine vs placebo")].iloc[0]
+    return {
+        "n_imputations": sensitivity.N_IMPUTATIONS,
+        "n_approaches": int(missing["approach"].nunique()),
+        "n_significant_missing": int((missing["p"] < ALPHA).sum()),
+        "n_contrasts_missing": len(missing),
+        "n_complete_periods": int(missing.loc[missing["approach"] == "complete case", "n_periods"].iloc[0]),
+        "n_periods": int(locf["n_periods"]),
+    }
+
+
+def _reading(reading, cids) -> Values:
+    first_cid = cids["cid"].iloc[0]
+    k = reading[(reading["contrast"] == f"ketamine - {REFERENCE_TREATMENT}") & (reading["cid"] == first_cid)].iloc[0]
+    km = reading[(reading["contrast"] == f"ketamine_magnesium - {REFERENCE_TREATMENT}")
+                 & (reading["cid"] == first_cid)].iloc[0]
+    return {
+        "cid_points": fmt.cell(interpretation.CID_POINTS),
+        "cid1": fmt.fixed(cids["score_days"].iloc[0], 0),
+        "cid2": fmt.fixed(cids["score_days"].iloc[1], 0),
+        "cid_relative_pct": fmt.fixed(100 * interpretation.CID_RELATIVE, 0),
+        "k_estimate": fmt.fixed(k["estimate"], 1), "k_low": fmt.fixed(k["ci_low"], 1),
+        "k_high": fmt.fixed(k["ci_high"], 1),
+        "k_tost_p": fmt.p_equals(k["tost_p"]),
+        "k_equivalence": "within" if k["equivalent"] else "not shown to be within",
+        "k_p_important_flat": fmt.fixed(k["p_important_benefit_flat"], 3),
+        "k_p_important_sceptical": fmt.fixed(k["p_important_benefit_sceptical"], 3),
+        "k_p_benefit_flat": fmt.fixed(k["p_benefit_flat"], 2),
+        "km_tost_p": fmt.p_equals(km["tost_p"]),
+        "km_p_important_flat": fmt.fixed(km["p_important_benefit_flat"], 3),
+        "sceptical_tail_pct": fmt.fixed(100 * interpretation.SCEPTICAL_TAIL, 0),
+    }
+
+
+def beyond(r: Mapping) -> Values:
+    results = r["beyond"]
+    power_at_cid = results["power_at_cid"]
+    detectable = results["detectable"].set_index("power")
+    planning = r["sample_size"].set_index("method").loc["normal approximation"]
+    responders = results["responders"].set_index(["threshold", "treatment"])
+    return {
+        **_missing_data(results["missing_data"]),
+        **_reading(results["honest_reading"], results["cids"]),
+        "ci_pct": _ci_pct(),
+        "power_cid1": fmt.fixed(power_at_cid["simulated_power"].iloc[0], 2),
+        "power_cid2": fmt.fixed(power_at_cid["simulated_power"].iloc[1], 2),
+        "n_simulations": power.SIMULATIONS,
+        "detectable80": fmt.fixed(detectable.at[0.8, "detectable_difference"], 0),
+        "detectable90": fmt.fixed(detectable.at[0.9, "detectable_difference"], 0),
+        "n_planning": int(planning["n_reproduced"]),
+        "n_published": int(planning["n_published"]),
+        "resp30_placebo": int(responders.at[("30% reduction", "placebo"), "responders"]),
+        "resp30_ketamine": int(responders.at[("30% reduction", "ketamine"), "responders"]),
+        "resp30_km": int(responders.at[("30% reduction", "ketamine_magnesium"), "responders"]),
+        "period_days": PERIOD_DAYS,
+    }
+
+
+def ledger_page(r: Mapping) -> Values:
+    return _ledger_counts(r)
+
+
+#: The values each chapter glues, by chapter file name.
+VALUES: dict[str, Callable[[Mapping], Values]] = {
+    "01_methods": methods,
+    "02_population": population,
+    "03_primary_endpoint": primary,
+    "04_secondary_endpoints": secondary,
+    "05_safety": safety,
+    "06_discussion": discussion,
+    "07_beyond_the_paper": beyond,
+    "a3_ledger": ledger_page,
+}
