@@ -15,7 +15,7 @@ import time
 import pandas as pd
 
 from ketapain_lib import load_trial
-from ketapain_lib.stats import analyses
+from ketapain_lib.report.results import Results
 from ketapain_lib.stats import derive
 from ketapain_lib.rawdata.load import Trial
 
@@ -63,8 +63,8 @@ def main() -> None:
                                                derive.missing_diary(subject.diary, subject.infusions)), repeat)
         rows.append((label, "derive every AUC (3 measures x 5 windows x 2 imputations) and missing tables",
                      derive_seconds))
-        all_seconds, _ = best_time(lambda: analyses.all_analyses(subject), repeat)
-        rows.append((label, "every derivation and model of the report (analyses.all_analyses)", all_seconds))
+        all_seconds, _ = best_time(lambda: Results(subject, cached=False).compute_all(), repeat)
+        rows.append((label, "every derivation and model of the report (Results.compute_all)", all_seconds))
     table = pd.DataFrame(rows, columns=["data", "step", "seconds"])
     with pd.option_context("display.max_colwidth", 100, "display.width", 200):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ketapain_lib import load_trial
 from ketapain_lib.stats import derive
 from ketapain_lib.stats import crossover as models
+from ketapain_lib.stats import descriptives, glmm, planning
 
 # --------------------------------------------------------------------------- Sidak and sample size
 
@@ -27,16 +28,16 @@ def test_sidak_by_hand():
 def test_sample_size_by_hand():
     # z(0.99) = 2.326348, z(0.90) = 1.281552; SD of a difference = 38 * sqrt(2 * 0.5) = 38
     # n = ((2.326348 + 1.281552) * 38 / 57) ** 2 = 5.7853 -> 6
-    result = models.crossover_sample_size(57, 38, 0.5, 0.02, 0.90)
+    result = planning.crossover_sample_size(57, 38, 0.5, 0.02, 0.90)
     assert result["n_normal_exact"] == pytest.approx(5.7853, abs=1e-4)
     assert result["n_normal"] == 6
     # paired t: n = 8 needs ((2.998 + 1.415) * 2/3) ** 2 = 8.66 > 8; n = 9 needs 8.19 <= 9
     assert result["n_t"] == 9
-    assert models.sd_for_sample_size(6, 57, 0.5, 0.02, 0.90) == pytest.approx(38 * math.sqrt(6 / 5.7853), rel=1e-4)
+    assert planning.sd_for_sample_size(6, 57, 0.5, 0.02, 0.90) == pytest.approx(38 * math.sqrt(6 / 5.7853), rel=1e-4)
 
 
 def test_published_inputs_do_not_give_the_published_sample_size():
-    table = models.planning_sample_size()
+    table = planning.planning_sample_size()
     assert (table["n_reproduced"] < table["n_published"]).all()
     assert table["sd_implied_by_published_n"].iloc[0] > table["sd"].iloc[0]
 
@@ -174,15 +175,15 @@ def test_effect_size_is_the_contrast_over_the_total_sd():
 
 def test_logit_model_refuses_a_non_binary_outcome():
     with pytest.raises(ValueError, match="must be 0 or 1"):
-        models.fit_logit_mixed(synthetic_frame(1, patient_sd=1))
+        glmm.fit_logit_mixed(synthetic_frame(1, patient_sd=1))
 
 
 # --------------------------------------------------------------------------- descriptives and groups
 
 
 def test_describe_chooses_mean_sd_or_median_iqr():
-    assert models.describe(pd.Series([4, 5, 5, 6, 6, 6, 7, 7, 8]))["summary"] == "mean ± SD"
-    skewed = models.describe(pd.Series([1, 1, 1, 1, 2, 2, 2, 3, 40, 90]))
+    assert descriptives.describe(pd.Series([4, 5, 5, 6, 6, 6, 7, 7, 8]))["summary"] == "mean ± SD"
+    skewed = descriptives.describe(pd.Series([1, 1, 1, 1, 2, 2, 2, 3, 40, 90]))
     assert skewed["summary"] == "median [IQR]"
     assert skewed["text"] == "2 [1; 3]"
 
@@ -190,7 +191,7 @@ def test_describe_chooses_mean_sd_or_median_iqr():
 def test_compare_groups_is_the_pooled_t_test():
     values = pd.Series([1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
     group = pd.Series([True, True, True, False, False, False])
-    result = models.compare_groups(values, group)
+    result = descriptives.compare_groups(values, group)
     pooled_sd = math.sqrt(((1 + 0 + 1) + (4 + 0 + 4)) / 4)  # group means 2 and 6
     t = (2 - 6) / (pooled_sd * math.sqrt(1 / 3 + 1 / 3))
     assert result["t"] == pytest.approx(t)
@@ -240,9 +241,9 @@ def test_missing_diary_counts():
 
 @pytest.fixture(scope="module")
 def shipped():
-    from ketapain_lib.stats import analyses
+    from ketapain_lib.report.results import Results
 
-    return analyses.all_analyses(load_trial())
+    return Results(load_trial())
 
 
 def test_reml_and_ml_reach_the_same_conclusions_on_the_shipped_data(shipped):

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from ketapain_lib.stats import crossover as models
+from ketapain_lib.stats import glmm
 
 HERE = Path(__file__).resolve().parent / "reference"
 REFERENCE = json.loads((HERE / "reference.json").read_text(encoding="utf-8"))
@@ -91,7 +92,7 @@ def test_sequence_by_treatment_interaction(name):
 
 @pytest.mark.parametrize("name", sorted(REFERENCE["glmm"]))
 def test_logit_mixed_model_matches_glmer(name):
-    fit = models.fit_logit_mixed(load(name), "treatment_only")
+    fit = glmm.fit_logit_mixed(load(name), "treatment_only")
     ref = REFERENCE["glmm"][name]
     table = fit.fixed_effects()
     assert close(table["estimate"], ref["fixed_effects"])

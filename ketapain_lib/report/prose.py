@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from .. import formatting as fmt
-from ..design import ALPHA, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PRIMARY, REFERENCE_TREATMENT, TREATMENTS
+from ..design import ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PRIMARY, REFERENCE_TREATMENT, TREATMENTS
 from ..stats import analyses, derive, interpretation, power, sensitivity
 
 Values = dict[str, str | int]
@@ -28,6 +28,15 @@ def verdict(p: float, significant: str, not_significant: str) -> str:
 
 def _ci_pct() -> str:
     return fmt.fixed(100 * CI_LEVEL, 0)
+
+
+#: The carry-over coding of :data:`ketapain_lib.design.CARRYOVER_CODING`, in words.
+CARRYOVER_WORDS = {
+    "placebo_carries_nothing": "the treatment of the previous period, with placebo and the first period coded as "
+                               "no carry-over",
+    "previous_treatment": "the treatment of the previous period, placebo included (Stata's pkshape convention), "
+                          "with only the first period coded as no carry-over",
+}
 
 
 def methods(r: Mapping) -> Values:
@@ -50,6 +59,7 @@ def methods(r: Mapping) -> Values:
         "planned_alpha": fmt.fixed(planning["alpha"], 2),
         "planned_power": fmt.fixed(planning["power"], 2),
         "planned_correlation": fmt.fixed(planning["correlation"], 1),
+        "carryover_coding": CARRYOVER_WORDS[CARRYOVER_CODING],
     }
 
 

@@ -54,19 +54,22 @@ class Results(Mapping):
     """The results of every analysis of ``trial``, computed when first read and then kept.
 
     A read-only mapping from the names of :data:`ANALYSES` to their values
-    (DataFrames, or dicts of DataFrames and fitted models).
+    (DataFrames, or dicts of DataFrames and fitted models). With
+    ``cached=False`` nothing is read from or written to the disk cache.
     """
 
-    def __init__(self, trial: Trial):
+    def __init__(self, trial: Trial, cached: bool = True):
         self.trial = trial
         self.key = cache.value_hash(trial)
+        self.cached = cached  # False: compute in memory only (what a benchmark measures)
         self._values: dict[str, object] = {}
 
     def __getitem__(self, name: str) -> object:
         if name not in ANALYSES:
             raise KeyError(f"no analysis named {name!r}; the report's analyses are {sorted(ANALYSES)}")
         if name not in self._values:
-            self._values[name] = cache.memoize(f"results/{name}", self.key, lambda: ANALYSES[name](self))
+            compute = lambda: ANALYSES[name](self)  # noqa: E731
+            self._values[name] = cache.memoize(f"results/{name}", self.key, compute) if self.cached else compute()
         return self._values[name]
 
     def __iter__(self):
