@@ -1,0 +1,162 @@
+"""Reading one raw CSV file against its contract: bytes, header, rows and cells, each problem located.
+
+:func:`read_table` never raises on bad input: it returns the rows it could
+parse (each with its ``source_line`` and the set of ``bad_columns``) and the
+list of :class:`~ketapain_lib.rawdata.problems.Problem` found.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .problems import Problem, plain_number as _fmt
+from .schema import Column, Table
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def _parse_cell(text: str, column: Column, score=None) -> tuple[object, str | None]:
+    """Parse one cell; return (value, problem message or None)."""
+    if text == "":
+        return (None, None) if column.nullable else (None, "missing value (the column is required)")
+    if text != text.strip():
+        return None, f"value {text!r} has leading or trailing spaces"
+    if column.kind == "integer":
+        if not _INTEGER.match(text):
+            return None, f"value {text!r} is not an integer"
+        value: object = int(text)
+    elif column.kind == "decimal":
+        if not _DECIMAL.match(text):
+            return None, f"value {text!r} is not a number"
+        value = float(text)
+    elif column.kind == "category":
+        if text not in column.allowed:
+            return None, f"unknown value {text!r} (allowed: {', '.join(column.allowed)})"
+        value = text
+    else:
+        value = text
+    if column.value_range is not None and column.kind in ("integer", "decimal"):
+        low, high = column.value_range
+        if not low <= value <= high:
+            return None, f"value {text!r} is outside the range {_fmt(low)} to {_fmt(high)}"
+    return value, None
+
+
+def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read and check one CSV file; return its parsed rows (with a ``_line`` column) and problems."""
+    path = directory / table.filename
+    shown = str(path)
+    if not path.is_file():
+        return None, [Problem(shown, None, None, f"file not found (expected the {table.name} table)")]
+    raw = path.read_bytes()
+    expected_header = ",".join(table.column_names)
+    if not raw.strip():
+        return None, [Problem(shown, 1, None, f"file is empty (expected a header line: {expected_header})")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        return None, [Problem(shown, line, None,
+                              f"file is not valid UTF-8 (byte 0x{raw[err.start]:02X}); re-export it as UTF-8")]
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except csv.Error as err:  # pragma: no cover - csv rarely fails on a header
+        return None, [Problem(shown, 1, None, f"unreadable header ({err})")]
+    if len(header) == 1 and header[0] not in table.column_names:
+        for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if delimiter in header[0]:
+                return None, [Problem(shown, 1, None,
+                                      f"columns are separated by a {name}, not a comma "
+                                      f"(expected header: {expected_header})")]
+    problems = _header_problems(shown, table, header)
+    position = {name: header.index(name) for name in table.column_names if name in header}
+    records, row_problems = _records(shown, table, reader, header, position)
+    problems += row_problems
+
+    if not records and not table.may_be_empty and not problems:
+        problems.append(Problem(shown, 2, None, "file has a header but no data rows"))
+    # object columns keep None as the missing marker (no silent NaN or float conversion)
+    frame = pd.DataFrame({name: pd.Series([r[name] for r in records], dtype=object)
+                          for name in ["source_line", "bad_columns", *position]})
+    problems += check_key(shown, table, frame)
+    return frame, problems
+
+
+def _header_problems(shown: str, table: Table, header: list[str]) -> list[Problem]:
+    expected_header = ",".join(table.column_names)
+    problems, seen = [], set()
+    for name in header:
+        if name in seen:
+            problems.append(Problem(shown, 1, name, "column appears more than once in the header"))
+        seen.add(name)
+    problems += [Problem(shown, 1, name, "required column is missing")
+                 for name in table.column_names if name not in header]
+    problems += [Problem(shown, 1, name, f"unexpected column (expected: {expected_header})")
+                 for name in header if name not in table.column_names]
+    return problems
+
+
+def _records(shown: str, table: Table, reader, header: list[str],
+             position: dict[str, int]) -> tuple[list[dict], list[Problem]]:
+    """Parse the data rows; each record has its ``source_line``, its cells and its ``bad_columns``."""
+    problems: list[Problem] = []
+    records: list[dict] = []
+    previous_end = reader.line_num
+    try:
+        for fields in reader:
+            # a record starts on the line after the previous one ended; one that spans several lines
+            # holds a quoted line break, most often an unclosed quote that swallowed the lines below
+            line, end = previous_end + 1, reader.line_num
+            previous_end = end
+            if not fields:
+                problems.append(Problem(shown, line, None, "blank line"))
+                continue
+            if end > line:
+                problems.append(Problem(shown, line, None,
+                                        f"a quoted field runs over lines {line} to {end} "
+                                        "(unclosed quote or line break inside a field)"))
+                continue
+            if len(fields) != len(header):
+                problems.append(Problem(shown, line, None,
+                                        f"row has {len(fields)} fields but the header has {len(header)}"))
+                continue
+            record: dict = {"source_line": line}
+            bad = set()
+            for name, index in position.items():
+                value, message = _parse_cell(fields[index], table.column(name))
+                if message:
+                    problems.append(Problem(shown, line, name, message))
+                    bad.add(name)
+                record[name] = value
+            record["bad_columns"] = frozenset(bad)
+            records.append(record)
+    except csv.Error as err:
+        problems.append(Problem(shown, reader.line_num, None, f"malformed CSV ({err})"))
+
+    return records, problems
+
+
+def check_key(shown: str, table: Table, frame: pd.DataFrame) -> list[Problem]:
+    if not set(table.key) <= set(frame.columns) or frame.empty:
+        return []
+    problems = []
+    first_line: dict[tuple, int] = {}
+    for row in frame.itertuples(index=False):
+        row = row._asdict()
+        key = tuple(row[k] for k in table.key)
+        if any(v is None for k, v in zip(table.key, key) if not table.column(k).nullable):
+            continue
+        if key in first_line:
+            spelled = ", ".join(f"{k}={'' if v is None else v}" for k, v in zip(table.key, key))
+            problems.append(Problem(shown, row["source_line"], table.key[-1],
+                                    f"duplicate row for ({spelled}); first given at line {first_line[key]}"))
+        else:
+            first_line[key] = row["source_line"]
+    return problems
