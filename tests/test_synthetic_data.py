@@ -16,7 +16,8 @@ from ketapain_lib.provenance.calibration import achieved_statistics, calibration
 from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
 from ketapain_lib.provenance.published import calibration_targets, published_results
 from ketapain_lib.rawdata.schema import TABLES
-from ketapain_lib.provenance.simulate import DEFAULT_SEED, anova_icc, simulate_trial, write_dataset
+from ketapain_lib.provenance.domains import anova_icc
+from ketapain_lib.provenance.simulate import DEFAULT_SEED, simulate_trial, write_dataset
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from ..stats import derive
 from ..rawdata.load import Trial, load_trial  # noqa: F401  (load_trial is used by the doctest)
 from .published import calibration_targets
 from ..rawdata.schema import AE_TERMS, AETIOLOGIES, DRUG_CLASSES, RELATED_LEVELS, TREATMENTS
-from .simulate import anova_icc
+from .domains import anova_icc
 from ..stats.descriptives import exact_mean, exact_sd
 
 
