@@ -37,7 +37,9 @@ def test_sample_size_by_hand():
 
 
 def test_published_inputs_do_not_give_the_published_sample_size():
-    table = planning.planning_sample_size()
+    from ketapain_lib.provenance.published import planning_inputs
+
+    table = planning.planning_sample_size(planning_inputs())
     assert (table["n_reproduced"] < table["n_published"]).all()
     assert table["sd_implied_by_published_n"].iloc[0] > table["sd"].iloc[0]
 

@@ -24,8 +24,9 @@ import pandas as pd
 from ..stats import derive
 from ..rawdata.load import Trial, load_trial  # noqa: F401  (load_trial is used by the doctest)
 from .published import calibration_targets
-from ..rawdata.schema import AE_TERMS, AETIOLOGIES, DRUG_CLASSES, RELATED_LEVELS, TREATMENTS
+from ..rawdata.schema import AE_TERMS, AETIOLOGIES, DRUG_CLASSES, TREATMENTS
 from .domains import anova_icc
+from ..design import ACTIVE_TREATMENTS, DAY7, PRIMARY
 from ..stats.descriptives import exact_mean, exact_sd
 
 
@@ -34,15 +35,15 @@ def _pct(count: int, n: int) -> float:
 
 
 def auc_by_treatment(trial: Trial, last_day: int, imputation: derive.Imputation,
-                     measure: str = "average_pain") -> pd.DataFrame:
+                     measure: str = PRIMARY.measure) -> pd.DataFrame:
     """AUC per patient (rows) and treatment (columns, report order), in pain score-days."""
     values = derive.with_treatment(derive.auc(trial.diary, measure, last_day, imputation), trial.infusions)
     wide = values.pivot(index="patient_id", columns="treatment", values="auc")
     return wide[list(TREATMENTS)]
 
 
-def achieved_statistics(trial: Trial) -> dict[str, float]:
-    """Every calibration statistic recomputed from the raw tables, keyed like the published-results file."""
+def _population_statistics(trial: Trial) -> dict[str, float]:
+    """Flow, patient characteristics, baseline drugs and pain before each infusion."""
     n = len(trial.patients)
     stats: dict[str, float] = {}
     outcome = trial.screening["screening_outcome"].astype(str)
@@ -51,9 +52,8 @@ def achieved_statistics(trial: Trial) -> dict[str, float]:
     stats["flow_ineligible"] = int((outcome == "ineligible").sum())
     stats["flow_randomized"] = int((outcome == "randomized").sum())
     infusions_per_patient = trial.infusions.groupby("patient_id").size()
-    stats["flow_analysed"] = int((infusions_per_patient == 3).sum())
+    stats["flow_analysed"] = int((infusions_per_patient == len(TREATMENTS)).sum())
     stats["flow_discontinued"] = n - stats["flow_analysed"]
-
     years = trial.patients["pain_duration_years"].astype(float)
     stats["pain_years_median"] = float(years.median())
     stats["pain_years_q1"] = float(years.quantile(0.25))
@@ -65,15 +65,20 @@ def achieved_statistics(trial: Trial) -> dict[str, float]:
     for drug in DRUG_CLASSES:
         takers = trial.baseline_drugs.loc[trial.baseline_drugs["drug_class"] == drug, "patient_id"].nunique()
         stats[f"drug_{drug}_pct"] = _pct(takers, n)
-
     pre = trial.infusions.groupby("treatment", observed=True)["preinfusion_pain"]
     for treatment in TREATMENTS:
         values = pre.get_group(treatment).astype(float)
         stats[f"preinfusion_pain_mean_{treatment}"] = exact_mean(values)
         stats[f"preinfusion_pain_sd_{treatment}"] = exact_sd(values)
+    return stats
 
-    auc35 = auc_by_treatment(trial, 35, "locf")
-    auc7 = auc_by_treatment(trial, 7, "none")
+
+def _auc_statistics(trial: Trial) -> dict[str, float]:
+    """The primary endpoint and the first week: means, SDs, ICCs, and the consecutive-ketamine comparison."""
+    stats: dict[str, float] = {}
+    # the published summaries are of the primary endpoint and of the first week without imputation
+    auc35 = auc_by_treatment(trial, PRIMARY.last_day, PRIMARY.imputation)
+    auc7 = auc_by_treatment(trial, DAY7.last_day, DAY7.imputation)
     for treatment in TREATMENTS:
         stats[f"auc35_locf_mean_{treatment}"] = exact_mean(auc35[treatment])
         stats[f"auc35_locf_sd_{treatment}"] = exact_sd(auc35[treatment])
@@ -81,17 +86,22 @@ def achieved_statistics(trial: Trial) -> dict[str, float]:
         stats[f"auc7_sd_{treatment}"] = exact_sd(auc7[treatment])
     stats["auc35_locf_icc"] = anova_icc(auc35.dropna().to_numpy())
     stats["auc7_icc"] = anova_icc(auc7.dropna().to_numpy())
-
     consecutive = derive.consecutive_ketamine(trial.randomization)
-    ketamine_sum = (auc35["ketamine"] + auc35["ketamine_magnesium"]).reindex(consecutive.index)
+    ketamine_sum = auc35[list(ACTIVE_TREATMENTS)].sum(axis=1, skipna=False).reindex(consecutive.index)
     stats["consecutive_n"] = int(consecutive.sum())
     for name, mask in (("consecutive", consecutive), ("nonconsecutive", ~consecutive)):
         stats[f"{name}_auc_mean"] = exact_mean(ketamine_sum[mask])
         stats[f"{name}_auc_sd"] = exact_sd(ketamine_sum[mask])
+    return stats
 
+
+def _safety_statistics(trial: Trial) -> dict[str, float]:
+    """Adverse events by treatment and term, related events, and how well the blind held."""
+    n = len(trial.patients)
+    stats: dict[str, float] = {}
     events = derive.with_treatment(trial.adverse_events, trial.infusions)
     stats["ae_serious_n"] = int((events["serious"] == "yes").sum())
-    related = events[events["relatedness"].isin(RELATED_LEVELS)]
+    related = derive.related_adverse_events(trial.adverse_events, trial.infusions)
     for treatment in TREATMENTS:
         stats[f"ae_related_{treatment}_n"] = int(related.loc[related["treatment"] == treatment,
                                                              "patient_id"].nunique())
@@ -99,12 +109,15 @@ def achieved_statistics(trial: Trial) -> dict[str, float]:
             with_term = events[(events["treatment"] == treatment) & (events["term"] == term)]
             stats[f"ae_pct_{treatment}_{term}"] = _pct(with_term["patient_id"].nunique(), n)
     stats["ae_none_n"] = n - events["patient_id"].nunique()
-
-    unsure = trial.blinding.assign(unsure=trial.blinding["guess"] == "do_not_know")
-    unsure_pct = unsure.groupby("period")["unsure"].mean() * 100
+    unsure_pct = derive.unsure_of_treatment(trial.blinding) * 100
     stats["blinding_do_not_know_min_pct"] = float(unsure_pct.min())
     stats["blinding_do_not_know_max_pct"] = float(unsure_pct.max())
     return stats
+
+
+def achieved_statistics(trial: Trial) -> dict[str, float]:
+    """Every calibration statistic recomputed from the raw tables, keyed like the published-results file."""
+    return {**_population_statistics(trial), **_auc_statistics(trial), **_safety_statistics(trial)}
 
 
 def calibration_report(trial: Trial) -> pd.DataFrame:
@@ -137,5 +150,5 @@ def calibration_report(trial: Trial) -> pd.DataFrame:
 
 def diary_missing_rate(trial: Trial) -> float:
     """Share of the expected average-pain diary entries (days 0-35, every period) that are missing."""
-    grid = derive.diary_grid(trial.diary, ("average_pain",))
-    return float(np.mean(grid["average_pain"].isna()))
+    grid = derive.diary_grid(trial.diary, (PRIMARY.measure,))
+    return float(np.mean(grid[PRIMARY.measure].isna()))

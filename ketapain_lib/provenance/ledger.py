@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats import analyses
-from ..design import ALPHA, DAY7
+from ..design import ALPHA, DAY7, FIGURE4_WINDOWS
 from .calibration import achieved_statistics
 from ..rawdata.load import Trial
 from .published import published_precision, published_results
@@ -85,7 +85,7 @@ def reproduced_values(trial: Trial, results: Mapping) -> dict[str, float]:
 
     improvement = results["improvement"]
     primary_rule = improvement[improvement["rule"] == "baseline_30pct"].set_index("last_day")
-    for last_day in (7, 35):
+    for last_day in FIGURE4_WINDOWS:
         values[f"improved_ketamine_day{last_day}_n"] = float(primary_rule.at[last_day, "improved_active"])
         values[f"improved_placebo_day{last_day}_n"] = float(primary_rule.at[last_day, "improved_placebo"])
 

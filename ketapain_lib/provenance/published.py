@@ -64,3 +64,10 @@ def calibration_targets() -> pd.DataFrame:
     """The published numbers the synthetic generator is calibrated to (those with a tolerance)."""
     frame = published_results()
     return frame[frame["calibration_tolerance"].notna()]
+
+
+def planning_inputs() -> dict[str, float]:
+    """The inputs of the paper's sample-size calculation, and the number of patients it states."""
+    keys = {"difference": "samplesize_difference", "sd": "samplesize_pilot_auc28_sd", "alpha": "samplesize_alpha",
+            "power": "samplesize_power", "correlation": "samplesize_correlation", "n": "samplesize_n"}
+    return {name: published_value(key) for name, key in keys.items()}

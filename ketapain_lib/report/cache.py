@@ -39,13 +39,18 @@ def cache_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def library_hash() -> str:
-    """SHA-256 of the library's files (``.py``, ``.csv``) and of ``requirements.txt`` when present."""
+    """:func:`hash_library` of this library, computed once per process."""
+    return hash_library(LIBRARY)
+
+
+def hash_library(library: Path) -> str:
+    """SHA-256 of a library's files (``.py``, ``.csv``) and of ``requirements.txt`` beside it when present."""
     digest = hashlib.sha256()
-    files = sorted(p for p in LIBRARY.rglob("*") if p.is_file() and p.suffix in (".py", ".csv")
+    files = sorted(p for p in library.rglob("*") if p.is_file() and p.suffix in (".py", ".csv")
                    and "__pycache__" not in p.parts)
-    requirements = LIBRARY.parent / "requirements.txt"
+    requirements = library.parent / "requirements.txt"
     for path in files + ([requirements] if requirements.is_file() else []):
-        digest.update(f"{path.relative_to(LIBRARY.parent)}\n".encode())
+        digest.update(f"{path.relative_to(library.parent)}\n".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

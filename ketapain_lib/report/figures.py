@@ -17,14 +17,16 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from scipy import stats
 
-from ..design import CI_LEVEL
+from ..design import CI_LEVEL, DIARY_DAYS, PRIMARY, REFERENCE_TREATMENT
 from .. import formatting as fmt
 from ..stats import derive
 from ..rawdata.load import Trial
 from ..rawdata.schema import TREATMENT_LABELS, TREATMENTS
 
-COLOURS = {"placebo": "#0072B2", "ketamine": "#E69F00", "ketamine_magnesium": "#009E73"}
-MARKERS = {"placebo": "o", "ketamine": "s", "ketamine_magnesium": "^"}
+COLOURS = dict(zip(TREATMENTS, ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")))
+MARKERS = dict(zip(TREATMENTS, ("o", "s", "^", "D", "v")))
+#: Colours of lines that are not a treatment (a reference line, a margin).
+INK, ACCENT = "#0072B2", "#E69F00"
 #: The report's matplotlib style, applied inside each drawing (never to the global rcParams at import).
 STYLE = {"svg.hashsalt": "ketapain", "font.size": 10, "axes.titlesize": 11,
          "axes.spines.top": False, "axes.spines.right": False}
@@ -105,7 +107,7 @@ def flow_diagram(trial: Trial) -> Figure:
 
 
 @styled
-def daily_pain(trial: Trial, measure: str = "average_pain", imputation: derive.Imputation = "locf") -> Figure:
+def daily_pain(trial: Trial, measure: str = PRIMARY.measure, imputation: derive.Imputation = PRIMARY.imputation) -> Figure:
     """Figure 2: mean daily pain after each infusion by treatment, with its 95% confidence band."""
     grid = derive.locf(trial.diary, (measure,)) if imputation == "locf" else \
         derive.diary_grid(trial.diary, (measure,))
@@ -122,7 +124,7 @@ def daily_pain(trial: Trial, measure: str = "average_pain", imputation: derive.I
                   markersize=3.5, linewidth=1.6, label=TREATMENT_LABELS[treatment])
     axis.set_xlabel("Days after infusion")
     axis.set_ylabel(f"{measure.replace('_', ' ').capitalize()} (0-10 NRS)")
-    axis.set_xlim(0, 35)
+    axis.set_xlim(0, max(DIARY_DAYS))
     axis.set_ylim(0, 10)
     axis.legend(frameon=False, loc="lower left", ncols=3)
     figure.tight_layout()
@@ -130,7 +132,7 @@ def daily_pain(trial: Trial, measure: str = "average_pain", imputation: derive.I
 
 
 @styled
-def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = "average_pain",
+def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = PRIMARY.measure,
                      imputation: derive.Imputation = "none") -> Figure:
     """Figure 3: mean AUC (95% CI) at days 7, 15, 21, 28 and 35, by treatment."""
     data = auc_long[(auc_long["measure"] == measure) & (auc_long["imputation"] == imputation)]
@@ -155,7 +157,7 @@ def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = "average_pain",
 
 @styled
 def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | None = None,
-                measure: str = "average_pain", imputation: derive.Imputation = "none") -> Figure:
+                measure: str = PRIMARY.measure, imputation: derive.Imputation = "none") -> Figure:
     """Figure 4: each patient's AUC under each treatment at one time point (patients sorted by placebo AUC).
 
     ``flags`` (from :func:`ketapain_lib.stats.derive.improvement`) marks patients
@@ -164,7 +166,7 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
     data = auc_long[(auc_long["measure"] == measure) & (auc_long["last_day"] == last_day)
                     & (auc_long["imputation"] == imputation)]
     wide = data.pivot(index="patient_id", columns="treatment", values="auc")[list(TREATMENTS)]
-    wide = wide.sort_values(["placebo"], kind="stable")
+    wide = wide.sort_values([REFERENCE_TREATMENT], kind="stable")
     figure = Figure(figsize=(7.5, 5.0))
     axis = figure.add_subplot()
     positions = np.arange(len(wide))
@@ -199,7 +201,7 @@ def residual_qq(fit) -> Figure:
     axis.scatter(theoretical, residuals, s=16, color="#333333")
     slope, intercept = np.std(residuals, ddof=1), np.mean(residuals)
     line = np.array([theoretical.min(), theoretical.max()])
-    axis.plot(line, intercept + slope * line, color=COLOURS["placebo"], linewidth=1.2)
+    axis.plot(line, intercept + slope * line, color=INK, linewidth=1.2)
     normality = fit.residual_normality()
     axis.set_title(f"Shapiro-Wilk W = {fmt.fixed(normality['W'], 3)}, P {fmt.p_equals(normality['p'])}", fontsize=10)
     axis.set_xlabel("Standard normal quantile")
@@ -230,7 +232,7 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
         axis.axvline(0, color="#999999", linewidth=1)
         if margin is not None:
             for sign in (-1, 1):
-                axis.axvline(sign * margin, color=COLOURS["ketamine"], linewidth=1, linestyle="--")
+                axis.axvline(sign * margin, color=ACCENT, linewidth=1, linestyle="--")
         axis.set_yticks(positions)
         axis.set_yticklabels(groups)
         axis.set_title(comparison.replace("_", "/"), fontsize=10, loc="left")
@@ -244,11 +246,11 @@ def power_curve(curve: pd.DataFrame, margin: float | None = None) -> Figure:
     """Simulated power of the achieved design against the true benefit."""
     figure = Figure(figsize=(6.0, 3.8))
     axis = figure.add_subplot()
-    axis.plot(curve["delta"], curve["power"], marker="o", color=COLOURS["placebo"])
+    axis.plot(curve["delta"], curve["power"], marker="o", color=INK)
     axis.axhline(0.8, color="#999999", linewidth=1, linestyle=":")
     axis.axhline(0.9, color="#999999", linewidth=1, linestyle=":")
     if margin is not None:
-        axis.axvline(margin, color=COLOURS["ketamine"], linewidth=1, linestyle="--")
+        axis.axvline(margin, color=ACCENT, linewidth=1, linestyle="--")
     axis.set_xlabel("True benefit of ketamine over placebo (pain score-days)")
     axis.set_ylabel("Power (share of simulated trials)")
     axis.set_ylim(0, 1.02)

@@ -212,9 +212,8 @@ def beyond(r: Mapping) -> Values:
         "detectable90": fmt.fixed(detectable.at[0.9, "detectable_difference"], 0),
         "n_planning": int(planning["n_reproduced"]),
         "n_published": int(planning["n_published"]),
-        "resp30_placebo": int(responders.at[("30% reduction", "placebo"), "responders"]),
-        "resp30_ketamine": int(responders.at[("30% reduction", "ketamine"), "responders"]),
-        "resp30_km": int(responders.at[("30% reduction", "ketamine_magnesium"), "responders"]),
+        **{f"resp30_{treatment}": int(responders.at[("30% reduction", treatment), "responders"])
+           for treatment in TREATMENTS},
         "period_days": PERIOD_DAYS,
     }
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ..design import PRIMARY
-from ..provenance import calibration, ledger
+from ..provenance import calibration, ledger, published
 from ..rawdata.load import Trial
 from ..stats import analyses, derive, planning
 from . import cache
@@ -43,7 +43,7 @@ ANALYSES: dict[str, Callable[["Results"], object]] = {
         for last_day in sorted(set(r["auc_long"]["last_day"]))},
     "missing_diary": lambda r: derive.missing_diary(r.trial.diary, r.trial.infusions),
     "adverse_events": lambda r: analyses.adverse_event_model(r.trial),
-    "sample_size": lambda r: planning.planning_sample_size(),
+    "sample_size": lambda r: planning.planning_sample_size(published.planning_inputs()),
     "beyond": lambda r: analyses.beyond_the_paper(r.trial),
     "calibration": lambda r: calibration.calibration_report(r.trial),
     "ledger": lambda r: ledger.ledger(r.trial, r),

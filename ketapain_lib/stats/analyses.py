@@ -18,7 +18,7 @@ from dataclasses import astuple
 
 from . import crossover, derive, descriptives, glmm
 from ..rawdata.load import Trial
-from ..design import ALPHA, DAY7, PRIMARY, REPORT_METHOD, TREATMENTS, Endpoint
+from ..design import ACTIVE_TREATMENTS, ALPHA, DAY7, PRIMARY, REPORT_METHOD, TREATMENTS, Endpoint
 from ..rawdata.schema import SCORES
 
 
@@ -121,7 +121,7 @@ def consecutive_comparison(trial: Trial) -> pd.DataFrame:
     values = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions)
     wide = values.pivot(index="patient_id", columns="treatment", values="auc")
     consecutive = derive.consecutive_ketamine(trial.randomization)
-    ketamine_sum = (wide["ketamine"] + wide["ketamine_magnesium"]).reindex(consecutive.index)
+    ketamine_sum = wide[list(ACTIVE_TREATMENTS)].sum(axis=1, skipna=False).reindex(consecutive.index)
     return pd.DataFrame([descriptives.compare_groups(ketamine_sum, consecutive)])
 
 

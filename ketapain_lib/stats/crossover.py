@@ -54,11 +54,11 @@ FORMULAS: dict[str, str] = {
     "no_carryover": "{treatment} + C(sequence)",
     "treatment_only": "{treatment}",
 }
-#: The three pairwise comparisons, as (first, second): estimate = first - second.
+#: The paper's three pairwise comparisons, as (first, second): estimate = first - second.
 PAIRS: tuple[tuple[str, str], ...] = (
-    ("ketamine", "placebo"),
-    ("placebo", "ketamine_magnesium"),
-    ("ketamine", "ketamine_magnesium"),
+    (TREATMENTS[1], TREATMENTS[0]),
+    (TREATMENTS[0], TREATMENTS[2]),
+    (TREATMENTS[1], TREATMENTS[2]),
 )
 #: Confidence level of every interval of the report, and its normal quantile.
 from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, REFERENCE_TREATMENT,  # noqa: E402  (defined once)

@@ -28,7 +28,8 @@ import pandas as pd
 
 from ..rawdata.schema import DIARY_DAYS, RELATED_LEVELS
 
-from ..design import AUC_WINDOWS, FIGURE4_WINDOWS, PAIN_MEASURES, RESPONSE_THRESHOLD  # noqa: E402
+from ..design import (ACTIVE_TREATMENTS, AUC_WINDOWS, FIGURE4_WINDOWS, PAIN_MEASURES, PRIMARY, REFERENCE_TREATMENT,
+                      RESPONSE_THRESHOLD)  # noqa: E402
 #: Ends of the AUC windows reported by the paper (days after infusion).
 
 
@@ -84,8 +85,8 @@ def trapezoid_auc(days: np.ndarray, values: np.ndarray) -> float:
     return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2.0))
 
 
-def auc(diary: pd.DataFrame, measure: str = "average_pain", last_day: int = 35,
-        imputation: Imputation = "locf") -> pd.DataFrame:
+def auc(diary: pd.DataFrame, measure: str = PRIMARY.measure, last_day: int = PRIMARY.last_day,
+        imputation: Imputation = PRIMARY.imputation) -> pd.DataFrame:
     """AUC of a daily pain measure from day 0 to ``last_day`` for every patient and period.
 
     Parameters
@@ -231,15 +232,15 @@ def improvement(auc_values: pd.DataFrame, preinfusion: pd.DataFrame, last_day: i
         raise ValueError(f"rule must be one of {', '.join(IMPROVEMENT_RULES)}, not {rule!r}")
     wide = auc_values.pivot(index="patient_id", columns="treatment", values="auc")
     if rule == "versus_placebo":
-        best_active = wide[["ketamine", "ketamine_magnesium"]].min(axis=1)
-        active = best_active < wide["placebo"]
-        placebo = wide["placebo"] < best_active
+        best_active = wide[list(ACTIVE_TREATMENTS)].min(axis=1)
+        active = best_active < wide[REFERENCE_TREATMENT]
+        placebo = wide[REFERENCE_TREATMENT] < best_active
     else:
         start = preinfusion.pivot(index="patient_id", columns="treatment", values="pain")
         reduction = relative_reduction(wide / last_day, start[wide.columns])
         better = responds(reduction) if rule == "baseline_30pct" else reduction > 0
-        active = better["ketamine"] | better["ketamine_magnesium"]
-        placebo = better["placebo"]
+        active = better[list(ACTIVE_TREATMENTS)].any(axis=1)
+        placebo = better[REFERENCE_TREATMENT]
     return pd.DataFrame({"improved_active": active.astype(bool), "improved_placebo": placebo.astype(bool)})
 
 
@@ -267,7 +268,7 @@ def responds(reduction, threshold: float = RESPONSE_THRESHOLD):
 
 
 def improvement_counts(auc_long: pd.DataFrame, preinfusion: pd.DataFrame, windows: tuple[int, ...] = FIGURE4_WINDOWS,
-                       measure: str = "average_pain", imputation: Imputation = "locf") -> pd.DataFrame:
+                       measure: str = PRIMARY.measure, imputation: Imputation = PRIMARY.imputation) -> pd.DataFrame:
     """Patients improved with an active treatment and with placebo, for every rule and window.
 
     ``auc_long`` is :func:`auc_all`'s output. Returns ``rule``, ``last_day``,
@@ -284,7 +285,7 @@ def improvement_counts(auc_long: pd.DataFrame, preinfusion: pd.DataFrame, window
     return pd.DataFrame(rows)
 
 
-def missing_diary(diary: pd.DataFrame, infusions: pd.DataFrame, measure: str = "average_pain") -> pd.DataFrame:
+def missing_diary(diary: pd.DataFrame, infusions: pd.DataFrame, measure: str = PRIMARY.measure) -> pd.DataFrame:
     """Missing diary entries by treatment and day (the paper's supplementary tables 1-3).
 
     Returns ``treatment``, ``day``, ``n_expected`` (patients with that

@@ -33,13 +33,13 @@ CID_POINTS = 1.0
 CID_RELATIVE = 0.30
 #: Prior probability of a benefit beyond the CID under the sceptical prior.
 SCEPTICAL_TAIL = 0.05
-from ..design import ALPHA, PRIMARY, RESPONDER_THRESHOLDS  # noqa: E402
+from ..design import ALPHA, PRIMARY, REFERENCE_TREATMENT, RESPONDER_THRESHOLDS  # noqa: E402
 
 
 def clinically_important_differences(trial: Trial) -> pd.DataFrame:
     """The two CIDs in pain score-days: one point sustained over the period, and 30% of the placebo mean AUC."""
     auc = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions)
-    placebo_mean = float(auc.loc[auc["treatment"] == "placebo", "auc"].mean())
+    placebo_mean = float(auc.loc[auc["treatment"] == REFERENCE_TREATMENT, "auc"].mean())
     days = int(trial.diary["day"].max())
     return pd.DataFrame([
         {"cid": f"{CID_POINTS:g} point over {days} days", "score_days": CID_POINTS * days},
@@ -85,10 +85,10 @@ def honest_reading(pairwise: pd.DataFrame, cids: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for _, row in pairwise.iterrows():
-        if "placebo" not in (row["first"], row["second"]):
+        if REFERENCE_TREATMENT not in (row["first"], row["second"]):
             continue
-        sign = 1.0 if row["second"] == "placebo" else -1.0
-        active = row["first"] if row["second"] == "placebo" else row["second"]
+        sign = 1.0 if row["second"] == REFERENCE_TREATMENT else -1.0
+        active = row["first"] if row["second"] == REFERENCE_TREATMENT else row["second"]
         estimate, se = sign * row["estimate"], row["se"]
         low, high = sorted((sign * row["ci_low"], sign * row["ci_high"]))
         for _, cid in cids.iterrows():

@@ -9,6 +9,7 @@ size beside it; :func:`planning_sample_size` applies it to the paper's inputs.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pandas as pd
 from scipy import stats
@@ -47,19 +48,23 @@ def sd_for_sample_size(n: int, difference: float, correlation: float, alpha: flo
     return float(difference * math.sqrt(n) / (z_alpha + z_power) / math.sqrt(2 * (1 - correlation)))
 
 
-def planning_sample_size() -> pd.DataFrame:
+def planning_sample_size(inputs: Mapping[str, float]) -> pd.DataFrame:
     """The paper's planning calculation, redone from its published inputs.
 
-    Inputs (published-results file): the difference to detect, the pilot SD,
-    two-sided alpha, power and the within-patient correlation. Returns one row
+    ``inputs`` holds ``difference`` (pain score-days), ``sd`` (the pilot SD,
+    pain score-days), two-sided ``alpha``, ``power``, the within-patient
+    ``correlation`` and the ``n`` the paper states (see
+    :func:`ketapain_lib.provenance.published.planning_inputs`). Returns one row
     per method (normal approximation, paired t) with the patients needed,
     beside the published number, and the SD that would have given that number.
-    """
-    from ..provenance.published import published_value as pv
 
-    difference, sd = pv("samplesize_difference"), pv("samplesize_pilot_auc28_sd")
-    alpha, power, correlation = pv("samplesize_alpha"), pv("samplesize_power"), pv("samplesize_correlation")
-    published_n = int(pv("samplesize_n"))
+    >>> table = planning_sample_size({"difference": 57, "sd": 38, "alpha": 0.02, "power": 0.9,
+    ...                               "correlation": 0.5, "n": 6})
+    >>> table["n_reproduced"].tolist()
+    [6, 9]
+    """
+    difference, sd, alpha = inputs["difference"], inputs["sd"], inputs["alpha"]
+    power, correlation, published_n = inputs["power"], inputs["correlation"], int(inputs["n"])
     result = crossover_sample_size(difference, sd, correlation, alpha, power)
     implied = sd_for_sample_size(published_n, difference, correlation, alpha, power)
     return pd.DataFrame([

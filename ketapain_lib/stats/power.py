@@ -26,7 +26,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats
 
-from ..design import ALPHA, REFERENCE_TREATMENT
+from ..design import ACTIVE_TREATMENTS, ALPHA, REFERENCE_TREATMENT
 from ..rawdata.schema import TREATMENTS
 
 SIMULATIONS = 4000
@@ -64,7 +64,7 @@ def design_matrix(design: pd.DataFrame) -> tuple[np.ndarray, int]:
     treatment = pd.get_dummies(pd.Categorical(design["treatment"].astype(str), categories=list(TREATMENTS)),
                                dtype=float).iloc[:, 1:]
     carry = pd.get_dummies(pd.Categorical(design["carryover"].astype(str),
-                                          categories=["none", "ketamine", "ketamine_magnesium"]), dtype=float).iloc[:, 1:]
+                                          categories=["none", *ACTIVE_TREATMENTS]), dtype=float).iloc[:, 1:]
     X = np.column_stack([patients.to_numpy(), treatment.to_numpy(), carry.to_numpy()])
     return X, patients.shape[1]  # first treatment column: ketamine vs placebo
 

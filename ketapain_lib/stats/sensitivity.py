@@ -54,8 +54,8 @@ def _contrasts(trial: Trial, auc_values: pd.DataFrame) -> pd.DataFrame:
 
 
 def _wide_diary(trial: Trial) -> pd.DataFrame:
-    grid = derive.with_treatment(derive.diary_grid(trial.diary, ("average_pain",)), trial.infusions)
-    wide = grid.pivot(index=["patient_id", "period"], columns="day", values="average_pain").astype("float64")
+    grid = derive.with_treatment(derive.diary_grid(trial.diary, (PRIMARY.measure,)), trial.infusions)
+    wide = grid.pivot(index=["patient_id", "period"], columns="day", values=PRIMARY.measure).astype("float64")
     wide.columns = [f"d{int(day):02d}" for day in wide.columns]
     treatment = grid.drop_duplicates(["patient_id", "period"]).set_index(["patient_id", "period"])["treatment"]
     for code in TREATMENTS[1:]:
@@ -137,8 +137,8 @@ def missing_data_contrasts(trial: Trial, n_imputations: int = N_IMPUTATIONS) -> 
     ``se``, ``ci_low``, ``ci_high``, ``p``, ``n_periods``.
     """
     parts = []
-    grid = derive.diary_grid(trial.diary, ("average_pain",))
-    complete = grid.groupby(["patient_id", "period"])["average_pain"].apply(lambda s: s.notna().all())
+    grid = derive.diary_grid(trial.diary, (PRIMARY.measure,))
+    complete = grid.groupby(["patient_id", "period"])[PRIMARY.measure].apply(lambda s: s.notna().all())
     complete_keys = complete[complete].reset_index()[["patient_id", "period"]]
     locf_auc = derive.auc(trial.diary, *astuple(PRIMARY))
     complete_auc = locf_auc.merge(complete_keys, on=["patient_id", "period"])
