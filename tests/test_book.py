@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ["01_methods", "02_population", "03_primary_endpoint", "04_secondary_endpoints", "05_safety",
             "06_discussion", "07_beyond_the_paper", "a1_data_dictionary", "a2_synthetic_data", "a3_ledger",
             "a4_environment"]
-FIGURES = {"02_population": 1, "03_primary_endpoint": 2, "04_secondary_endpoints": 3, "07_beyond_the_paper": 3}
+FIGURES = {"02_population": 1, "03_primary_endpoint": 2, "04_secondary_endpoints": 3, "07_beyond_the_paper": 3}  # at least
 EXECUTING = "Executing notebook"
 
 
@@ -181,11 +181,10 @@ def test_chapter_renders_in_a_browser(built, chromium, chapter, tmp_path):
     assert parsed.h1 >= 1, "the page did not render"
     assert "Traceback" not in dom and "ansi-red-fg" not in dom
     if chapter in FIGURES:
-        figures = [img for img in parsed.images if "/_images/" in ("/" + img.get("src", "")).replace("../", "/")]
+        figures = [img for img in parsed.images if img.get("src", "").startswith("data:image/png;base64,")]
         assert len(figures) >= FIGURES[chapter]
         for img in figures:
             assert img.get("alt"), "figure without alt text"
-            assert (page.parent / img["src"]).resolve().is_file(), img["src"]
     if chapter not in ("06_discussion",):
         assert parsed.tables >= 1, "no table on the page"
     for href in parsed.hrefs:
@@ -204,4 +203,4 @@ def test_every_published_number_is_shown_in_the_chapter_where_it_belongs():
 
     sources = "".join((ROOT / "chapters" / f"{chapter}.md").read_text(encoding="utf-8") for chapter in CHAPTERS)
     for section in sorted(set(published_results()["section"])):
-        assert f'book.ledger_rows(trial, "{section}")' in sources, section
+        assert f'book.ledger_rows(results, "{section}")' in sources, section

@@ -54,3 +54,35 @@ def test_installed_versions_are_the_pinned_ones():
     requirements = pins((ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines())
     wrong = {name: (pinned, version(name)) for name, pinned in requirements.items() if version(name) != pinned}
     assert wrong == {}
+
+
+def _imported_top_level_names(folder: Path) -> set[str]:
+    import ast
+
+    names = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_pinned_analysis_and_test_package_is_used():
+    """No unused pins: each package of "The analysis" is imported by the library, each test package by the tests
+    (or, for a pytest plugin, enabled in pyproject's options)."""
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("# The "):
+            current = line[len("# The "):].strip()
+        elif "==" in line and current:
+            sections.setdefault(current, []).append(line.split("==")[0].strip().lower())
+    library = _imported_top_level_names(ROOT / "ketapain_lib") | _imported_top_level_names(ROOT / "benchmarks")
+    tests = _imported_top_level_names(ROOT / "tests") | _imported_top_level_names(ROOT / "scripts")
+    options = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    for package in sections["analysis"]:
+        assert package.replace("-", "_") in library, f"{package} is pinned but the library never imports it"
+    for package in sections["tests"]:
+        assert package.replace("-", "_") in tests or f"--{package}" in options, f"{package} is pinned but unused"

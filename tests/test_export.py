@@ -34,6 +34,32 @@ def test_export_twice_gives_identical_files(tmp_path):
     assert "<dc:date>" not in svg  # no timestamp
 
 
+def test_export_writes_every_registry_output_and_matches_the_recorded_manifest(tmp_path):
+    """Every table and figure of every chapter is exported, byte for byte as recorded (scripts/export_manifest.py)."""
+    import json
+    from pathlib import Path
+
+    from ketapain_lib.report.export import DATASETS
+    from ketapain_lib.report.registry import OUTPUTS
+
+    assert export(tmp_path).returncode == 0
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "scripts"))
+    from export_manifest import manifest
+
+    written = manifest(tmp_path)
+    expected = set()
+    for entry in OUTPUTS.values():
+        expected |= {f"{entry.path}.png", f"{entry.path}.svg"} if entry.kind == "figure" else {entry.path}
+    expected |= {f"tables/{name}.csv" for name in DATASETS}
+    assert set(written) == expected
+    recorded = json.loads((root / "tests" / "reference" / "export_sha256.json").read_text(encoding="utf-8"))
+    changed = sorted(path for path in recorded if written.get(path) != recorded[path])
+    assert changed == [] and set(written) == set(recorded), (
+        f"changed: {changed}; new: {sorted(set(written) - set(recorded))}; review, then run "
+        "scripts/export_manifest.py")
+
+
 def test_ledger_csv_lists_every_published_number(tmp_path):
     assert export(tmp_path).returncode == 0
     ledger = pd.read_csv(tmp_path / "ledger.csv")
