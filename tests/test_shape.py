@@ -209,3 +209,15 @@ def test_the_cache_lives_outside_the_package():
     from ketapain_lib.report import cache
 
     assert LIBRARY not in cache.cache_dir().resolve().parents
+
+
+def test_every_glued_name_of_a_chapter_is_a_value_of_that_chapter():
+    from ketapain_lib import load_trial
+    from ketapain_lib.report.results import Results
+
+    results = Results(load_trial())
+    for chapter in CHAPTERS:
+        used = set(re.findall(r"\{glue:text\}`([^`]+)`", chapter.read_text(encoding="utf-8")))
+        if used:
+            made = prose.VALUES[chapter.stem](results)
+            assert used <= set(made), f"{chapter.stem}: {sorted(used - set(made))} not made by prose.VALUES"
