@@ -43,7 +43,7 @@ from scipy import stats
 
 from .. import formatting as fmt
 from ..rawdata.schema import TREATMENTS
-from . import lmm_core
+from . import lmm_core, small_sample
 
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
 
@@ -241,7 +241,7 @@ class CrossoverFit:
                    "ci_low": low, "ci_high": high, "effect_size": estimate / self.total_sd,
                    "es_ci_low": low / self.total_sd, "es_ci_high": high / self.total_sd}
             if self.method == "REML" and math.isfinite(self.patient_variance):
-                kr = lmm_core.kenward_roger(self.core, vector)
+                kr = small_sample.kenward_roger(self.core, vector)
                 row.update({"df_kr": float(kr.ddf), "p_kr": float(kr.p)})
             rows.append(row)
         return pd.DataFrame(rows)
@@ -254,11 +254,11 @@ class CrossoverFit:
 
     def omnibus(self) -> dict[str, float]:
         """Wald chi-square test that all treatments have equal means (2 df for three treatments)."""
-        return lmm_core.wald_chi2(self.core, self._treatment_rows())
+        return small_sample.wald_chi2(self.core, self._treatment_rows())
 
     def omnibus_kr(self) -> dict[str, float]:
         """Kenward-Roger F test that all treatments have equal means (REML fits only)."""
-        test = lmm_core.kenward_roger(self.core, self._treatment_rows())
+        test = small_sample.kenward_roger(self.core, self._treatment_rows())
         return {"F": float(test.F), "ndf": int(test.ndf), "ddf": float(test.ddf), "p": float(test.p)}
 
     @property

@@ -11,15 +11,14 @@ Model, for observation ``j`` of patient ``i`` (what R's ``lmer(y ~ ... + (1 | pa
   two passes) and the OLS residual of ``y``. The analytic derivative of the profiled deviance is solved
   by Brent's method to machine precision in brackets from a grid of ``t`` (0, 1e-8 ... 1e8): the root
   of an exact gradient, not a flat minimum. ``t = 0`` wins if the derivative there is >= 0 (singular).
-* **Determinism.** Rows are put in a canonical order (patient, then values), sums are numpy reductions
-  in that order and no estimate passes through BLAS/LAPACK: fits are bitwise independent of the row
-  order and of the BLAS kernel (``OPENBLAS_CORETYPE``); test df/P (LAPACK) agree to ~1e-15.
+* **Determinism.** Rows are put in a canonical order (patients by their own rows, then rows by value),
+  sums are numpy reductions in that order and no estimate passes through BLAS/LAPACK: fits are bitwise
+  independent of the row order, of the patients' labels and of the BLAS kernel (``OPENBLAS_CORETYPE``).
 * **Aliasing.** A column whose norm after projection on the kept columns before it is below 1e-7 of its
   own is dropped, as lme4 does (``dqrdc2``, tol 1e-7).
 
-Tests of ``L beta = 0``: :func:`satterthwaite_df` as lmerTest, :func:`kenward_roger` as pbkrtest
-(``V`` linear in ``(s2_patient, s2_residual)``, so ``R_ij = 0``), :func:`wald_chi2` as Stata's ``test``;
-all in closed form from the per-patient-size sums.
+Tests of ``L beta = 0`` on a fit (Wald, Satterthwaite, Kenward-Roger) are in
+:mod:`ketapain_lib.stats.small_sample`.
 """
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 RANK_TOL = 1e-7
 _GRID = np.concatenate([[0.0], 10.0 ** (np.arange(-16, 17) / 2)])
@@ -79,19 +78,6 @@ class RandomInterceptFit:
     def se(self) -> np.ndarray:
         """Standard errors of ``beta``."""
         return np.sqrt(np.diag(self.cov_beta))
-
-
-@dataclass(frozen=True)
-class ContrastTest:
-    """Test of ``L beta = 0``: ``L beta``, its SE (Kenward-Roger: adjusted), F on (ndf, ddf) df, t (1 row), P."""
-    estimate: np.ndarray
-    se: np.ndarray
-    F: float
-    t: float
-    ndf: int
-    ddf: float
-    p: float
-    method: str
 
 
 def _tri_inv(L: np.ndarray) -> np.ndarray:
@@ -171,7 +157,20 @@ def _validate(y, X, groups):
     return y, X, codes.reshape(-1)
 
 
+def _content_codes(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Patient codes renumbered by the patients' own rows, so that neither labels nor file order set the order."""
+    order = np.lexsort([y, *X.T[::-1], codes])
+    rows = np.column_stack([y, X])[order]
+    starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+    keys = [rows[a:b].tobytes() for a, b in zip(starts, np.r_[starts[1:], len(y)])]
+    # any total order of the content will do; patients with identical rows are interchangeable
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+    return rank[codes]
+
+
 def _design(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> tuple[_Design, list[int], np.ndarray]:
+    codes = _content_codes(y, X, codes)
     order = np.lexsort([y, *X.T[::-1], codes])
     y, X, codes = y[order], X[order], codes[order]
     Qt, R, ols, resid, kept = _orthogonalise(X, y)
@@ -282,117 +281,3 @@ def fit_random_intercept(y, X, groups, reml: bool) -> RandomInterceptFit:
     return RandomInterceptFit(beta=beta, cov_beta=cov, s2_patient=s2_b, s2_residual=s2_e, loglik=loglik,
                               reml=reml, n_obs=d.n, n_groups=d.n_groups, rank=d.r, kept=tuple(kept),
                               dropped=dropped, converged=converged, notes=tuple(notes), _design=d, _ratio=t)
-
-
-def _contrast(fit: RandomInterceptFit, L, variances: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``L`` (q x p or p, over all columns of X) as rows over the kept columns, and over the basis Q."""
-    L, p = np.atleast_2d(np.asarray(L, dtype=float)), len(fit.kept) + len(fit.dropped)
-    if L.ndim != 2 or L.shape[1] != p or not np.isfinite(L).all():
-        raise ValueError(f"L must be a finite vector or matrix with {p} columns (one per column of X)")
-    if np.any(L[:, list(fit.dropped)] != 0):
-        raise ValueError(f"L involves dropped aliased column(s) {list(fit.dropped)}: not estimable")
-    kept = L[:, list(fit.kept)]
-    if np.linalg.matrix_rank(kept) < len(kept):
-        raise ValueError("the rows of L are linearly dependent")
-    if not np.isfinite(fit.s2_patient if variances else fit.cov_beta).all():
-        raise ValueError("the variance components are not identifiable (see fit.notes): no test")
-    return kept, kept @ _tri_inv(fit._design.R.T[None])[0].T
-
-
-def wald_chi2(fit: RandomInterceptFit, L) -> dict[str, float]:
-    """Wald chi-square test of ``L beta = 0`` on ``rank(L)`` df (Stata's ``test``): chi2, df, p."""
-    kept = _contrast(fit, L, variances=False)[0]
-    est = kept @ fit.beta
-    chi2 = float(est @ np.linalg.solve(kept @ fit.cov_beta @ kept.T, est))
-    return {"chi2": chi2, "df": len(kept), "p": float(stats.chi2.sf(chi2, len(kept)))}
-
-
-def _pieces(fit: RandomInterceptFit) -> dict:
-    """Kenward-Roger and Satterthwaite matrices over the basis Q, for psi = (s2_patient, s2_residual).
-
-    ``V_i^-1 = (I - t a_i 11') / s`` with ``a_i = 1 / (1 + n_i t)``: every sum over
-    patients is ``sum_k n_k^i a_k^j B_k`` over the patient sizes ``k``."""
-    d, t, s, reml = fit._design, fit._ratio, fit.s2_residual, fit.reml
-    at, r, n, c = _profile(d, np.array([t]), reml), d.r, d.sizes, d.counts
-    a, W, v, q = 1.0 / (1.0 + t * n), d.within[:r, :r], at["v"][0], at["q"][0]
-    B = lambda i, j: _wsum(n ** i * a ** j, d.between[:, :r, :r])   # noqa: E731
-    phi = s * at["Ainv"][0]
-    P = [-B(1, 2) / s ** 2, -(W + B(0, 2)) / s ** 2]                    # -X'V^-1 G_r V^-1 X
-    Q = {(0, 0): B(2, 3), (0, 1): B(1, 3), (1, 0): B(1, 3), (1, 1): W + B(0, 3)}
-    Q = {key: value / s ** 3 for key, value in Q.items()}               # X'V^-1 G_r V^-1 G_s V^-1 X
-    K = np.array([[c @ (n * a) ** 2, c @ (n * a ** 2)], [c @ (n * a ** 2), c @ (n - 1 + a ** 2)]]) / s ** 2
-    info = np.array([[K[i, j] - 2 * np.sum(phi * Q[i, j]) + np.sum((phi @ P[i]) * (P[j] @ phi))
-                      for j in range(2)] for i in range(2)])              # tr(P G_r P G_s)
-    # Hessian of the deviance: -tr(..) + 2 y'P G_r P G_s P y, where P y = V^-1 (GLS residual)
-    wss = v @ d.within @ v
-    xb = np.einsum("k,ki->i", n * a ** 2, d.between[:, :r] @ v) / s ** 2
-    hph = np.array([[n ** 2 * a ** 3 @ q, n * a ** 3 @ q], [n * a ** 3 @ q, wss + a ** 3 @ q]]) / s ** 3 \
-        - np.outer([1, -t], [1, -t]) * (xb @ phi @ xb)
-    grad = np.array([c @ (n * a) / s - n * a ** 2 @ q / s ** 2, c @ (n - 1 + a) / s - (wss + a ** 2 @ q) / s ** 2])
-    grad += [np.sum(phi * P[0]), np.sum(phi * P[1])] if reml else 0.0
-    return {"phi": phi, "P": P, "Q": Q, "info": info, "grad": grad, "t": t, "s": s,
-            "hess": -(info if reml else K) + 2 * hph}
-
-
-def satterthwaite_df(fit: RandomInterceptFit, L) -> ContrastTest:
-    """t (one row) or F test of ``L beta = 0`` with Satterthwaite df, as lmerTest's ``contest``.
-
-    REML or ML fits (lmerTest uses the fit's own deviance: its Hessian in lme4's
-    ``(theta, sigma)``, pseudo-inverted on eigenvalues > 1e-8). Several rows:
-    lmerTest's eigen-decomposition of ``L cov L'`` and combined df."""
-    kept, LQ = _contrast(fit, L)
-    pc = _pieces(fit)
-    t, s, phi = pc["t"], pc["s"], pc["phi"]
-    th, sg = math.sqrt(t), math.sqrt(s)
-    J = np.array([[2 * s * th, 2 * sg * t], [0.0, 2 * sg]])              # d psi / d(theta, sigma)
-    hess = J.T @ pc["hess"] @ J + pc["grad"][0] * np.array([[2 * s, 4 * sg * th], [4 * sg * th, 2 * t]]) \
-        + pc["grad"][1] * np.array([[0.0, 0.0], [0.0, 2.0]])
-    values, vectors = np.linalg.eigh(hess)
-    keep = values > 1e-8
-    cov_varpar = 2 * (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
-    dcov = [-phi @ P @ phi for P in pc["P"]]
-    jac = [J[0, j] * dcov[0] + J[1, j] * dcov[1] for j in range(2)]
-    lam, vectors = np.linalg.eigh(LQ @ phi @ LQ.T)
-    lam, vectors = lam[::-1], vectors[:, ::-1]                           # as R's eigen()
-    grads = np.array([[row @ dC @ row for dC in jac] for row in vectors.T @ LQ])
-    nu = 2 * lam ** 2 / np.einsum("mi,ij,mj->m", grads, cov_varpar, grads)
-    est = kept @ fit.beta
-    F = float(np.mean((vectors.T @ est) ** 2 / lam))
-    E = np.sum(nu / (nu - 2))
-    ddf = nu.mean() if len(nu) == 1 or np.ptp(nu) < 1e-8 else 2.0 if np.any(nu <= 2) else 2 * E / (E - len(nu))
-    return _result(est, np.sqrt(np.diag(kept @ fit.cov_beta @ kept.T)), F, len(nu), float(ddf), "Satterthwaite")
-
-
-def _result(est, se, F, ndf, ddf, method) -> ContrastTest:
-    t = float(est[0] / se[0]) if ndf == 1 else math.nan
-    p = float(2 * stats.t.sf(abs(t), ddf)) if ndf == 1 else float(stats.f.sf(F, ndf, ddf))
-    return ContrastTest(estimate=est, se=se, F=F, t=t, ndf=ndf, ddf=ddf, p=p, method=method)
-
-
-def kenward_roger(fit: RandomInterceptFit, L) -> ContrastTest:
-    """F (one row: also t) test of ``L beta = 0`` by Kenward-Roger, as pbkrtest's ``KRmodcomp``.
-
-    REML fits only (pbkrtest refits ML models by REML). ``se`` comes from the
-    adjusted covariance ``Phi_A``; ``F`` includes the scaling factor."""
-    if not fit.reml:
-        raise ValueError("Kenward-Roger needs a REML fit (pbkrtest refits ML models by REML)")
-    kept, LQ = _contrast(fit, L)
-    pc = _pieces(fit)
-    phi, P, Q, info, pairs = pc["phi"], pc["P"], pc["Q"], pc["info"], [(0, 0), (0, 1), (1, 0), (1, 1)]
-    W = 2 * (np.linalg.inv(info) if np.abs(np.linalg.eigvalsh(info)).min() > 1e-10 else np.linalg.pinv(info))
-    phi_a = phi + 2 * phi @ sum(W[i, j] * (Q[i, j] - P[i] @ phi @ P[j]) for i, j in pairs) @ phi
-    theta_phi = LQ.T @ np.linalg.solve(LQ @ phi @ LQ.T, LQ) @ phi
-    u = [theta_phi @ P[i] @ phi for i in range(2)]
-    A1 = sum(W[i, j] * np.trace(u[i]) * np.trace(u[j]) for i, j in pairs)
-    A2 = sum(W[i, j] * np.sum(u[i] * u[j].T) for i, j in pairs)
-    q = len(kept)
-    B, g = (A1 + 6 * A2) / (2 * q), ((q + 1) * A1 - (q + 4) * A2) / ((q + 2) * A2)
-    c1, c2, c3 = np.array([g, q - g, q + 2 - g]) / (3 * q + 2 * (1 - g))
-    V0, V1, V2 = 1 + c1 * B, 1 - c2 * B, 1 - c3 * B
-    ratio = 1.0 if abs(1 - A2 / q) < 1e-14 and abs(V1) < 1e-14 else (1 - A2 / q) / V1
-    rho = ratio ** 2 * (0.0 if abs(V0) < 1e-10 else V0) / V2 / q
-    ddf = 4 + (q + 2) / (q * rho - 1)
-    scaling = 1.0 if abs(ddf - 2) < 1e-2 else ddf * (1 - A2 / q) / (ddf - 2)
-    est, cov = kept @ fit.beta, LQ @ phi_a @ LQ.T
-    F = scaling * float(est @ np.linalg.solve(cov, est)) / q
-    return _result(est, np.sqrt(np.diag(cov)), F, q, float(ddf), "Kenward-Roger")
