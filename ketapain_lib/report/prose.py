@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from .. import formatting as fmt
-from ..design import ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PRIMARY, REFERENCE_TREATMENT, TREATMENTS
+from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PRIMARY,
+                      REFERENCE_TREATMENT, RESPONSE_THRESHOLD, TREATMENTS)
 from ..stats import analyses, derive, interpretation, power, sensitivity
 
 Values = dict[str, str | int]
@@ -60,6 +61,7 @@ def methods(r: Mapping) -> Values:
         "planned_power": fmt.fixed(planning["power"], 2),
         "planned_correlation": fmt.fixed(planning["correlation"], 1),
         "carryover_coding": CARRYOVER_WORDS[CARRYOVER_CODING],
+        "primary_days": PRIMARY.last_day,
     }
 
 
@@ -114,6 +116,7 @@ def secondary(r: Mapping) -> Values:
         "improved_placebo_7": int(improvement.at[("baseline_30pct", first), "improved_placebo"]),
         "improved_active_35": int(improvement.at[("baseline_30pct", last), "improved_active"]),
         "improved_placebo_35": int(improvement.at[("baseline_30pct", last), "improved_placebo"]),
+        "response_pct": fmt.fixed(100 * RESPONSE_THRESHOLD, 0),
         "n_significant_scores": int((questionnaires["omnibus_p"] < ALPHA).sum()),
         "pgic_sleep_p": fmt.p_equals(questionnaires.at["pgic_sleep", "omnibus_p"]),
     }
@@ -149,6 +152,7 @@ def discussion(r: Mapping) -> Values:
     day7 = analyses.table2_row(r["auc_table"], DAY7)
     unsure = derive.unsure_of_treatment(r.trial.blinding)
     return {
+        "primary_days": PRIMARY.last_day,
         "primary_p": fmt.p_equals(summary["omnibus_p"]),
         "primary_verdict": verdict(summary["omnibus_p"], "differed", "did not differ"),
         "icc": fmt.fixed(summary["icc"], 2),

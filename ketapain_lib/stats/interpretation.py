@@ -40,7 +40,7 @@ def clinically_important_differences(trial: Trial) -> pd.DataFrame:
     """The two CIDs in pain score-days: one point sustained over the period, and 30% of the placebo mean AUC."""
     auc = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions)
     placebo_mean = float(auc.loc[auc["treatment"] == REFERENCE_TREATMENT, "auc"].mean())
-    days = int(trial.diary["day"].max())
+    days = PRIMARY.last_day  # "sustained over the window" of the primary endpoint
     return pd.DataFrame([
         {"cid": f"{CID_POINTS:g} point over {days} days", "score_days": CID_POINTS * days},
         {"cid": f"{100 * CID_RELATIVE:.0f}% of the placebo mean", "score_days": CID_RELATIVE * placebo_mean},

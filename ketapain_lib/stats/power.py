@@ -26,7 +26,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats
 
-from ..design import ACTIVE_TREATMENTS, ALPHA, REFERENCE_TREATMENT
+from ..design import ALPHA, REFERENCE_TREATMENT
 from ..rawdata.schema import TREATMENTS
 
 SIMULATIONS = 4000
@@ -63,8 +63,11 @@ def design_matrix(design: pd.DataFrame) -> tuple[np.ndarray, int]:
     patients = pd.get_dummies(pd.Categorical(ids, categories=pd.unique(ids)), dtype=float)
     treatment = pd.get_dummies(pd.Categorical(design["treatment"].astype(str), categories=list(TREATMENTS)),
                                dtype=float).iloc[:, 1:]
+    # carry-over levels as coded (design.CARRYOVER_CODING): "none" is the reference
+    carried = set(design["carryover"].astype(str))
     carry = pd.get_dummies(pd.Categorical(design["carryover"].astype(str),
-                                          categories=["none", *ACTIVE_TREATMENTS]), dtype=float).iloc[:, 1:]
+                                          categories=["none", *(t for t in TREATMENTS if t in carried)]),
+                           dtype=float).iloc[:, 1:]
     X = np.column_stack([patients.to_numpy(), treatment.to_numpy(), carry.to_numpy()])
     return X, patients.shape[1]  # first treatment column: ketamine vs placebo
 
