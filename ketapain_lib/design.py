@@ -79,6 +79,8 @@ Method = Literal["ML", "REML"]
 #: ``"placebo_carries_nothing"`` ("none" in period 1 and after placebo) or ``"previous_treatment"``
 #: (each previous treatment its own level, placebo included, "none" only in period 1: Stata's ``pkshape``).
 CarryoverCoding = Literal["placebo_carries_nothing", "previous_treatment"]
-CARRYOVER_CODING: CarryoverCoding = "placebo_carries_nothing"
-#: Estimation of the report's mixed models (see the methods chapter for why).
-REPORT_METHOD: Method = "REML"
+CARRYOVER_CODING: CarryoverCoding = "previous_treatment"
+#: Estimation of the report's mixed models: maximum likelihood with Wald tests, as Stata 13's ``mixed`` (the paper).
+REPORT_METHOD: Method = "ML"
+#: The small-sample analysis shown beside it: REML, with Kenward-Roger (and Satterthwaite) degrees of freedom.
+SMALL_SAMPLE_METHOD: Method = "REML"

@@ -95,8 +95,15 @@ def test_carryover_coding():
                               "treatment": ["placebo", "ketamine", "ketamine_magnesium",
                                             "ketamine", "placebo", "ketamine_magnesium"]})
     randomization = pd.DataFrame({"patient_id": ["P01", "P02"], "sequence": ["P-K-M", "K-P-M"]})
-    frame = models.crossover_frame(values, infusions, randomization)
+    # Stata's pkshape: every previous treatment its own level, placebo included; "none" only in period 1
+    frame = models.crossover_frame(values, infusions, randomization, carryover="previous_treatment")
+    assert frame["carryover"].tolist() == ["none", "placebo", "ketamine", "none", "ketamine", "placebo"]
+    frame = models.crossover_frame(values, infusions, randomization, carryover="placebo_carries_nothing")
     assert frame["carryover"].tolist() == ["none", "none", "ketamine", "none", "ketamine", "none"]
+    from ketapain_lib.design import CARRYOVER_CODING
+
+    assert models.crossover_frame(values, infusions, randomization)["carryover"].tolist() == \
+        models.crossover_frame(values, infusions, randomization, carryover=CARRYOVER_CODING)["carryover"].tolist()
 
 
 def synthetic_frame(seed: int, patient_sd: float, skewed: bool = False, n: int = 24) -> pd.DataFrame:
@@ -266,7 +273,10 @@ def test_primary_endpoint_reproduces_its_descriptives_from_the_calibration(shipp
     for treatment in ("placebo", "ketamine", "ketamine_magnesium"):
         assert descriptives.at[treatment, "mean"] == pytest.approx(stats_[f"auc35_locf_mean_{treatment}"])
     assert len(shipped["primary"]["pairwise"]) == 3
-    assert shipped["primary"]["summary"]["method"].item() == "REML"
+    assert shipped["primary"]["summary"]["method"].item() == "ML"  # Stata 13's mixed, as the paper
+    small = shipped["primary"]["small_sample"]
+    assert list(small["test"]) == ["treatment (omnibus)", *shipped["primary"]["pairwise"]["comparison"]]
+    assert (small["p_kr"] > small["p_wald"]).all()  # Wald tests on ML variances are the liberal ones
 
 
 def test_every_table_two_row_has_an_omnibus_p(shipped):

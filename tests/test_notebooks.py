@@ -43,7 +43,7 @@ def test_every_glued_value_is_text_at_its_printed_precision():
             for output in cell.get("outputs", []):
                 if "scrapbook" in output.get("metadata", {}):
                     text = output["data"][GLUED]
-                    assert re.fullmatch(r"'.*'|-?\d+", text, re.S), (paired.name, text)
+                    assert re.fullmatch(r"'.*'|\"[^\"]*\"|-?\d+", text, re.S), (paired.name, text)
 
 
 @pytest.mark.slow

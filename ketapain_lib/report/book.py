@@ -69,7 +69,18 @@ def output(results: Results, name: str) -> HTML:
                     f'alt="{html.escape(entry.alt)}"/><figcaption>{caption}</figcaption></figure>')
     table = fmt.frame_as_text(entry.view(made), entry.precision).to_html(
         index=False, border=0, na_rep=fmt.MISSING, classes="dataframe")
-    return HTML(f'<div class="ketapain-table" id="{name}"><p class="caption">{caption}</p>{table}</div>')
+    return HTML(f'<div class="ketapain-table" id="{name}"><p class="caption">{caption}</p>{table}'
+                f'{_model_notes(made)}</div>')
+
+
+def _model_notes(made) -> str:
+    """The fitting notes of a table's models (singular fit, log refit, dropped terms), as a footnote."""
+    if "notes" not in getattr(made, "columns", ()):
+        return ""
+    notes = sorted({note for text in made["notes"].dropna() for note in str(text).split("; ") if note})
+    if not notes:
+        return ""
+    return '<p class="table-notes"><em>Model notes:</em> ' + "; ".join(html.escape(n) for n in notes) + ".</p>"
 
 
 def glue_chapter(results: Results, chapter: str) -> None:

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 
 from .. import formatting as fmt
 from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PRIMARY,
-                      REFERENCE_TREATMENT, RESPONSE_THRESHOLD, TREATMENTS)
+                      REFERENCE_TREATMENT, REPORT_METHOD, RESPONSE_THRESHOLD, SMALL_SAMPLE_METHOD,
+                      TREATMENTS)
 from ..stats import analyses, derive, interpretation, power, sensitivity
 
 Values = dict[str, str | int]
@@ -25,6 +26,10 @@ def verdict(p: float, significant: str, not_significant: str) -> str:
     'do not differ'
     """
     return significant if p < ALPHA else not_significant
+
+
+#: The estimation methods, in words.
+METHOD_WORDS = {"ML": "maximum likelihood", "REML": "restricted maximum likelihood (REML)"}
 
 
 def _ci_pct() -> str:
@@ -62,6 +67,7 @@ def methods(r: Mapping) -> Values:
         "planned_correlation": fmt.fixed(planning["correlation"], 1),
         "carryover_coding": CARRYOVER_WORDS[CARRYOVER_CODING],
         "primary_days": PRIMARY.last_day,
+        "method_words": METHOD_WORDS[REPORT_METHOD],
     }
 
 
@@ -73,29 +79,65 @@ def population(r: Mapping) -> Values:
             "preinfusion_verdict": verdict(p, "differed between", "were comparable across")}
 
 
+def agreement(small_sample) -> str:
+    """Where the report's Wald tests and the Kenward-Roger tests lead to different conclusions, in words."""
+    differ = small_sample.loc[~small_sample["same_conclusion"], "test"].tolist()
+    if not differ:
+        return "lead to the same conclusion for the omnibus test and for every contrast"
+    return "lead to different conclusions for " + ", ".join(differ)
+
+
+def _effect_sizes(pairwise) -> Values:
+    values: Values = {}
+    for key, comparison in (("k_p", "ketamine vs placebo"), ("p_km", "placebo vs ketamine_magnesium"),
+                            ("k_km", "ketamine vs ketamine_magnesium")):
+        row = pairwise.loc[comparison]
+        values.update({f"es_{key}": fmt.fixed(row["effect_size"], 2), f"es_{key}_low": fmt.fixed(row["es_ci_low"], 2),
+                       f"es_{key}_high": fmt.fixed(row["es_ci_high"], 2), f"p_{key}": fmt.p_equals(row["p"])})
+    return values
+
+
 def primary(r: Mapping) -> Values:
     summary = r["primary"]["summary"].iloc[0]
     pairwise = r["primary"]["pairwise"].set_index("comparison")
     interaction_p = r["primary"]["interaction"]["p"].item()
-    k_p, k_km = pairwise.loc["ketamine vs placebo"], pairwise.loc["ketamine vs ketamine_magnesium"]
+    small = r["primary"]["small_sample"]
+    omnibus_kr = small.iloc[0]
     return {
+        **_effect_sizes(pairwise),
+        "method_words": METHOD_WORDS[summary["method"]],
+        "small_sample_method_words": METHOD_WORDS[SMALL_SAMPLE_METHOD],
+        "omnibus_p_kr": fmt.p_equals(omnibus_kr["p_kr"]),
+        "omnibus_ddf_kr": fmt.fixed(omnibus_kr["ddf_kr"], 1),
+        "omnibus_f_kr": fmt.fixed(omnibus_kr["F_kr"], 2),
+        "small_sample_agreement": agreement(small),
         "primary_days": PRIMARY.last_day,
         "omnibus_p": fmt.p_equals(summary["omnibus_p"]),
         "icc": fmt.fixed(summary["icc"], 2),
         "shapiro_p": fmt.p_equals(summary["shapiro_p"]),
         "interaction_p": fmt.p_equals(interaction_p),
-        "es_k_p": fmt.fixed(k_p["effect_size"], 2),
-        "es_k_p_low": fmt.fixed(k_p["es_ci_low"], 2),
-        "es_k_p_high": fmt.fixed(k_p["es_ci_high"], 2),
-        "p_k_p": fmt.p_equals(k_p["p"]),
-        "es_k_km": fmt.fixed(k_km["effect_size"], 2),
-        "p_k_km": fmt.p_equals(k_km["p"]),
         "method": summary["method"],
         "ci_pct": _ci_pct(),
         "omnibus_verdict": verdict(summary["omnibus_p"], "differ", "do not differ"),
         "normality_verdict": verdict(summary["shapiro_p"], "depart from", "are compatible with"),
         "interaction_verdict": verdict(interaction_p, "significant", "not significant"),
     }
+
+
+def _omnibus_agreement(table) -> str:
+    """Which rows' omnibus tests (Wald vs Kenward-Roger) lead to different conclusions at ALPHA, in words."""
+    differ = table[(table["omnibus_p"] < ALPHA) != (table["omnibus_p_kr"] < ALPHA)]
+    if differ.empty:
+        return "lead to the same conclusion in every row"
+    names = [f"{row.measure.replace('_', ' ')} to day {row.last_day} ({row.imputation})" for row in differ.itertuples()]
+    return f"lead to different conclusions in {len(differ)} row(s): " + "; ".join(names)
+
+
+def _score_agreement(table) -> str:
+    differ = table[(table["omnibus_p"] < ALPHA) != (table["omnibus_p_kr"] < ALPHA)]
+    if differ.empty:
+        return "agree on every score"
+    return "disagree on " + ", ".join(differ["score"].str.replace("_", " "))
 
 
 def secondary(r: Mapping) -> Values:
@@ -108,6 +150,9 @@ def secondary(r: Mapping) -> Values:
         "day7_omnibus_p": fmt.p_equals(day7["omnibus_p"]),
         "day7_k_p": fmt.p_equals(day7[f"p: ketamine vs {REFERENCE_TREATMENT}"]),
         "day7_verdict": verdict(day7["omnibus_p"], "differ", "do not differ"),
+        "day7_omnibus_p_kr": fmt.p_equals(day7["omnibus_p_kr"]),
+        "n_table2_rows": len(r["auc_table"]),
+        "table2_agreement": _omnibus_agreement(r["auc_table"]),
         "n_consecutive": int(consecutive["n_first"]),
         "n_separated": int(consecutive["n_second"]),
         "consecutive_p": fmt.p_equals(consecutive["p"]),
@@ -118,6 +163,8 @@ def secondary(r: Mapping) -> Values:
         "improved_placebo_35": int(improvement.at[("baseline_30pct", last), "improved_placebo"]),
         "response_pct": fmt.fixed(100 * RESPONSE_THRESHOLD, 0),
         "n_significant_scores": int((questionnaires["omnibus_p"] < ALPHA).sum()),
+        "n_significant_scores_kr": int((questionnaires["omnibus_p_kr"] < ALPHA).sum()),
+        "table3_agreement": _score_agreement(r["questionnaires"]),
         "pgic_sleep_p": fmt.p_equals(questionnaires.at["pgic_sleep", "omnibus_p"]),
     }
 

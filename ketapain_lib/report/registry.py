@@ -2,7 +2,7 @@
 
 Each :class:`Output` names the output, gives its number (the paper's where
 the paper has it: "Table 2", "Figure 4A"; otherwise the report's own series,
-"Table E1" in the body and "Table A1" in the appendices), its caption, the
+"Table E1" in the body and "Table A1" in the appendices, numbered in the book's order), its caption, the
 chapter that shows it and the function that makes it from the
 :class:`~ketapain_lib.report.results.Results`. Chapters display entries by
 name (:func:`ketapain_lib.report.book.output`), the export walks the whole
@@ -19,7 +19,7 @@ here, and call ``book.output(results, "<name>")`` in its chapter.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -88,12 +88,12 @@ def _margin(r) -> float:
 
 _ENTRIES: tuple[Output, ...] = (
     # ---- methods
-    Output("sequences", "Table E1", "01_methods", "Patients randomized to each sequence of treatments.",
+    Output("sequences", "Table", "01_methods", "Patients randomized to each sequence of treatments.",
            lambda r: tables.sequence_counts(r.trial)),
-    Output("model_formulas", "Table E2", "01_methods",
+    Output("model_formulas", "Table", "01_methods",
            "Fixed effects of the crossover mixed models fitted in this report; every model has a random "
            "intercept per patient.", lambda r: tables.model_formulas()),
-    Output("sample_size", "Table E3", "01_methods",
+    Output("sample_size", "Table", "01_methods",
            "The planning calculation redone from the paper's published inputs.", lambda r: r["sample_size"]),
     # ---- population
     Output("figure1_flow", "Figure 1", "02_population", "Flow of participants, computed from the raw data.",
@@ -101,14 +101,14 @@ _ENTRIES: tuple[Output, ...] = (
            alt="Flow diagram from screening to randomization, allocation in each period and analysis, with counts."),
     Output("table1_characteristics", "Table 1", "02_population", "Characteristics of the patients at inclusion.",
            lambda r: tables.table1(r.trial)),
-    Output("preinfusion_pain", "Table E4", "02_population",
+    Output("preinfusion_pain", "Table", "02_population",
            "Pain before each infusion by treatment, with the omnibus P of the paper's model.",
            lambda r: r["preinfusion"], view=_drop("notes"), precision=3),
     # ---- primary endpoint
-    Output("primary_descriptives", "Table E5", "03_primary_endpoint",
+    Output("primary_descriptives", "Table", "03_primary_endpoint",
            f"The {_PRIMARY} (pain score-days, missing days carried forward) by treatment.",
            lambda r: r["primary"]["descriptives"], precision=1),
-    Output("primary_pairwise", "Table E6", "03_primary_endpoint",
+    Output("primary_pairwise", "Table", "03_primary_endpoint",
            f"Pairwise contrasts of the {_PRIMARY}: estimates with {_CI} CIs, P values (raw and Sidak-adjusted) "
            "and effect sizes.", lambda r: r["primary"]["pairwise"], view=_drop("first", "second"), precision=3),
     Output("figure2_daily_pain", "Figure 2", "03_primary_endpoint",
@@ -116,30 +116,35 @@ _ENTRIES: tuple[Output, ...] = (
            "forward.", lambda r: figures.daily_pain(r.trial),
            alt="Three lines of mean daily pain over the period after placebo, ketamine and ketamine/magnesium, "
                "with shaded confidence bands."),
-    Output("primary_model", "Table E7", "03_primary_endpoint",
+    Output("primary_small_sample", "Table", "03_primary_endpoint",
+           "The report's analysis (maximum likelihood, Wald tests, as Stata 13) beside the small-sample analysis "
+           "(REML with Kenward-Roger and Satterthwaite degrees of freedom): P of the omnibus test and of each "
+           "contrast, and whether the two agree at the report's level.", lambda r: r["primary"]["small_sample"],
+           precision=3),
+    Output("primary_model", "Table", "03_primary_endpoint",
            "The primary model: omnibus test of treatment, variance components, intraclass correlation and "
            "residual normality.", lambda r: r["primary"]["summary"], precision=3),
-    Output("primary_interaction", "Table E8", "03_primary_endpoint",
+    Output("primary_interaction", "Table", "03_primary_endpoint",
            "Likelihood-ratio test of the sequence-by-treatment interaction in the primary model.",
            lambda r: r["primary"]["interaction"], precision=3),
-    Output("primary_residuals_qq", "Figure E1", "03_primary_endpoint",
+    Output("primary_residuals_qq", "Figure", "03_primary_endpoint",
            "Normal Q-Q plot of the conditional residuals of the primary model.",
            lambda r: figures.residual_qq(r["primary"]["fit"]),
            alt="Residuals of the primary model against normal quantiles, with the reference line."),
-    Output("primary_model_comparison", "Table E9", "03_primary_endpoint",
+    Output("primary_model_comparison", "Table", "03_primary_endpoint",
            f"The {_PRIMARY} under each model and estimation method.", lambda r: r["model_comparison"],
            precision=3),
     # ---- secondary endpoints
     Output("table2_auc", "Table 2", "04_secondary_endpoints",
            "AUC of average, maximal and night pain at each window, by treatment (mean ± SD, or median [IQR] "
-           "when skewed), with the omnibus P of the paper's model and, after a significant omnibus test, "
-           "Sidak-adjusted pairwise P values.", lambda r: r["auc_table"], view=_drop("notes"), precision=3),
+           "when skewed), with the omnibus P of the paper's model (Wald, and Kenward-Roger in the small-sample "
+           "analysis) and, after a significant omnibus test, Sidak-adjusted pairwise P values.", lambda r: r["auc_table"], view=_drop("notes"), precision=3),
     Output("figure3_auc_windows", "Figure 3", "04_secondary_endpoints",
            f"Mean AUC of average pain ({_CI} CI) by window and treatment, without imputation.",
            lambda r: figures.auc_by_timepoint(r["auc_long"]),
            alt="Mean area under the pain curve at each window for the three treatments, with confidence "
                "intervals, growing with the length of the window."),
-    Output("improvement_counts", "Table E10", "04_secondary_endpoints",
+    Output("improvement_counts", "Table", "04_secondary_endpoints",
            "Patients improved after an active infusion and after placebo, by window, under each reading of "
            "\"improved\".", lambda r: r["improvement"], view=tables.improvement_with_rules),
     Output("figure4a_patients_day7", "Figure 4A", "04_secondary_endpoints",
@@ -150,74 +155,88 @@ _ENTRIES: tuple[Output, ...] = (
     Output("figure4b_patients_day35", "Figure 4B", "04_secondary_endpoints",
            f"The same over days 0-{FIGURE4_WINDOWS[1]}.", _figure4(1),
            alt="One row per patient with a marker per treatment for the area under the curve over the period."),
-    Output("consecutive_ketamine", "Table E11", "04_secondary_endpoints",
+    Output("consecutive_ketamine", "Table", "04_secondary_endpoints",
            "Sum of the two ketamine AUCs for patients whose ketamine infusions were consecutive and for those "
            "whose ketamine infusions placebo separated.", lambda r: r["consecutive"], precision=3),
     Output("table3_questionnaires", "Table 3", "04_secondary_endpoints",
            "Questionnaire scores at the end of each period, by treatment, with the omnibus P of the paper's "
-           "model.", lambda r: r["questionnaires"], view=_drop("notes"), precision=3),
+           "model (Wald, and Kenward-Roger in the small-sample analysis).", lambda r: r["questionnaires"], view=_drop("notes"), precision=3),
     Output("missing_diary", "Supplementary Tables 1-3", "04_secondary_endpoints",
            "Patients with a missing diary entry of average pain, by day after the infusion and treatment.",
            lambda r: r["missing_diary"], view=tables.missing_diary_wide),
     # ---- safety
-    Output("adverse_events", "Table E12", "05_safety", "Adverse events by term and treatment.",
+    Output("adverse_events", "Table", "05_safety", "Adverse events by term and treatment.",
            lambda r: tables.adverse_event_table(r.trial)),
-    Output("adverse_events_relatedness", "Table E13", "05_safety",
+    Output("adverse_events_relatedness", "Table", "05_safety",
            "Adverse events by relatedness to the study drug and treatment.",
            lambda r: tables.relatedness_table(r.trial)),
-    Output("adverse_events_model", "Table E14", "05_safety",
+    Output("adverse_events_model", "Table", "05_safety",
            "Logistic mixed model of a treatment-related adverse event in a period: odds ratios against placebo.",
            lambda r: r["adverse_events"]["fixed_effects"], precision=3),
     Output("table4_concomitant_changes", "Table 4", "05_safety", "Changes of concomitant analgesic drugs.",
            lambda r: tables.table4(r.trial)),
     # ---- beyond the paper
-    Output("missing_data_forest", "Figure E2", "07_beyond_the_paper",
+    Output("missing_data_forest", "Figure", "07_beyond_the_paper",
            f"Treatment contrasts of the {_PRIMARY} ({_CI} CI) under each approach to the missing diary days; "
            "the dashed lines mark one point sustained over the period.",
            lambda r: figures.forest(r["beyond"]["missing_data"], "approach", margin=_margin(r)),
            alt="Forest plot with one panel per comparison and one row per approach to the missing diary days."),
-    Output("missing_data_contrasts", "Table E15", "07_beyond_the_paper",
+    Output("missing_data_contrasts", "Table", "07_beyond_the_paper",
            f"Treatment contrasts of the {_PRIMARY} under each approach to the missing diary days.",
            _beyond("missing_data"), precision=3),
-    Output("model_choice_forest", "Figure E3", "07_beyond_the_paper",
+    Output("model_choice_forest", "Figure", "07_beyond_the_paper",
            f"Treatment contrasts of the {_PRIMARY} ({_CI} CI) under each model and estimation method.",
            lambda r: figures.forest(r["beyond"]["model_choices"], "model"),
            alt="Forest plot with one panel per comparison and one row per model and estimation method."),
-    Output("equivalence_and_bayes", "Table E16", "07_beyond_the_paper",
+    Output("equivalence_and_bayes", "Table", "07_beyond_the_paper",
            "Each contrast against the clinically important differences: equivalence tests and Bayesian "
            "probabilities of benefit.", _beyond("honest_reading"), precision=3),
-    Output("power_curve", "Figure E4", "07_beyond_the_paper",
+    Output("power_curve", "Figure", "07_beyond_the_paper",
            "Simulated power of the achieved design against the true benefit of ketamine over placebo; the "
            "dashed line marks one point sustained over the period.",
            lambda r: figures.power_curve(r["beyond"]["power_curve"], margin=_margin(r)),
            alt="Simulated power against the true benefit of ketamine over placebo."),
-    Output("design_precision", "Table E17", "07_beyond_the_paper",
+    Output("design_precision", "Table", "07_beyond_the_paper",
            "Variance components of the primary model and the smallest benefit detected with 80% and 90% power.",
            lambda r: r["beyond"]["variance_components"].join(r["beyond"]["detectable"], how="cross"),
            precision=3),
-    Output("responders", "Table E18", "07_beyond_the_paper",
+    Output("responders", "Table", "07_beyond_the_paper",
            "Responders by treatment: mean daily pain over the period at least 30% (50%) below the pain before "
            "the infusion.", _beyond("responders"), precision=1),
     # ---- appendices
-    Output("file_dictionary", "Table A1", "a1_data_dictionary", "The files of a raw-data export.",
+    Output("file_dictionary", "Table", "a1_data_dictionary", "The files of a raw-data export.",
            lambda r: tables.file_dictionary()),
-    Output("data_dictionary", "Table A2", "a1_data_dictionary", "Every column of every file, with its type and "
+    Output("data_dictionary", "Table", "a1_data_dictionary", "Every column of every file, with its type and "
            "valid values.", lambda r: tables.data_dictionary()),
-    Output("score_dictionary", "Table A3", "a1_data_dictionary", "The questionnaire scores: instruments, ranges "
+    Output("score_dictionary", "Table", "a1_data_dictionary", "The questionnaire scores: instruments, ranges "
            "and visits.", lambda r: tables.score_dictionary()),
-    Output("calibration", "Table A4", "a2_synthetic_data",
+    Output("calibration", "Table", "a2_synthetic_data",
            "Each published summary the generator is calibrated to, beside the value the shipped data achieve.",
            lambda r: r["calibration"], view=lambda frame: frame.drop(columns=["section"])),
-    Output("generator_assumptions", "Table A5", "a2_synthetic_data",
+    Output("generator_assumptions", "Table", "a2_synthetic_data",
            "The generator's parameters that the paper does not publish.", lambda r: tables.assumptions_table()),
-    Output("ledger", "Table A6", "a3_ledger",
+    Output("ledger", "Table", "a3_ledger",
            "Every number the paper publishes, beside the number this report computes.", lambda r: r["ledger"],
            view=lambda frame: frame.drop(columns=["key"]).rename(columns={"statistic": "number"}), precision=3,
            export_path="ledger.csv"),
 )
 
+def _numbered(entries: tuple[Output, ...]) -> tuple[Output, ...]:
+    """Give the outputs the paper does not have their own series, in the book's order: "Table E1" in the body,
+    "Table A1" in the appendices (their ``number`` is declared as just "Table" or "Figure")."""
+    counts: dict[tuple[str, str], int] = {}
+    numbered = []
+    for entry in entries:
+        if entry.number in ("Table", "Figure"):
+            series = "A" if entry.chapter.startswith("a") else "E"
+            counts[(entry.number, series)] = counts.get((entry.number, series), 0) + 1
+            entry = replace(entry, number=f"{entry.number} {series}{counts[(entry.number, series)]}")
+        numbered.append(entry)
+    return tuple(numbered)
+
+
 #: The registry, by name, in the order of the book.
-OUTPUTS: dict[str, Output] = {entry.name: entry for entry in _ENTRIES}
+OUTPUTS: dict[str, Output] = {entry.name: entry for entry in _numbered(_ENTRIES)}
 if len(OUTPUTS) != len(_ENTRIES):  # pragma: no cover - a duplicated name would hide an output
     raise RuntimeError("duplicated output names in the registry")
 

@@ -4,11 +4,11 @@ Every function takes a :class:`ketapain_lib.rawdata.load.Trial` and returns
 DataFrames; :class:`ketapain_lib.report.results.Results` runs them all for the report.
 The mixed models use :data:`REPORT_METHOD`.
 
-Why REML: with 20 patients and up to 10 fixed effects, maximum likelihood
-shrinks the variance components by roughly (n - p) / n, which makes the
-Wald tests anti-conservative; REML (Stata's ``mixed, reml``) does not. The
-authors' Stata 13 ``mixed`` defaults to ML, so the primary-endpoint chapter
-shows both fits side by side; likelihood-ratio tests always use ML.
+The report's analysis is the paper's, as Stata 13 runs it: maximum likelihood,
+Wald tests, and Stata's carry-over coding (:mod:`ketapain_lib.design`). Each
+model-based table also carries the small-sample analysis a statistician would
+add: the REML refit with Kenward-Roger degrees of freedom
+(:func:`small_sample_analysis`, the ``*_kr`` columns).
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from dataclasses import astuple
 
 from . import crossover, derive, descriptives, glmm
 from ..rawdata.load import Trial
-from ..design import ACTIVE_TREATMENTS, ALPHA, DAY7, PRIMARY, REPORT_METHOD, TREATMENTS, Endpoint
+from ..design import (ACTIVE_TREATMENTS, ALPHA, CARRYOVER_CODING, DAY7, PRIMARY, REPORT_METHOD, SMALL_SAMPLE_METHOD,
+                      TREATMENTS, CarryoverCoding, Endpoint)
 from ..rawdata.schema import SCORES
 
 
@@ -27,8 +28,46 @@ def table2_row(auc_table: pd.DataFrame, endpoint: Endpoint = DAY7) -> pd.Series:
     return auc_table.set_index(["measure", "last_day", "imputation"]).loc[astuple(endpoint)]
 
 
-def _model_data(trial: Trial, values: pd.DataFrame, outcome: str = "auc") -> pd.DataFrame:
-    return crossover.crossover_frame(values, trial.infusions, trial.randomization, outcome=outcome)
+def _model_data(trial: Trial, values: pd.DataFrame, outcome: str = "auc",
+                carryover: CarryoverCoding = CARRYOVER_CODING) -> pd.DataFrame:
+    return crossover.crossover_frame(values, trial.infusions, trial.randomization, outcome=outcome,
+                                     carryover=carryover)
+
+
+#: How each carry-over coding is named in the model-choice tables.
+CODING_LABELS = {"previous_treatment": "carry-over from every treatment", "placebo_carries_nothing":
+                 "carry-over from active treatments"}
+#: The models shown beside the report's: (label, model, carry-over coding); the first is the report's.
+MODEL_CHOICES: tuple[tuple[str, str, CarryoverCoding], ...] = (
+    (f"paper ({CODING_LABELS[CARRYOVER_CODING]})", "paper", CARRYOVER_CODING),
+    *((f"paper ({label})", "paper", coding) for coding, label in CODING_LABELS.items() if coding != CARRYOVER_CODING),
+    ("period-adjusted, no carry-over", "period", CARRYOVER_CODING),
+    ("sequence only, no carry-over", "no_carryover", CARRYOVER_CODING),
+)
+#: Estimation methods shown in the model-choice tables: the report's first.
+METHODS: tuple[crossover.Method, ...] = (REPORT_METHOD, SMALL_SAMPLE_METHOD)
+
+
+def _model_choice_fits(trial: Trial):
+    """(label, method, fit) of the primary endpoint for every model choice and method."""
+    values = derive.auc(trial.diary, *astuple(PRIMARY))
+    for label, model, coding in MODEL_CHOICES:
+        data = _model_data(trial, values, carryover=coding)
+        for method in METHODS:
+            yield label, method, crossover.fit_crossover(data, model, method)
+
+
+def small_sample_analysis(fit: crossover.CrossoverFit) -> pd.DataFrame:
+    """The small-sample analysis beside the report's (ML, Wald) one: REML with Kenward-Roger and Satterthwaite df.
+
+    One row per test (omnibus, then each pairwise contrast) with the Wald P
+    of ``fit``, the Kenward-Roger and Satterthwaite P of the REML refit, and
+    ``same_conclusion``: whether Wald and Kenward-Roger agree at ALPHA.
+    """
+    table = fit.refit(SMALL_SAMPLE_METHOD).small_sample()
+    table.insert(1, "p_wald", [fit.omnibus()["p"], *fit.pairwise()["p"]])
+    table["same_conclusion"] = (table["p_wald"] < ALPHA) == (table["p_kr"] < ALPHA)
+    return table
 
 
 def _descriptives(frame: pd.DataFrame, decimals: int = 0) -> dict[str, str]:
@@ -42,8 +81,9 @@ def primary_endpoint(trial: Trial, method: crossover.Method = REPORT_METHOD) -> 
     Returns ``summary`` (one row: omnibus test, ICC, variance components,
     normality, notes), ``pairwise`` (three contrasts with Sidak P and effect
     sizes), ``descriptives`` (by treatment: n, mean, SD, median, quartiles),
-    ``interaction`` (sequence x treatment LR test) and ``fit`` (the fitted
-    model itself, which the residual plot draws).
+    ``interaction`` (sequence x treatment LR test), ``fit`` (the fitted
+    model itself, which the residual plot draws) and ``small_sample``
+    (:func:`small_sample_analysis`).
     """
     data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
     fit = crossover.fit_with_normality_check(data, "paper", method)
@@ -53,22 +93,25 @@ def primary_endpoint(trial: Trial, method: crossover.Method = REPORT_METHOD) -> 
         rows.append({"treatment": treatment, **{k: d[k] for k in ("n", "mean", "sd", "median", "q1", "q3",
                                                                    "shapiro_p", "summary")}})
     return {"summary": fit.to_frame(), "pairwise": fit.pairwise(), "descriptives": pd.DataFrame(rows),
-            "interaction": pd.DataFrame([crossover.sequence_by_treatment_test(data)]), "fit": fit}
+            "interaction": pd.DataFrame([crossover.sequence_by_treatment_test(data)]), "fit": fit,
+            "small_sample": small_sample_analysis(fit)}
 
 
 def model_comparison(trial: Trial) -> pd.DataFrame:
-    """The primary endpoint under each model (paper, period-adjusted, no carry-over) and each method."""
-    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
+    """The primary endpoint under each model choice (:data:`MODEL_CHOICES`) and each method (:data:`METHODS`)."""
     rows = []
-    for model in ("paper", "period", "no_carryover"):
-        for method in ("REML", "ML"):
-            fit = crossover.fit_crossover(data, model, method)
-            pairwise = fit.pairwise().set_index("comparison")
-            summary = fit.to_frame().iloc[0]
-            rows.append({"model": model, "method": method, "omnibus_p": summary["omnibus_p"], "icc": summary["icc"],
-                         **{f"estimate: {c}": pairwise.at[c, "estimate"] for c in pairwise.index},
-                         **{f"p: {c}": pairwise.at[c, "p"] for c in pairwise.index}})
+    for label, method, fit in _model_choice_fits(trial):
+        pairwise = fit.pairwise().set_index("comparison")
+        summary = fit.to_frame().iloc[0]
+        rows.append({"model": label, "method": method, "omnibus_p": summary["omnibus_p"], "icc": summary["icc"],
+                     **{f"estimate: {c}": pairwise.at[c, "estimate"] for c in pairwise.index},
+                     **{f"p: {c}": pairwise.at[c, "p"] for c in pairwise.index}})
     return pd.DataFrame(rows)
+
+
+def _omnibus_p_kr(fit: crossover.CrossoverFit) -> float:
+    """P of the Kenward-Roger F test of treatment, on the REML refit of ``fit`` (NaN if not identifiable)."""
+    return float(fit.refit(SMALL_SAMPLE_METHOD).small_sample()["p_kr"].iloc[0])
 
 
 def auc_table(trial: Trial, auc_long: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -85,7 +128,8 @@ def auc_table(trial: Trial, auc_long: pd.DataFrame | None = None) -> pd.DataFram
         fit = crossover.fit_with_normality_check(data, "paper", REPORT_METHOD)
         omnibus = fit.omnibus()
         row = {"measure": measure, "last_day": last_day, "imputation": imputation, **_descriptives(data),
-               "omnibus_p": omnibus["p"], "icc": fit.icc, "transform": fit.transform, "notes": "; ".join(fit.notes)}
+               "omnibus_p": omnibus["p"], "omnibus_p_kr": _omnibus_p_kr(fit), "icc": fit.icc,
+               "transform": fit.transform, "notes": "; ".join(fit.notes)}
         pairwise = fit.pairwise().set_index("comparison")
         for comparison in pairwise.index:
             row[f"p: {comparison}"] = pairwise.at[comparison, "p"]
@@ -104,8 +148,8 @@ def questionnaire_table(trial: Trial) -> pd.DataFrame:
         data = _model_data(trial, values, outcome="value")
         fit = crossover.fit_with_normality_check(data, "paper", REPORT_METHOD)
         rows.append({"score": score.name, "instrument": score.instrument,
-                     **_descriptives(data, decimals=1), "omnibus_p": fit.omnibus()["p"], "transform": fit.transform,
-                     "notes": "; ".join(fit.notes)})
+                     **_descriptives(data, decimals=1), "omnibus_p": fit.omnibus()["p"],
+                     "omnibus_p_kr": _omnibus_p_kr(fit), "transform": fit.transform, "notes": "; ".join(fit.notes)})
     return pd.DataFrame(rows)
 
 
@@ -143,15 +187,8 @@ def adverse_event_model(trial: Trial) -> dict[str, pd.DataFrame]:
 
 
 def model_choice_contrasts(trial: Trial) -> pd.DataFrame:
-    """The three primary contrasts with their CIs under each model and estimation method (long format)."""
-    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
-    labels = {"paper": "treatment + sequence + carry-over (paper)", "period": "treatment + period + sequence",
-              "no_carryover": "treatment + sequence"}
-    parts = []
-    for model, label in labels.items():
-        for method in ("REML", "ML"):
-            table = crossover.fit_crossover(data, model, method).pairwise()
-            parts.append(table.assign(model=f"{label}, {method}"))
+    """The primary contrasts with their CIs under each model choice and estimation method (long format)."""
+    parts = [fit.pairwise().assign(model=f"{label}, {method}") for label, method, fit in _model_choice_fits(trial)]
     return pd.concat(parts, ignore_index=True)[["model", "comparison", "estimate", "se", "ci_low", "ci_high", "p"]]
 
 
@@ -172,8 +209,11 @@ def beyond_the_paper(trial: Trial) -> dict[str, object]:
     fit = crossover.fit_crossover(data, "paper", REPORT_METHOD)
     pairwise = fit.pairwise()
     cids = interpretation.clinically_important_differences(trial)
-    se_ketamine = float(pairwise.set_index("comparison").at["ketamine vs placebo", "se"])
-    sd_patient, sd_residual = fit.patient_variance ** 0.5, fit.residual_variance ** 0.5
+    # the power simulation draws from the REML variance components (ML shrinks them by about (n - p) / n),
+    # and the detectable difference uses the standard error of that same fit
+    reml = fit.refit(SMALL_SAMPLE_METHOD)
+    se_ketamine = float(reml.pairwise().set_index("comparison").at["ketamine vs placebo", "se"])
+    sd_patient, sd_residual = reml.patient_variance ** 0.5, reml.residual_variance ** 0.5
     deltas = np.arange(0.0, 71.0, 5.0)
     return {
         "missing_data": sensitivity.missing_data_contrasts(trial),
@@ -188,6 +228,6 @@ def beyond_the_paper(trial: Trial) -> dict[str, object]:
         "detectable": pd.DataFrame([{"power": p, "detectable_difference": power.detectable_difference(se_ketamine, p),
                                      "se_ketamine_vs_placebo": se_ketamine} for p in (0.8, 0.9)]),
         "variance_components": pd.DataFrame([{"sd_patient": sd_patient, "sd_residual": sd_residual,
-                                              "icc": fit.icc}]),
+                                              "icc": reml.icc}]),
         "responders": interpretation.responders(trial),
     }

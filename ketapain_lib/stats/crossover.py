@@ -10,14 +10,15 @@ intercept per patient::
 
 Conventions chosen where the paper is silent:
 
-* **Carry-over** is coded as the treatment of the previous period, with
-  period 1 and periods after placebo both coded ``none`` (placebo is assumed
-  to carry nothing over). A separate ``none`` level for period 1 only would be
-  the period-1 indicator: collinear with period in the period-adjusted model.
+* **Carry-over** is the treatment of the previous period of the schedule,
+  coded by ``carryover`` (:data:`ketapain_lib.design.CARRYOVER_CODING`): every
+  previous treatment its own level and ``none`` in period 1, as Stata's
+  ``pkshape`` codes it, or placebo carrying nothing. Aliased terms are
+  dropped, as lme4 drops them, with a note.
 * **Estimation** by maximum likelihood (``method="ML"``), the default of
-  Stata 13's ``mixed`` that the authors used; REML is offered and shown beside
-  it. Tests are Wald z (pairwise) and Wald chi-square (omnibus), as Stata
-  reports them; no small-sample degrees of freedom.
+  Stata 13's ``mixed`` that the authors used, with Wald z (pairwise) and Wald
+  chi-square (omnibus) tests, as Stata reports them. REML fits add
+  Kenward-Roger and Satterthwaite tests (:meth:`CrossoverFit.small_sample`).
 * **Pairwise comparisons** are built as explicit contrasts of the treatment
   coefficients (statsmodels' ``t_test_pairwise`` does not handle this
   design). P values are reported raw and Sidak-adjusted for the three
@@ -44,6 +45,7 @@ from scipy import stats
 from .. import formatting as fmt
 from ..rawdata.schema import TREATMENTS
 from . import lmm_core, small_sample
+from .crossover_data import crossover_frame  # noqa: F401  (the model's data, re-exported for callers)
 
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
 
@@ -61,8 +63,7 @@ PAIRS: tuple[tuple[str, str], ...] = (
     (TREATMENTS[1], TREATMENTS[2]),
 )
 #: Confidence level of every interval of the report, and its normal quantile.
-from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, REFERENCE_TREATMENT,  # noqa: E402  (defined once)
-                      CarryoverCoding, Method)
+from ..design import ALPHA, CI_LEVEL, Method  # noqa: E402  (defined once)
 _Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
 
@@ -96,41 +97,6 @@ def sidak(p: float | np.ndarray, comparisons: int = 3) -> float | np.ndarray:
     """
     adjusted = 1.0 - (1.0 - np.asarray(p, dtype=float)) ** comparisons
     return float(adjusted) if adjusted.ndim == 0 else adjusted
-
-
-def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization: pd.DataFrame,
-                    outcome: str = "auc", carryover: CarryoverCoding = CARRYOVER_CODING) -> pd.DataFrame:
-    """Tidy model data: one row per patient and period with treatment, sequence, carry-over and the outcome.
-
-    ``values`` has ``patient_id``, ``period`` and the ``outcome`` column (e.g.
-    from :func:`ketapain_lib.stats.derive.auc`). Rows with a missing outcome are
-    dropped (the mixed model uses every available period). ``carryover`` is
-    the coding of the previous period's treatment (:data:`ketapain_lib.design.CARRYOVER_CODING`).
-    """
-    # carry-over comes from the infusion of the previous *period*, taken from every infusion, so that a
-    # period missing from ``values`` (complete cases, a missing score) cannot shift it onto the wrong row
-    periods = infusions[["patient_id", "period", "treatment"]].copy()
-    periods["period"] = periods["period"].astype(int)
-    periods["patient_id"] = periods["patient_id"].astype(str)
-    previous = periods.assign(period=periods["period"] + 1).rename(columns={"treatment": "previous"})
-    periods = periods.merge(previous, on=["patient_id", "period"], how="left")
-    carries_nothing = {REFERENCE_TREATMENT} if carryover == "placebo_carries_nothing" else set()
-    periods["carryover"] = [("none" if not isinstance(p, str) or p in carries_nothing else p)
-                            for p in periods["previous"].astype(object).where(periods["previous"].notna(), None)]
-    outcome_values = values[["patient_id", "period", outcome]].copy()
-    outcome_values["patient_id"] = outcome_values["patient_id"].astype(str)
-    outcome_values["period"] = outcome_values["period"].astype(int)
-    frame = outcome_values.merge(periods[["patient_id", "period", "treatment", "carryover"]],
-                                 on=["patient_id", "period"], validate="one_to_one")
-    sequences = randomization[["patient_id", "sequence"]].astype({"patient_id": str})
-    frame = frame.merge(sequences, on="patient_id", validate="many_to_one")
-    frame = frame.sort_values(["patient_id", "period"], kind="stable").reset_index(drop=True)
-    frame["treatment"] = pd.Categorical(frame["treatment"].astype(str), categories=list(TREATMENTS))
-    frame["sequence"] = frame["sequence"].astype(str)
-    frame["period"] = frame["period"].astype(int)
-    frame["patient_id"] = frame["patient_id"].astype(str)
-    frame = frame.rename(columns={outcome: "y"})
-    return frame[frame["y"].notna()].astype({"y": float}).reset_index(drop=True)
 
 
 @dataclass
@@ -260,6 +226,36 @@ class CrossoverFit:
         """Kenward-Roger F test that all treatments have equal means (REML fits only)."""
         test = small_sample.kenward_roger(self.core, self._treatment_rows())
         return {"F": float(test.F), "ndf": int(test.ndf), "ddf": float(test.ddf), "p": float(test.p)}
+
+    def refit(self, method: Method) -> "CrossoverFit":
+        """The same model on the same (possibly log-transformed) data, estimated by ``method``."""
+        other = fit_crossover(self.data, self.model, method)
+        other.transform = self.transform
+        other.notes = [note for note in self.notes if note not in self.core.notes] + other.notes
+        return other
+
+    def small_sample(self) -> pd.DataFrame:
+        """Kenward-Roger and Satterthwaite tests of a REML fit: the omnibus F test and each pairwise contrast.
+
+        Columns: ``test``, ``F_kr``, ``ndf``, ``ddf_kr``, ``p_kr``,
+        ``ddf_satterthwaite``, ``p_satterthwaite`` (pbkrtest's ``KRmodcomp``
+        and lmerTest's ``contest``). A variance that cannot be estimated
+        leaves the row empty; the reason is in :attr:`notes`.
+        """
+        if self.method != "REML":
+            raise ValueError("small-sample degrees of freedom need a REML fit (use fit.refit('REML'))")
+        tests = [("treatment (omnibus)", self._treatment_rows())]
+        tests += [(f"{first} vs {second}", self._contrast(first, second)) for first, second in self.pairs]
+        rows = []
+        for name, L in tests:
+            row = {"test": name, "F_kr": math.nan, "ndf": int(np.atleast_2d(L).shape[0]), "ddf_kr": math.nan,
+                   "p_kr": math.nan, "ddf_satterthwaite": math.nan, "p_satterthwaite": math.nan}
+            if math.isfinite(self.patient_variance):
+                kr, sat = small_sample.kenward_roger(self.core, L), small_sample.satterthwaite_df(self.core, L)
+                row.update({"F_kr": float(kr.F), "ddf_kr": float(kr.ddf), "p_kr": float(kr.p),
+                            "ddf_satterthwaite": float(sat.ddf), "p_satterthwaite": float(sat.p)})
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     @property
     def resid(self) -> np.ndarray:

@@ -1,0 +1,129 @@
+"""Crossover data: from the raw tables to one row per patient and period, with treatment, sequence and carry-over.
+
+:func:`crossover_frame` takes any crossover (treatment names, period labels,
+missing periods) and refuses, with a message naming the problem, what a
+model cannot use.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..design import CARRYOVER_CODING, REFERENCE_TREATMENT, TREATMENTS, CarryoverCoding
+
+
+def _period_order(labels: pd.Series) -> list:
+    """Period labels in schedule order: numerically when every label is a number, else as sorted text."""
+    unique = list(pd.unique(labels.dropna()))
+    numeric = pd.to_numeric(pd.Series(unique, dtype=object).astype(str), errors="coerce")
+    if numeric.notna().all():
+        return [label for _, label in sorted(zip(numeric, unique), key=lambda pair: pair[0])]
+    return sorted(unique, key=str)
+
+
+def _plain_periods(periods: pd.Series, order: list) -> pd.Series:
+    """Periods as plain integers (or floats) when they are numbers, else an ordered categorical."""
+    numeric = pd.to_numeric(periods.astype(str), errors="coerce")
+    if numeric.notna().all():
+        values = numeric.to_numpy(dtype=float)
+        return pd.Series(values.astype(np.int64) if np.all(values == np.round(values)) else values,
+                         index=periods.index)
+    return pd.Series(pd.Categorical(periods, categories=order, ordered=True), index=periods.index)
+
+
+def _treatment_levels(observed: set[str], treatments: Sequence[str] | None, reference: str | None) -> list[str]:
+    if treatments is None:
+        treatments = list(TREATMENTS) if observed <= set(TREATMENTS) else sorted(observed)
+    unknown = observed - set(treatments)
+    if unknown:
+        raise ValueError(f"treatment(s) {sorted(unknown)} not among the levels {list(treatments)}")
+    reference = reference if reference is not None else (
+        REFERENCE_TREATMENT if REFERENCE_TREATMENT in treatments else treatments[0])
+    if reference not in treatments:
+        raise ValueError(f"reference treatment {reference!r} is not among the levels {list(treatments)}")
+    return [reference, *(t for t in treatments if t != reference)]
+
+
+def _outcome_values(values: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """``patient_id``, ``period`` and ``y``; an infinite outcome is refused, naming the rows."""
+    if outcome not in values.columns:
+        raise ValueError(f"no column {outcome!r} in the values")
+    y = pd.to_numeric(values[outcome], errors="coerce").astype(float)
+    if np.isinf(y).any():
+        bad = values.loc[np.isinf(y), ["patient_id", "period"]].astype(str).agg(" period ".join, axis=1)
+        raise ValueError(f"infinite {outcome} for patient {', '.join(bad)}: not a measurement")
+    return pd.DataFrame({"patient_id": values["patient_id"].astype(str), "period": values["period"], "y": y})
+
+
+def _with_sequence(frame: pd.DataFrame, randomization: pd.DataFrame) -> pd.DataFrame:
+    """Add each patient's randomized sequence; a patient without one is refused, not dropped."""
+    sequences = randomization[["patient_id", "sequence"]].astype({"patient_id": str, "sequence": str})
+    frame = frame.merge(sequences, on="patient_id", how="left", validate="many_to_one")
+    unrandomized = sorted(set(frame.loc[frame["sequence"].isna(), "patient_id"]))
+    if unrandomized:
+        raise ValueError(f"patient(s) {', '.join(unrandomized)} have no randomization (sequence)")
+    return frame
+
+
+def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization: pd.DataFrame,
+                    outcome: str = "auc", carryover: CarryoverCoding = CARRYOVER_CODING,
+                    treatments: Sequence[str] | None = None, reference: str | None = None) -> pd.DataFrame:
+    """Tidy model data: one row per patient and period with treatment, sequence, carry-over and the outcome.
+
+    Any treatments, any period labels (ordered numerically when they are
+    numbers, e.g. 2, 4, 6 or 1.5, else as text), missing periods.
+
+    Parameters
+    ----------
+    values
+        ``patient_id``, ``period`` and the ``outcome`` column. A missing (NaN)
+        outcome drops the row: the mixed model uses every available period.
+    infusions
+        ``patient_id``, ``period``, ``treatment``: every period given, also
+        those without an outcome, so that carry-over is always the treatment of
+        the previous period of the schedule.
+    randomization
+        ``patient_id`` and ``sequence``.
+    carryover
+        Coding of the previous period's treatment
+        (:data:`ketapain_lib.design.CARRYOVER_CODING`); with
+        ``"placebo_carries_nothing"`` the reference treatment carries nothing.
+    treatments, reference
+        Treatment levels and the reference (first) level; default the
+        design's treatments when they cover the data, else the sorted names,
+        with the design's reference when present.
+
+    Raises
+    ------
+    ValueError
+        Naming the problem: an infinite outcome, a value without an infusion,
+        a patient without a randomization, a treatment not among the levels.
+    """
+    outcome_values = _outcome_values(values, outcome)
+    periods = infusions[["patient_id", "period", "treatment"]].astype({"patient_id": str, "treatment": str})
+    order = _period_order(periods["period"])
+    rank = {label: i for i, label in enumerate(order)}
+    levels = _treatment_levels(set(periods["treatment"]), treatments, reference)
+    # carry-over is the treatment of the previous period *of the schedule*, taken from every infusion, so that
+    # a period missing from ``values`` (complete cases, a missing score) cannot shift it onto the wrong row
+    periods = periods.assign(rank=periods["period"].map(rank))
+    previous = periods.assign(rank=periods["rank"] + 1)[["patient_id", "rank", "treatment"]]
+    periods = periods.merge(previous.rename(columns={"treatment": "previous"}), on=["patient_id", "rank"], how="left")
+    carries_nothing = {levels[0]} if carryover == "placebo_carries_nothing" else set()
+    periods["carryover"] = [("none" if not isinstance(p, str) or p in carries_nothing else p)
+                            for p in periods["previous"].astype(object).where(periods["previous"].notna(), None)]
+    frame = outcome_values.merge(
+        periods[["patient_id", "period", "rank", "treatment", "carryover"]], on=["patient_id", "period"],
+        how="left", validate="one_to_one")
+    orphans = frame[frame["treatment"].isna()]
+    if len(orphans):
+        first = orphans.iloc[0]
+        raise ValueError(f"{len(orphans)} value(s) without an infusion, e.g. patient {first['patient_id']} "
+                         f"period {first['period']}")
+    frame = _with_sequence(frame, randomization)
+    frame = frame.sort_values(["patient_id", "rank"], kind="stable").drop(columns=["rank"]).reset_index(drop=True)
+    frame["treatment"] = pd.Categorical(frame["treatment"], categories=levels)
+    frame["period"] = _plain_periods(frame["period"], order)
+    return frame[frame["y"].notna()].astype({"y": float}).reset_index(drop=True)
