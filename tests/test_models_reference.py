@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ketapain_lib import load_trial
 from ketapain_lib.stats import crossover as models
 from ketapain_lib.stats import glmm
 
@@ -106,3 +107,36 @@ def test_logit_mixed_model_matches_glmer(name):
 def test_the_real_dataset_is_in_the_reference_set():
     assert any(key.startswith("frantic_fingers/") for key in REFERENCE["fits"])
     assert len({key.split("/")[0] for key in REFERENCE["fits"]}) >= 3
+
+
+def test_the_reports_primary_analysis_is_the_r_reference_with_statas_conventions():
+    """The primary endpoint as the report computes it (ML, Wald, pkshape carry-over; REML + Kenward-Roger beside),
+    against lme4/pbkrtest/lmerTest on the same data (tests/reference/reference_extra.json)."""
+    import json
+    from pathlib import Path
+
+    from ketapain_lib.report.results import Results
+
+    reference = json.loads((Path(__file__).parent / "reference" / "reference_extra.json").read_text())
+    ml, reml = (reference["fits"][f"ketapain_auc35_locf/paper_stata/{m}"] for m in ("ML", "REML"))
+    primary = Results(load_trial())["primary"]
+    summary, pairwise, small = primary["summary"].iloc[0], primary["pairwise"], primary["small_sample"]
+    assert summary["method"] == "ML"
+    assert summary["omnibus_chi2"] == pytest.approx(ml["omnibus_chi2"], rel=1e-6)
+    assert summary["omnibus_p"] == pytest.approx(ml["omnibus_p"], abs=1e-6)
+    assert summary["patient_variance"] == pytest.approx(ml["patient_variance"], rel=1e-6)
+    assert summary["residual_variance"] == pytest.approx(ml["residual_variance"], rel=1e-6)
+    by_name = pairwise.set_index("comparison")
+    for i, comparison in enumerate(ml["pairwise"]["comparison"]):   # the same orientation: first - second
+        row = by_name.loc[comparison]
+        assert row["estimate"] == pytest.approx(ml["pairwise"]["estimate"][i], rel=1e-6)
+        assert row["se"] == pytest.approx(ml["pairwise"]["se"][i], rel=1e-6)
+        assert row["p"] == pytest.approx(ml["pairwise"]["p"][i], abs=1e-6)
+        assert row["p_sidak"] == pytest.approx(ml["pairwise"]["p_sidak"][i], abs=1e-6)
+    omnibus = small.iloc[0]
+    kr = reml["kenward_roger"]["omnibus_pbkrtest"]
+    assert omnibus["F_kr"] == pytest.approx(kr["F"], rel=1e-6) and omnibus["ddf_kr"] == pytest.approx(kr["den_df"], rel=1e-5)
+    assert omnibus["p_kr"] == pytest.approx(kr["p"], abs=1e-6)
+    kr_pairs = dict(zip(reml["kenward_roger"]["pairwise"]["comparison"], reml["kenward_roger"]["pairwise"]["p"]))
+    for _, row in small.iloc[1:].iterrows():
+        assert row["p_kr"] == pytest.approx(kr_pairs[row["test"]], abs=1e-6), row["test"]
