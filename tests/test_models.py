@@ -175,11 +175,21 @@ def test_reml_and_ml_agree_on_fixed_effects_for_balanced_data():
     assert reml.residual_variance > ml.residual_variance
 
 
-def test_effect_size_is_the_contrast_over_the_total_sd():
+def test_effect_size_is_the_contrast_over_the_sd_of_a_within_patient_difference():
     fit = models.fit_crossover(synthetic_frame(6, patient_sd=30))
     row = fit.pairwise().iloc[0]
-    assert row["effect_size"] == pytest.approx(row["estimate"] / math.sqrt(fit.patient_variance + fit.residual_variance))
+    assert row["effect_size"] == pytest.approx(row["estimate"] / math.sqrt(2 * fit.residual_variance))
+    assert row["es_total_sd"] == pytest.approx(row["estimate"] / math.sqrt(fit.patient_variance + fit.residual_variance))
     assert row["es_ci_low"] < row["effect_size"] < row["es_ci_high"]
+
+
+def test_the_papers_effect_size_scale_gives_intervals_near_two_z_over_root_n_wide():
+    # with n patients, a within-patient contrast has SE ~ sd(difference) / sqrt(n): the CI in that scale is about
+    # 2 * 1.96 / sqrt(n) wide (0.88 for 20 patients, the width of the paper's intervals), whatever the ICC
+    for patient_sd in (5, 30, 80):
+        fit = models.fit_crossover(synthetic_frame(2, patient_sd=patient_sd, n=24), "no_carryover")
+        widths = fit.pairwise().eval("es_ci_high - es_ci_low")
+        assert widths.between(0.7, 1.0).all(), (patient_sd, widths.tolist())
 
 
 def test_logit_model_refuses_a_non_binary_outcome():

@@ -74,8 +74,14 @@ def test_pairwise_contrasts_with_sidak(case):
     fit, ref = case
     table = fit.pairwise()
     pairwise = ref["pairwise"]
-    assert list(table["comparison"]) == pairwise["comparison"]
-    assert close(table["estimate"], pairwise["estimate"], atol=1e-4 * min(pairwise["se"]))
+    # R's reference spells the second contrast placebo - ketamine/magnesium; the report follows the paper's
+    # sign (ketamine/magnesium - placebo): the same contrast, opposite sign
+    sign = []
+    for ours, theirs in zip(table["comparison"], pairwise["comparison"]):
+        first, second = theirs.split(" vs ")
+        assert ours in (theirs, f"{second} vs {first}")
+        sign.append(1.0 if ours == theirs else -1.0)
+    assert close(table["estimate"] * np.array(sign), pairwise["estimate"], atol=1e-4 * min(pairwise["se"]))
     assert close(table["se"], pairwise["se"])
     assert np.allclose(table["p"], pairwise["p"], atol=1e-3)
     assert np.allclose(table["p_sidak"], pairwise["p_sidak"], atol=1e-3)
@@ -127,9 +133,11 @@ def test_the_reports_primary_analysis_is_the_r_reference_with_statas_conventions
     assert summary["patient_variance"] == pytest.approx(ml["patient_variance"], rel=1e-6)
     assert summary["residual_variance"] == pytest.approx(ml["residual_variance"], rel=1e-6)
     by_name = pairwise.set_index("comparison")
-    for i, comparison in enumerate(ml["pairwise"]["comparison"]):   # the same orientation: first - second
-        row = by_name.loc[comparison]
-        assert row["estimate"] == pytest.approx(ml["pairwise"]["estimate"][i], rel=1e-6)
+    for i, comparison in enumerate(ml["pairwise"]["comparison"]):   # R: first - second; the report may flip it
+        first, second = comparison.split(" vs ")
+        flipped = comparison not in by_name.index
+        row = by_name.loc[f"{second} vs {first}" if flipped else comparison]
+        assert (-1 if flipped else 1) * row["estimate"] == pytest.approx(ml["pairwise"]["estimate"][i], rel=1e-6)
         assert row["se"] == pytest.approx(ml["pairwise"]["se"][i], rel=1e-6)
         assert row["p"] == pytest.approx(ml["pairwise"]["p"][i], abs=1e-6)
         assert row["p_sidak"] == pytest.approx(ml["pairwise"]["p_sidak"][i], abs=1e-6)
@@ -139,4 +147,6 @@ def test_the_reports_primary_analysis_is_the_r_reference_with_statas_conventions
     assert omnibus["p_kr"] == pytest.approx(kr["p"], abs=1e-6)
     kr_pairs = dict(zip(reml["kenward_roger"]["pairwise"]["comparison"], reml["kenward_roger"]["pairwise"]["p"]))
     for _, row in small.iloc[1:].iterrows():
-        assert row["p_kr"] == pytest.approx(kr_pairs[row["test"]], abs=1e-6), row["test"]
+        first, second = row["test"].split(" vs ")
+        expected = kr_pairs.get(row["test"], kr_pairs.get(f"{second} vs {first}"))   # P does not see the sign
+        assert row["p_kr"] == pytest.approx(expected, abs=1e-6), row["test"]

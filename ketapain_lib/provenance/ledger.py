@@ -25,8 +25,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..stats import analyses
-from ..design import ALPHA, DAY7, FIGURE4_WINDOWS
+from ..stats import analyses, derive
+from ..stats.crossover import PAIRS, sidak
+from ..design import ALPHA, DAY7, FIGURE4_WINDOWS, TREATMENTS
 from .calibration import achieved_statistics
 from ..rawdata.load import Trial
 from .published import published_precision, published_results
@@ -34,8 +35,10 @@ from .published import published_precision, published_results
 #: Keys the paper states as design choices or planning inputs.
 INPUT_KEYS = ("design_alpha", "samplesize_alpha", "samplesize_power", "samplesize_correlation",
               "samplesize_pilot_auc28_mean", "samplesize_pilot_auc28_sd")
+#: The report's contrasts (first - second) and the paper's labels of the same numbers: the paper writes
+#: "placebo versus ketamine/magnesium" for the effect size it prints as ketamine/magnesium minus placebo.
 _PAIR_KEYS = {"ketamine vs placebo": "ketamine_vs_placebo",
-              "placebo vs ketamine_magnesium": "placebo_vs_ketamine_magnesium",
+              "ketamine_magnesium vs placebo": "placebo_vs_ketamine_magnesium",
               "ketamine vs ketamine_magnesium": "ketamine_vs_ketamine_magnesium"}
 
 
@@ -80,8 +83,9 @@ def reproduced_values(trial: Trial, results: Mapping) -> dict[str, float]:
     values["auc7_omnibus_p"] = float(day7["omnibus_p"])
     values["auc7_icc"] = float(day7["icc"])
     # the paper's post hoc P is Sidak-adjusted; with a non-significant omnibus test the raw P is shown
-    sidak = day7["p_sidak: ketamine vs placebo"]
-    values["auc7_ketamine_vs_placebo_p"] = float(sidak if np.isfinite(sidak) else day7["p: ketamine vs placebo"])
+    # the paper's value follows a significant omnibus test, so it is Sidak-adjusted: compare like with like,
+    # whatever the reproduced omnibus test gives
+    values["auc7_ketamine_vs_placebo_p"] = float(sidak(day7["p: ketamine vs placebo"], len(PAIRS)))
 
     improvement = results["improvement"]
     primary_rule = improvement[improvement["rule"] == "baseline_30pct"].set_index("last_day")
@@ -92,6 +96,21 @@ def reproduced_values(trial: Trial, results: Mapping) -> dict[str, float]:
     values["consecutive_p"] = float(results["consecutive"]["p"].item())
     questionnaires = results["questionnaires"].set_index("score")
     values["pgic_sleep_p"] = float(questionnaires.at["pgic_sleep", "omnibus_p"])
+    values.update(_adverse_event_shares(trial))
+    return values
+
+
+def _adverse_event_shares(trial: Trial) -> dict[str, float]:
+    """Percentages of patients with a related event, with any event, and with none (the Safety section)."""
+    n = len(trial.patients)
+    events = derive.with_treatment(trial.adverse_events, trial.infusions)
+    related = derive.related_adverse_events(trial.adverse_events, trial.infusions)
+    values = {"ae_none_pct": 100.0 * (n - events["patient_id"].nunique()) / n}
+    for treatment in TREATMENTS:
+        values[f"ae_related_{treatment}_pct"] = 100.0 * related.loc[related["treatment"] == treatment,
+                                                                    "patient_id"].nunique() / n
+        values[f"abstract_ae_any_{treatment}_pct"] = 100.0 * events.loc[events["treatment"] == treatment,
+                                                                        "patient_id"].nunique() / n
     return values
 
 
@@ -107,11 +126,18 @@ def _log_scale_keys(results: Mapping) -> set[str]:
     return keys
 
 
+def _text(value) -> str:
+    return "" if pd.isna(value) else str(value)
+
+
 def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
     """Published vs reproduced for every number of the published-results file, in its order.
 
     Columns: ``key``, ``section``, ``statistic``, ``published``,
-    ``reproduced``, ``difference``, ``tolerance``, ``status``.
+    ``reproduced``, ``difference``, ``tolerance``, ``status``, ``compared``
+    (what the report computes for it: statistic, direction, adjustment) and
+    ``reading`` (where the paper is ambiguous, the reading the report took,
+    labelled "assumption" when it is the report's own).
     """
     published = published_results()
     values = reproduced_values(trial, results)
@@ -131,5 +157,6 @@ def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
             status = "match" if abs(difference) <= tolerance + 1e-9 else "differs"
         rows.append({"key": key, "section": row["section"], "statistic": row["description"],
                      "published": float(row["value"]), "reproduced": reproduced, "difference": difference,
-                     "tolerance": tolerance, "status": status})
+                     "tolerance": tolerance, "status": status, "compared": _text(row["compared"]),
+                     "reading": _text(row["reading"])})
     return pd.DataFrame(rows)

@@ -31,7 +31,8 @@ def _published_text() -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def _published() -> pd.DataFrame:
-    frame = _published_text().astype({"unit": "string", "section": "string", "description": "string"})
+    frame = _published_text().astype({"unit": "string", "section": "string", "description": "string",
+                                      "compared": "string", "reading": "string"})
     frame.index = frame.index.astype("string")
     return frame.astype({"value": float, "calibration_tolerance": float})
 

@@ -110,6 +110,8 @@ def ledger_rows(results: Results, section: str | None = None):
     if section is not None:
         table = table[table["section"] == section]
     shown = table[["statistic", "published", "reproduced", "difference", "tolerance", "status"]].copy()
+    # what is compared, and the reading taken where the paper is ambiguous
+    shown["note"] = ["; ".join(part for part in (c, r) if part) for c, r in zip(table["compared"], table["reading"])]
     # published values and tolerances as the paper prints them (shortest form), the rest at 3 decimals
     for column in ("published", "tolerance"):
         shown[column] = [fmt.MISSING if v != v else f"{v:g}" for v in shown[column]]

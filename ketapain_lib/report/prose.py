@@ -15,6 +15,7 @@ from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, 
                       REFERENCE_TREATMENT, REPORT_METHOD, RESPONSE_THRESHOLD, SMALL_SAMPLE_METHOD,
                       TREATMENTS)
 from ..stats import analyses, derive, interpretation, power, sensitivity
+from ..stats.crossover import PAIRS, sidak
 
 Values = dict[str, str | int]
 
@@ -68,7 +69,15 @@ def methods(r: Mapping) -> Values:
         "carryover_coding": CARRYOVER_WORDS[CARRYOVER_CODING],
         "primary_days": PRIMARY.last_day,
         "method_words": METHOD_WORDS[REPORT_METHOD],
+        "published_es_widths": _published_es_widths(r["ledger"]),
     }
+
+
+def _published_es_widths(ledger) -> str:
+    """The widths of the paper's three effect-size intervals, as the paper's numbers give them."""
+    published = ledger.set_index("key")["published"]
+    stems = [key[: -len("_lo")] for key in published.index if key.startswith("auc35_es_") and key.endswith("_lo")]
+    return ", ".join(fmt.fixed(published[f"{stem}_hi"] - published[f"{stem}_lo"], 1) for stem in stems)
 
 
 def population(r: Mapping) -> Values:
@@ -89,7 +98,7 @@ def agreement(small_sample) -> str:
 
 def _effect_sizes(pairwise) -> Values:
     values: Values = {}
-    for key, comparison in (("k_p", "ketamine vs placebo"), ("p_km", "placebo vs ketamine_magnesium"),
+    for key, comparison in (("k_p", "ketamine vs placebo"), ("km_p", "ketamine_magnesium vs placebo"),
                             ("k_km", "ketamine vs ketamine_magnesium")):
         row = pairwise.loc[comparison]
         values.update({f"es_{key}": fmt.fixed(row["effect_size"], 2), f"es_{key}_low": fmt.fixed(row["es_ci_low"], 2),
@@ -149,6 +158,7 @@ def secondary(r: Mapping) -> Values:
     return {
         "day7_omnibus_p": fmt.p_equals(day7["omnibus_p"]),
         "day7_k_p": fmt.p_equals(day7[f"p: ketamine vs {REFERENCE_TREATMENT}"]),
+        "day7_k_p_sidak": fmt.p_equals(sidak(day7[f"p: ketamine vs {REFERENCE_TREATMENT}"], len(PAIRS))),
         "day7_verdict": verdict(day7["omnibus_p"], "differ", "do not differ"),
         "day7_omnibus_p_kr": fmt.p_equals(day7["omnibus_p_kr"]),
         "n_table2_rows": len(r["auc_table"]),

@@ -93,6 +93,9 @@ _ENTRIES: tuple[Output, ...] = (
     Output("model_formulas", "Table", "01_methods",
            "Fixed effects of the crossover mixed models fitted in this report; every model has a random "
            "intercept per patient.", lambda r: tables.model_formulas()),
+    Output("effect_size_scales", "Table", "01_methods",
+           f"Candidate scales of the effect size: the width of the {_CI} CI of each primary contrast in each "
+           "scale.", lambda r: r["primary"]["effect_size_scales"], precision=2),
     Output("sample_size", "Table", "01_methods",
            "The planning calculation redone from the paper's published inputs.", lambda r: r["sample_size"]),
     # ---- population

@@ -12,6 +12,8 @@ add: the REML refit with Kenward-Roger degrees of freedom
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from dataclasses import astuple
@@ -57,6 +59,27 @@ def _model_choice_fits(trial: Trial):
             yield label, method, crossover.fit_crossover(data, model, method)
 
 
+def effect_size_scales(fit: crossover.CrossoverFit) -> pd.DataFrame:
+    """The candidate scales of a standardized contrast and the width of the CI each implies, per contrast.
+
+    The paper does not define its effect size; the scale that reproduces the
+    width of its intervals is the one the report uses
+    (:attr:`~ketapain_lib.stats.crossover.CrossoverFit.within_difference_sd`).
+    Rows: the scale, its value (outcome units) and the CI width of each
+    contrast in that scale.
+    """
+    pairwise = fit.pairwise()
+    width = pairwise["ci_high"] - pairwise["ci_low"]
+    candidates = {
+        "SD of a within-patient difference, sqrt(2 x residual variance) (the report's)": fit.within_difference_sd,
+        "total SD, sqrt(between- + within-patient variance)": fit.total_sd,
+        "within-patient (residual) SD": math.sqrt(fit.residual_variance),
+    }
+    return pd.DataFrame([{"scale": name, "sd": sd, **{f"ci width: {c}": w / sd
+                                                       for c, w in zip(pairwise["comparison"], width)}}
+                         for name, sd in candidates.items()])
+
+
 def small_sample_analysis(fit: crossover.CrossoverFit) -> pd.DataFrame:
     """The small-sample analysis beside the report's (ML, Wald) one: REML with Kenward-Roger and Satterthwaite df.
 
@@ -94,7 +117,7 @@ def primary_endpoint(trial: Trial, method: crossover.Method = REPORT_METHOD) -> 
                                                                    "shapiro_p", "summary")}})
     return {"summary": fit.to_frame(), "pairwise": fit.pairwise(), "descriptives": pd.DataFrame(rows),
             "interaction": pd.DataFrame([crossover.sequence_by_treatment_test(data)]), "fit": fit,
-            "small_sample": small_sample_analysis(fit)}
+            "small_sample": small_sample_analysis(fit), "effect_size_scales": effect_size_scales(fit)}
 
 
 def model_comparison(trial: Trial) -> pd.DataFrame:

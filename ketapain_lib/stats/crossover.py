@@ -24,9 +24,11 @@ Conventions chosen where the paper is silent:
   design). P values are reported raw and Sidak-adjusted for the three
   comparisons, ``1 - (1 - p)^3``; the paper applies Sidak when the omnibus
   P < 0.05.
-* **Effect size**: the contrast divided by the model's total SD,
-  ``sqrt(sigma2_patient + sigma2_residual)``, with the contrast's 95% CI
-  divided by the same SD (the SD is treated as known).
+* **Effect size**: the contrast divided by the SD of a within-patient
+  difference, ``sqrt(2 sigma2_residual)``, the scale that reproduces the
+  width of the paper's intervals (about 0.9 with 20 patients), with the
+  contrast's CI divided by the same SD (treated as known); the contrast over
+  the total SD ``sqrt(sigma2_patient + sigma2_residual)`` is kept beside it.
 * **ICC** = ``sigma2_patient / (sigma2_patient + sigma2_residual)``.
 * **Residual normality**: Shapiro-Wilk on the conditional residuals
   (observed minus fixed plus predicted random effects); if P < 0.05, the
@@ -56,10 +58,12 @@ FORMULAS: dict[str, str] = {
     "no_carryover": "{treatment} + C(sequence)",
     "treatment_only": "{treatment}",
 }
-#: The paper's three pairwise comparisons, as (first, second): estimate = first - second.
+#: The paper's three pairwise comparisons, as (first, second): estimate = first - second. The paper's sign
+#: convention: each active treatment minus placebo, and ketamine minus ketamine/magnesium (its three published
+#: effect sizes are consistent only under it: (K - P) - (KM - P) = K - KM).
 PAIRS: tuple[tuple[str, str], ...] = (
     (TREATMENTS[1], TREATMENTS[0]),
-    (TREATMENTS[0], TREATMENTS[2]),
+    (TREATMENTS[2], TREATMENTS[0]),
     (TREATMENTS[1], TREATMENTS[2]),
 )
 #: Confidence level of every interval of the report, and its normal quantile.
@@ -143,6 +147,11 @@ class CrossoverFit:
         return self.patient_variance / total if total > 0 else float("nan")
 
     @property
+    def within_difference_sd(self) -> float:
+        """SD of a within-patient difference between two periods, ``sqrt(2 sigma2_residual)``: the paper's scale."""
+        return math.sqrt(2 * self.residual_variance)
+
+    @property
     def total_sd(self) -> float:
         """SD of one observation around its mean: the denominator of the effect sizes."""
         return math.sqrt(self.patient_variance + self.residual_variance)
@@ -187,9 +196,11 @@ class CrossoverFit:
         """The pairwise treatment differences (first - second), raw and Sidak P, effect sizes.
 
         Columns: ``comparison``, ``estimate`` (outcome units), ``se``, ``z``,
-        ``p``, ``p_sidak``, ``ci_low``, ``ci_high``, ``effect_size``,
-        ``es_ci_low``, ``es_ci_high`` (in total-SD units); for a REML fit also
-        ``df_kr`` and ``p_kr``, the Kenward-Roger t test of the contrast.
+        ``p``, ``p_sidak``, ``ci_low``, ``ci_high``; ``effect_size``,
+        ``es_ci_low``, ``es_ci_high`` in units of the SD of a within-patient
+        difference (the paper's scale, :attr:`within_difference_sd`), and
+        ``es_total_sd*`` in units of the total SD (the alternative); for a
+        REML fit also ``df_kr`` and ``p_kr``, the Kenward-Roger t test.
         """
         rows = []
         for first, second in self.pairs:
@@ -202,10 +213,12 @@ class CrossoverFit:
             z = estimate / se
             p = float(2 * stats.norm.sf(abs(z)))
             low, high = estimate - _Z * se, estimate + _Z * se
+            scale, total = self.within_difference_sd, self.total_sd
             row = {"comparison": f"{first} vs {second}", "first": first, "second": second,
                    "estimate": estimate, "se": se, "z": z, "p": p, "p_sidak": float(sidak(p, len(self.pairs))),
-                   "ci_low": low, "ci_high": high, "effect_size": estimate / self.total_sd,
-                   "es_ci_low": low / self.total_sd, "es_ci_high": high / self.total_sd}
+                   "ci_low": low, "ci_high": high, "effect_size": estimate / scale,
+                   "es_ci_low": low / scale, "es_ci_high": high / scale, "es_total_sd": estimate / total,
+                   "es_total_sd_ci_low": low / total, "es_total_sd_ci_high": high / total}
             if self.method == "REML" and math.isfinite(self.patient_variance):
                 kr = small_sample.kenward_roger(self.core, vector)
                 row.update({"df_kr": float(kr.ddf), "p_kr": float(kr.p)})
