@@ -75,7 +75,11 @@ def _export(args: argparse.Namespace) -> int:
     trial = _load(args.data)
     if trial is None:
         return 1
-    written = export_all(trial, args.out)
+    try:
+        written = export_all(trial, args.out)
+    except (OSError, ValueError) as err:  # one line, no traceback: an unwritable or forbidden --out
+        print(f"export: {err}")
+        return 1
     print(f"wrote {len(written)} files to {args.out}")
     return 0
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..design import KETAMINE_DOSE_TOLERANCE, KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG
+from ..design import KETAMINE_DOSE_TOLERANCE, KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG, PERIOD_DAYS
 from .problems import Problem, plain_number as _fmt
 from .schema import PERIODS, SCORE_BY_NAME, TABLES, TREATMENT_CODES
 
@@ -58,17 +58,21 @@ class Tables:
 
 def patients_are_known(t: Tables) -> list[Problem]:
     """Every patient id used in any file exists in patients.csv."""
-    if not t.has("patients", "patient_id"):
-        return []
     known, problems = t.patient_ids, []
+    if not t.has("patients", "patient_id") or not known:
+        return []  # patients.csv is missing, headless or empty: reported there once, not at every other row
     for name, table in TABLES.items():
         if name == "patients" or "patient_id" not in table.column_names:
             continue
         rows = t.rows(name)
+        unknown: dict[str, list[int]] = defaultdict(list)
         for line, pid in zip(rows["source_line"], rows["patient_id"]):
             if pid is not None and pid not in known:
-                problems.append(Problem(t.shown(name), line, "patient_id",
-                                        f"unknown patient {pid!r} (not in patients.csv)"))
+                unknown[pid].append(line)
+        for pid, lines in unknown.items():
+            count = f" ({len(lines)} rows, the first here)" if len(lines) > 1 else ""
+            problems.append(Problem(t.shown(name), lines[0], "patient_id",
+                                    f"unknown patient {pid!r} (not in patients.csv){count}"))
     return problems
 
 
@@ -105,6 +109,23 @@ def every_patient_is_randomized(t: Tables) -> list[Problem]:
     return [Problem(t.shown("patients"), t.patient_line(pid), "patient_id",
                     f"patient {pid} has no row in randomization.csv")
             for pid in sorted(t.patient_ids - randomized)]
+
+
+def randomization_numbers_are_unique(t: Tables) -> list[Problem]:
+    """Each number of the pharmacy's randomization list is given to one patient."""
+    if not t.has("randomization", "randomization_number"):
+        return []
+    first_line: dict[int, int] = {}
+    problems = []
+    for row in t.rows("randomization").itertuples(index=False):
+        number = row.randomization_number
+        if number is None:
+            continue
+        if number in first_line:
+            problems.append(Problem(t.shown("randomization"), row.source_line, "randomization_number",
+                                    f"randomization number {number} is also given at line {first_line[number]}"))
+        first_line.setdefault(number, row.source_line)
+    return problems
 
 
 def _infusions_by_patient(t: Tables) -> dict[str, list]:
@@ -171,6 +192,10 @@ def study_days_increase(t: Tables) -> list[Problem]:
                 problems.append(Problem(shown, row_b.source_line, "study_day",
                                         f"period {row_b.period} starts on day {day_b}, not after period "
                                         f"{row_a.period} (day {day_a})"))
+            elif day_b < day_a + PERIOD_DAYS:
+                problems.append(Problem(shown, row_b.source_line, "study_day",
+                                        f"period {row_b.period} starts on day {day_b}, inside period {row_a.period} "
+                                        f"(days {day_a} to {day_a + PERIOD_DAYS}): the periods overlap"))
         if days and days[0][1].period == 1 and days[0][0] != 0:
             problems.append(Problem(shown, days[0][1].source_line, "study_day",
                                     "the first infusion defines study day 0"))
@@ -209,6 +234,7 @@ CHECKS: tuple[Callable[[Tables], list[Problem]], ...] = (
     patients_are_known,
     screening_matches_patients,
     every_patient_is_randomized,
+    randomization_numbers_are_unique,
     infusions_follow_the_sequence,
     study_days_increase,
     periods_have_an_infusion,

@@ -104,8 +104,31 @@ def _read_all(directory: Path) -> tuple[dict[str, pd.DataFrame | None], list[Pro
         problems += found
     problems += check_design(directory, frames)
     order = {str(directory / t.filename): i for i, t in enumerate(TABLES.values())}
-    return frames, sorted(set(problems),
-                          key=lambda p: (order.get(p.path, -1), p.line or 0, p.column or "", p.message))
+    ordered = sorted(set(problems), key=lambda p: (order.get(p.path, -1), p.line or 0, p.column or "", p.message))
+    return frames, summarize(ordered)
+
+
+#: How many problems with the same file, column and message are listed before the rest are counted.
+SHOWN_PER_KIND = 3
+
+
+def summarize(problems: list[Problem]) -> list[Problem]:
+    """One root cause, a few lines: repeats of a (file, column, message) beyond :data:`SHOWN_PER_KIND` are
+    counted in the last one shown ("and 2,158 more lines like it") instead of listed."""
+    seen: dict[tuple, list[int]] = {}
+    for index, problem in enumerate(problems):
+        seen.setdefault((problem.path, problem.column, problem.message), []).append(index)
+    kept = []
+    for index, problem in enumerate(problems):
+        same = seen[(problem.path, problem.column, problem.message)]
+        position = same.index(index)
+        if position < SHOWN_PER_KIND - 1 or len(same) <= SHOWN_PER_KIND:
+            kept.append(problem)
+        elif position == SHOWN_PER_KIND - 1:
+            more = len(same) - position - 1
+            kept.append(Problem(problem.path, problem.line, problem.column,
+                                f"{problem.message} (and {more:,} more line(s) like it)"))
+    return kept
 
 
 def _typed(table: Table, frame: pd.DataFrame) -> pd.DataFrame:

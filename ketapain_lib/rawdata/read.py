@@ -16,8 +16,16 @@ import pandas as pd
 from .problems import Problem, plain_number as _fmt
 from .schema import Column, Table
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# ASCII digits only: Python's int() and float() also read Arabic-Indic or full-width digits, a CSV must not
+_INTEGER = re.compile(r"^[+-]?[0-9]+$", re.ASCII)
+_DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$", re.ASCII)
+#: The longest cell text parsed as a number, and the longest excerpt of a value echoed in a message.
+MAX_NUMBER_CHARS, MAX_ECHO_CHARS = 30, 40
+
+
+def excerpt(text: str) -> str:
+    """A value as a message shows it: quoted, and clipped to a short excerpt."""
+    return repr(text) if len(text) <= MAX_ECHO_CHARS else repr(text[:MAX_ECHO_CHARS]) + f"... ({len(text)} characters)"
 
 
 def _parse_cell(text: str, column: Column, score=None) -> tuple[object, str | None]:
@@ -25,25 +33,27 @@ def _parse_cell(text: str, column: Column, score=None) -> tuple[object, str | No
     if text == "":
         return (None, None) if column.nullable else (None, "missing value (the column is required)")
     if text != text.strip():
-        return None, f"value {text!r} has leading or trailing spaces"
+        return None, f"value {excerpt(text)} has leading or trailing spaces"
+    if column.kind in ("integer", "decimal") and len(text) > MAX_NUMBER_CHARS:
+        return None, f"value {excerpt(text)} is too long to be a number"
     if column.kind == "integer":
         if not _INTEGER.match(text):
-            return None, f"value {text!r} is not an integer"
+            return None, f"value {excerpt(text)} is not an integer"
         value: object = int(text)
     elif column.kind == "decimal":
         if not _DECIMAL.match(text):
-            return None, f"value {text!r} is not a number"
+            return None, f"value {excerpt(text)} is not a number"
         value = float(text)
     elif column.kind == "category":
         if text not in column.allowed:
-            return None, f"unknown value {text!r} (allowed: {', '.join(column.allowed)})"
+            return None, f"unknown value {excerpt(text)} (allowed: {', '.join(column.allowed)})"
         value = text
     else:
         value = text
     if column.value_range is not None and column.kind in ("integer", "decimal"):
         low, high = column.value_range
         if not low <= value <= high:
-            return None, f"value {text!r} is outside the range {_fmt(low)} to {_fmt(high)}"
+            return None, f"value {excerpt(text)} is outside the range {_fmt(low)} to {_fmt(high)}"
     return value, None
 
 
@@ -51,8 +61,12 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame | None, list
     """Read and check one CSV file; return its parsed rows (with a ``_line`` column) and problems."""
     path = directory / table.filename
     shown = str(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return None, [Problem(shown, None, None, f"file not found (expected the {table.name} table)")]
+    if directory.resolve() not in path.resolve().parents:
+        return None, [Problem(shown, None, None, "is a link to a file outside the data directory; not read")]
+    if not path.is_file():
+        return None, [Problem(shown, None, None, "is not a regular file (a directory, device or pipe); not read")]
     raw = path.read_bytes()
     expected_header = ",".join(table.column_names)
     if not raw.strip():
@@ -108,6 +122,7 @@ def _records(shown: str, table: Table, reader, header: list[str],
     """Parse the data rows; each record has its ``source_line``, its cells and its ``bad_columns``."""
     problems: list[Problem] = []
     records: list[dict] = []
+    blank_lines: list[int] = []
     previous_end = reader.line_num
     try:
         for fields in reader:
@@ -116,8 +131,11 @@ def _records(shown: str, table: Table, reader, header: list[str],
             line, end = previous_end + 1, reader.line_num
             previous_end = end
             if not fields:
-                problems.append(Problem(shown, line, None, "blank line"))
+                blank_lines.append(line)
                 continue
+            if blank_lines:  # a blank line before more data is a problem; one at the very end is not
+                problems += [Problem(shown, blank, None, "blank line") for blank in blank_lines]
+                blank_lines = []
             if end > line:
                 problems.append(Problem(shown, line, None,
                                         f"a quoted field runs over lines {line} to {end} "
@@ -138,8 +156,8 @@ def _records(shown: str, table: Table, reader, header: list[str],
             record["bad_columns"] = frozenset(bad)
             records.append(record)
     except csv.Error as err:
-        problems.append(Problem(shown, reader.line_num, None, f"malformed CSV ({err})"))
-
+        problems.append(Problem(shown, reader.line_num, None, f"malformed CSV ({err}); the rest of the file is not read"))
+    problems += [Problem(shown, blank, None, "blank line") for blank in blank_lines[1:]]
     return records, problems
 
 

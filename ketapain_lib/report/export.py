@@ -30,9 +30,23 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
+def check_output_folder(out: Path, data: Path) -> None:
+    """Refuse an output folder inside the data directory (or holding it): nothing is ever written into the data."""
+    out, data = out.resolve(), data.resolve()
+    if out == data or data in out.parents or out in data.parents:
+        raise ValueError(f"{out}: the export never writes into or around the data directory {data}; "
+                         "choose another --out")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a folder")
+
+
 def export_all(trial: Trial, out: str | Path, results: Results | None = None) -> list[Path]:
-    """Write the report's outputs into ``out``; return the paths written, sorted."""
+    """Write the report's outputs into ``out``; return the paths written, sorted.
+
+    Raises ``ValueError`` for an output folder in or around the data directory.
+    """
     out = Path(out)
+    check_output_folder(out, trial.source)
     results = Results(trial) if results is None else results
     written = []
     for entry in OUTPUTS.values():
