@@ -97,3 +97,15 @@ def test_the_export_never_writes_into_the_data_directory(data):
                              "--data", str(data)], capture_output=True, text=True, check=False)
     assert result.returncode == 1 and "never writes into or around the data directory" in result.stdout
     assert "Traceback" not in result.stderr and checksums(data) == before
+
+
+def test_a_real_exports_page_note_does_not_publish_the_full_path(tmp_path):
+    import dataclasses
+
+    from ketapain_lib import load_trial
+    from ketapain_lib.report import book
+
+    secure = tmp_path / "secure" / "ketapain_export"
+    real = dataclasses.replace(load_trial(), source=secure, is_synthetic=False)
+    text = book.provenance(real).data
+    assert "ketapain_export" in text and str(secure.parent) not in text and "Synthetic" not in text

@@ -38,7 +38,8 @@ def provenance(trial: Trial) -> Markdown:
             "obtain the real report.\n```"
         )
     else:
-        text = f"```{{note}}\nData: the raw export in `{trial.source}`.\n```"
+        # the folder's name only: its full path belongs to whoever built the book and may name a secure location
+        text = f"```{{note}}\nData: the raw export in the folder `{trial.source.name}`.\n```"
     return Markdown(text)
 
 
