@@ -96,19 +96,18 @@ def reproduced_values(trial: Trial, results: Mapping) -> dict[str, float]:
     values["consecutive_p"] = float(results["consecutive"]["p"].item())
     questionnaires = results["questionnaires"].set_index("score")
     values["pgic_sleep_p"] = float(questionnaires.at["pgic_sleep", "omnibus_p"])
-    values.update(_adverse_event_shares(trial))
+    values.update(_adverse_event_shares(trial, values))
     return values
 
 
-def _adverse_event_shares(trial: Trial) -> dict[str, float]:
-    """Percentages of patients with a related event, with any event, and with none (the Safety section)."""
+def _adverse_event_shares(trial: Trial, counts: dict[str, float]) -> dict[str, float]:
+    """The Safety section's percentages: of the counts already computed (related events, none), and of patients
+    with any event by treatment (the abstract's figure)."""
     n = len(trial.patients)
     events = derive.with_treatment(trial.adverse_events, trial.infusions)
-    related = derive.related_adverse_events(trial.adverse_events, trial.infusions)
-    values = {"ae_none_pct": 100.0 * (n - events["patient_id"].nunique()) / n}
+    values = {"ae_none_pct": 100.0 * counts["ae_none_n"] / n}
     for treatment in TREATMENTS:
-        values[f"ae_related_{treatment}_pct"] = 100.0 * related.loc[related["treatment"] == treatment,
-                                                                    "patient_id"].nunique() / n
+        values[f"ae_related_{treatment}_pct"] = 100.0 * counts[f"ae_related_{treatment}_n"] / n
         values[f"abstract_ae_any_{treatment}_pct"] = 100.0 * events.loc[events["treatment"] == treatment,
                                                                         "patient_id"].nunique() / n
     return values

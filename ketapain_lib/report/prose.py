@@ -133,9 +133,13 @@ def primary(r: Mapping) -> Values:
     }
 
 
+def _disagreements(table):
+    """Rows whose omnibus tests (Wald vs Kenward-Roger) lead to different conclusions at ALPHA."""
+    return table[(table["omnibus_p"] < ALPHA) != (table["omnibus_p_kr"] < ALPHA)]
+
+
 def _omnibus_agreement(table) -> str:
-    """Which rows' omnibus tests (Wald vs Kenward-Roger) lead to different conclusions at ALPHA, in words."""
-    differ = table[(table["omnibus_p"] < ALPHA) != (table["omnibus_p_kr"] < ALPHA)]
+    differ = _disagreements(table)
     if differ.empty:
         return "lead to the same conclusion in every row"
     names = [f"{row.measure.replace('_', ' ')} to day {row.last_day} ({row.imputation})" for row in differ.itertuples()]
@@ -143,7 +147,7 @@ def _omnibus_agreement(table) -> str:
 
 
 def _score_agreement(table) -> str:
-    differ = table[(table["omnibus_p"] < ALPHA) != (table["omnibus_p_kr"] < ALPHA)]
+    differ = _disagreements(table)
     if differ.empty:
         return "agree on every score"
     return "disagree on " + ", ".join(differ["score"].str.replace("_", " "))
