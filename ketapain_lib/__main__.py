@@ -2,7 +2,9 @@
 
 * ``validate [DIR]`` prints ``OK`` and exits 0 on good data, or prints one
   problem per line (``file:line: column: problem``) and exits 1.
-* ``simulate --seed N --out DIR`` writes a synthetic raw dataset.
+* ``simulate --seed N --out DIR [--patients N] [--dropouts K]`` writes a
+  synthetic raw dataset (the shipped one by default; another size, or with
+  drop-outs, for tests and benchmarks).
 * ``calibrate [DIR]`` prints the calibration report (published vs achieved)
   and exits 1 if a target is outside its tolerance.
 * ``export --out DIR [--data DIR]`` writes every table (CSV), figure (PNG,
@@ -35,7 +37,12 @@ def _validate(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from .provenance.simulate import simulate_trial, write_dataset
 
-    written = write_dataset(simulate_trial(args.seed), args.out, args.seed)
+    try:
+        frames = simulate_trial(args.seed, args.patients, args.dropouts)
+    except ValueError as err:
+        print(f"simulate: {err}")
+        return 1
+    written = write_dataset(frames, args.out, args.seed, args.patients, args.dropouts)
     print(f"wrote {len(written)} files to {args.out} (seed {args.seed})")
     return 0
 
@@ -70,8 +77,14 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .report.export import export_all
+    from .rawdata.load import data_dir
+    from .report.export import export_all, prepare_output_folder
 
+    try:  # an unwritable or forbidden --out is refused before the data are loaded
+        prepare_output_folder(args.out, data_dir(args.data))
+    except (OSError, ValueError) as err:
+        print(f"export: {err}")
+        return 1
     trial = _load(args.data)
     if trial is None:
         return 1
@@ -96,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     simulate = commands.add_parser("simulate", help="write a calibrated synthetic raw dataset")
     simulate.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     simulate.add_argument("--out", required=True, help="output directory (created if needed)")
+    simulate.add_argument("--patients", type=int, help="number of patients (default: the trial's 20; counts scale)")
+    simulate.add_argument("--dropouts", type=int, default=0, help="patients who discontinue (default 0)")
     simulate.set_defaults(run=_simulate)
     calibrate = commands.add_parser("calibrate", help="published summaries vs those of a dataset")
     calibrate.add_argument("directory", nargs="?", help="data directory (default: $KETAPAIN_DATA or data/synthetic)")

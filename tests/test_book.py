@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))
+from test_validation import set_cell  # noqa: E402
 
-from ketapain_lib.report import sphinx_ext
+from ketapain_lib.report import sphinx_ext  # noqa: E402
 from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
 from ketapain_lib.rawdata.schema import TABLES
 
@@ -98,21 +100,48 @@ def test_glued_prose_numbers_are_rendered(built):
         "glued P value missing"
 
 
-def test_unchanged_rebuild_executes_nothing_and_new_data_execute_everything(built, tmp_path):
+def test_unchanged_rebuild_executes_nothing_and_a_real_export_with_a_dropout_executes_everything(built, tmp_path):
+    """The second build reads "a real export" (no synthetic marker) in which P02 left during period 2.
+
+    jupyter-cache alone would keep the stale outputs; the book re-executes every page, builds with -W,
+    reports the drop-out, and stops calling its data synthetic.
+    """
+    from test_dropouts import discontinue_p02_after_period_2
+
     out, html, _ = built
     assert EXECUTING not in build(out)
     before = (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8")
-    # the same data with one diary entry changed: jupyter-cache alone would keep the stale outputs
     changed = tmp_path / "changed"
     shutil.copytree(SHIPPED_DATA_DIR, changed)
-    diary = (changed / "diary.csv").read_text(encoding="utf-8").split("\n")
-    fields = diary[1].split(",")
-    fields[3] = str((int(fields[3]) + 5) % 11)
-    diary[1] = ",".join(fields)
-    (changed / "diary.csv").write_text("\n".join(diary), encoding="utf-8")
+    (changed / SYNTHETIC_MARKER).unlink()
+    discontinue_p02_after_period_2(changed)
     log = build(out, data=changed)
     assert log.count(EXECUTING) == len(CHAPTERS)
     assert (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8") != before
+    population = (html / "chapters" / "02_population.html").read_text(encoding="utf-8")
+    assert "19 completed the three periods and 1 discontinued (1 during period 2; reasons: adverse event 1)" in \
+        population
+    intro = (html / "intro.html").read_text(encoding="utf-8")
+    assert "data in this book are synthetic" not in intro and "reads a raw export" in intro
+    assert "Synthetic data." not in population and str(tmp_path) not in population
+
+
+def test_a_corrupted_export_stops_the_build_within_seconds_with_the_validators_lines(tmp_path):
+    import time
+
+    bad = tmp_path / "bad"
+    shutil.copytree(SHIPPED_DATA_DIR, bad)
+    set_cell(bad / "infusions.csv", 2, "preinfusion_pain", "44")
+    env = {**os.environ, "KETAPAIN_DATA": str(bad)}
+    start = time.perf_counter()
+    result = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output",
+                             str(tmp_path / "out"), "-W", "-n", "--keep-going"], capture_output=True, text=True,
+                            cwd=ROOT, check=False, env=env)
+    assert time.perf_counter() - start < 10
+    assert result.returncode != 0
+    assert f"{bad}/infusions.csv:2: preinfusion_pain: value '44' is outside the range 0 to 10" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not list((tmp_path / "out").rglob("*.html"))  # no page written, with holes or without
 
 
 def test_banner_follows_the_data_directory(tmp_path, monkeypatch):

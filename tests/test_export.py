@@ -39,7 +39,7 @@ def test_export_writes_every_registry_output_and_matches_the_recorded_manifest(t
     import json
     from pathlib import Path
 
-    from ketapain_lib.report.export import DATASETS
+    from ketapain_lib.report.export import DATASETS, MANIFEST
     from ketapain_lib.report.registry import OUTPUTS
 
     assert export(tmp_path).returncode == 0
@@ -51,7 +51,7 @@ def test_export_writes_every_registry_output_and_matches_the_recorded_manifest(t
     expected = set()
     for entry in OUTPUTS.values():
         expected |= {f"{entry.path}.png", f"{entry.path}.svg"} if entry.kind == "figure" else {entry.path}
-    expected |= {f"tables/{name}.csv" for name in DATASETS}
+    expected |= {f"tables/{name}.csv" for name in DATASETS} | {MANIFEST}
     assert set(written) == expected
     recorded = json.loads((root / "tests" / "reference" / "export_sha256.json").read_text(encoding="utf-8"))
     changed = sorted(path for path in recorded if written.get(path) != recorded[path])

@@ -193,10 +193,10 @@ def test_missing_period(data):
     content = lines(path)
     del content[line - 1]
     path.write_text("\n".join(content), encoding="utf-8")
-    p02_first = find_line(path, "P02,")
     questionnaire_line = find_line(data / "questionnaires.csv", "P02,end_of_period,3,")
     expected = [
-        f"infusions.csv:{p02_first}: period: patient P02 has no infusion for period(s) 3",
+        f"disposition.csv:{find_line(data / 'disposition.csv', 'P02,')}: status: patient P02 is 'completed' but has "
+        "no infusion for period(s) 3 in infusions.csv (a missing period needs status 'discontinued')",
         f"diary.csv:{find_line(data / 'diary.csv', 'P02,3,')}: period: patient P02 has no infusion in period 3 "
         "(36 rows, the first here)",
         f"questionnaires.csv:{questionnaire_line}: period: patient P02 has no infusion in period 3 "

@@ -37,7 +37,7 @@ def _pct(count: int, n: int) -> float:
 def auc_by_treatment(trial: Trial, last_day: int, imputation: derive.Imputation,
                      measure: str = PRIMARY.measure) -> pd.DataFrame:
     """AUC per patient (rows) and treatment (columns, report order), in pain score-days."""
-    values = derive.with_treatment(derive.auc(trial.diary, measure, last_day, imputation), trial.infusions)
+    values = derive.with_treatment(derive.auc(trial.diary, measure, last_day, imputation, periods=trial.infusions), trial.infusions)
     wide = values.pivot(index="patient_id", columns="treatment", values="auc")
     return wide[list(TREATMENTS)]
 
@@ -150,5 +150,5 @@ def calibration_report(trial: Trial) -> pd.DataFrame:
 
 def diary_missing_rate(trial: Trial) -> float:
     """Share of the expected average-pain diary entries (days 0-35, every period) that are missing."""
-    grid = derive.diary_grid(trial.diary, (PRIMARY.measure,))
+    grid = derive.diary_grid(trial.diary, (PRIMARY.measure,), trial.infusions)
     return float(np.mean(grid[PRIMARY.measure].isna()))

@@ -86,7 +86,7 @@ def target_matrix(rng: np.random.Generator, patient_level: np.ndarray, means: np
 # --------------------------------------------------------------------------- the domains
 
 def draw_patients(rng: np.random.Generator, n: int) -> pd.DataFrame:
-    ids = [f"P{i:02d}" for i in range(1, n + 1)]
+    ids = [f"P{i:0{max(2, len(str(n)))}d}" for i in range(1, n + 1)]
     n_female = int(round(ASSUMPTIONS["female_share"] * n))
     sex = np.array(["female"] * n_female + ["male"] * (n - n_female))
     rng.shuffle(sex)
@@ -140,7 +140,7 @@ def _sequence_pool(n: int, n_consecutive: int) -> list[str]:
 def assign_sequences(rng: np.random.Generator, auc35: np.ndarray) -> list[str]:
     """Give each patient a sequence so that the consecutive-ketamine groups resemble the published ones."""
     n = len(auc35)
-    pool = np.array(_sequence_pool(n, int(pv("consecutive_n"))))
+    pool = np.array(_sequence_pool(n, scaled_count("consecutive_n", n)))
     ketamine_sum = auc35[:, TREATMENTS.index("ketamine")] + auc35[:, TREATMENTS.index("ketamine_magnesium")]
     targets = {"consecutive": (pv("consecutive_auc_mean"), pv("consecutive_auc_sd")),
                "nonconsecutive": (pv("nonconsecutive_auc_mean"), pv("nonconsecutive_auc_sd"))}
@@ -247,15 +247,15 @@ def draw_adverse_events(rng: np.random.Generator, ids: list[str],
                     period_of: dict[tuple[str, str], int]) -> pd.DataFrame:
     """Events whose patient counts by treatment and term, relatedness and no-event count are the published ones."""
     n = len(ids)
-    n_none = int(pv("ae_none_n"))
+    n_none = scaled_count("ae_none_n", n)
     term_counts = {t: {term: int(round(pv(f"ae_pct_{t}_{term}") * n / 100))
                        for term in AE_TERMS if _has(f"ae_pct_{t}_{term}")} for t in TREATMENTS}
-    related_n = {t: int(pv(f"ae_related_{t}_n")) for t in TREATMENTS}
+    related_n = {t: scaled_count(f"ae_related_{t}_n", n) for t in TREATMENTS}
     # patients with any event under each treatment: at least the largest term and the related count
     sizes = {t: max(max(term_counts[t].values()), related_n[t]) for t in TREATMENTS}
-    sizes["placebo"] += 1  # one placebo event judged unrelated
-    sizes["ketamine"] += 2
-    sizes["ketamine_magnesium"] += 1
+    # a few patients with only unrelated events (1, 2 and 1 of the published 20)
+    for t, extra in (("placebo", 1), ("ketamine", 2), ("ketamine_magnesium", 1)):
+        sizes[t] = min(sizes[t] + max(1, round(extra * n / pv("flow_randomized"))), n - n_none)
     with_event = list(rng.choice(ids, size=n - n_none, replace=False))
     uncovered = list(with_event)
     rng.shuffle(uncovered)
@@ -289,8 +289,18 @@ def draw_adverse_events(rng: np.random.Generator, ids: list[str],
                 rows.append([p, period_of[(p, t)], int(rng.integers(0, 2)), term, relatedness, "no"])
     rows.sort(key=lambda r: (r[0], r[1], AE_TERMS.index(r[3])))
     frame = pd.DataFrame(rows, columns=["patient_id", "period", "day", "term", "relatedness", "serious"])
-    frame.insert(0, "event_id", [f"AE{i:03d}" for i in range(1, len(frame) + 1)])
+    width = max(3, len(str(len(frame))))
+    frame.insert(0, "event_id", [f"AE{i:0{width}d}" for i in range(1, len(frame) + 1)])
     return frame
+
+
+def scaled_count(key: str, n: int) -> int:
+    """A published count of patients, scaled from the trial's size to ``n`` patients (itself when n is the trial's).
+
+    >>> scaled_count("consecutive_n", 20), scaled_count("consecutive_n", 200)
+    (12, 120)
+    """
+    return int(round(pv(key) * n / pv("flow_randomized")))
 
 
 def _has(key: str) -> bool:
@@ -322,19 +332,19 @@ def draw_blinding(rng: np.random.Generator, ids: list[str], treatment_of: dict) 
 
 
 def draw_screening(rng: np.random.Generator, ids: list[str]) -> pd.DataFrame:
-    outcomes = (["refused"] * int(pv("flow_refused")) + ["ineligible"] * int(pv("flow_ineligible")))
-    n_screened = int(pv("flow_screened"))
-    if n_screened != len(ids) + len(outcomes):
-        raise ValueError("published flow counts do not add up")
+    outcomes = (["refused"] * scaled_count("flow_refused", len(ids))
+                + ["ineligible"] * scaled_count("flow_ineligible", len(ids)))
+    n_screened = len(ids) + len(outcomes)
+    width = max(2, len(str(n_screened)))
     slots = sorted(rng.choice(n_screened, size=len(outcomes), replace=False))
     reasons = {"refused": "declined to take part", "ineligible": "did not meet the inclusion criteria"}
     rows, next_patient = [], iter(ids)
     for k in range(n_screened):
         if k in slots:
             outcome = outcomes[slots.index(k)]
-            rows.append((f"S{k + 1:02d}", outcome, None, reasons[outcome]))
+            rows.append((f"S{k + 1:0{width}d}", outcome, None, reasons[outcome]))
         else:
-            rows.append((f"S{k + 1:02d}", "randomized", next(next_patient), None))
+            rows.append((f"S{k + 1:0{width}d}", "randomized", next(next_patient), None))
     return pd.DataFrame(rows, columns=list(TABLES["screening"].column_names))
 
 

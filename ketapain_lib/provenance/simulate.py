@@ -130,10 +130,18 @@ def _diary(rng: np.random.Generator, ids: list[str], treatment_of: dict, auc7: n
     return pd.DataFrame(rows, columns=list(TABLES["diary"].column_names))
 
 
-def simulate_trial(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
-    """Generate the whole raw dataset; returns one DataFrame per table of the contract."""
+def simulate_trial(seed: int = DEFAULT_SEED, patients: int | None = None, dropouts: int = 0) -> dict[str, pd.DataFrame]:
+    """Generate the whole raw dataset; returns one DataFrame per table of the contract.
+
+    ``patients`` (default: the trial's 20) scales every published count to another size, for tests and
+    benchmarks; ``dropouts`` patients then discontinue (:func:`discontinue`). The defaults give the
+    shipped dataset.
+    """
     rng = np.random.default_rng(seed)
-    n = int(pv("flow_randomized"))
+    n = int(pv("flow_randomized")) if patients is None else int(patients)
+    if n < 6 or not 0 <= dropouts <= n:
+        raise ValueError(f"need at least 6 patients (one per sequence) and 0 to {n} drop-outs; "
+                         f"got {n} patients and {dropouts} drop-outs")
     patients = draw_patients(rng, n)
     ids = patients["patient_id"].tolist()
     patient_level, auc35, auc7 = _auc_targets(rng, n)
@@ -148,11 +156,13 @@ def simulate_trial(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
     diary = _diary(rng, ids, treatment_of, auc7, auc35)
     screening = draw_screening(rng, ids)
     concomitant = draw_concomitant(rng, ids)
-    return {
+    frames = {
         "screening": screening,
         "patients": patients,
         "baseline_drugs": draw_baseline_drugs(rng, ids),
         "randomization": randomization,
+        "disposition": pd.DataFrame({"patient_id": ids, "status": "completed", "discontinuation_study_day": None,
+                                     "discontinuation_reason": None}),
         "infusions": infusions,
         "diary": diary,
         "questionnaires": draw_questionnaires(rng, ids, patient_level, treatment_of),
@@ -160,6 +170,41 @@ def simulate_trial(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
         "concomitant_changes": concomitant,
         "blinding": draw_blinding(rng, ids, treatment_of),
     }
+    # a stream of its own, so that drop-outs leave every other draw of the dataset as it was
+    return discontinue(frames, np.random.default_rng([seed, dropouts]), dropouts) if dropouts else frames
+
+
+def discontinue(frames: dict[str, pd.DataFrame], rng: np.random.Generator, count: int) -> dict[str, pd.DataFrame]:
+    """``count`` patients leave the trial during period 1 or 2: later periods and later diary days are removed.
+
+    A patient who leaves on day ``d`` of a period keeps that period's infusion and diary days 0 to ``d``
+    (none when ``d`` is 0), loses its end-of-period questionnaire, and has no later period. The
+    disposition records the study day and a reason.
+    """
+    out = {name: frame.copy() for name, frame in frames.items()}
+    infusions = out["infusions"]
+    leaving = sorted(rng.choice(out["patients"]["patient_id"].to_numpy(), size=count, replace=False))
+    disposition = out["disposition"].set_index("patient_id")
+    for pid in leaving:
+        last_period = int(rng.integers(1, 3))
+        day_in_period = int(rng.integers(0, PERIOD_DAYS))
+        start = int(infusions.loc[(infusions["patient_id"] == pid) & (infusions["period"] == last_period),
+                                  "study_day"].iloc[0])
+        disposition.loc[pid] = ["discontinued", start + day_in_period,
+                                str(rng.choice(["adverse_event", "lack_of_efficacy", "withdrew_consent"]))]
+        for name in ("infusions", "diary", "adverse_events", "concomitant_changes", "blinding", "questionnaires"):
+            frame = out[name]
+            period = frame["period"].astype(float)
+            later = (frame["patient_id"] == pid) & (period > last_period)
+            if name == "diary":
+                later |= (frame["patient_id"] == pid) & (period == last_period) & (frame["day"] > day_in_period)
+            if name == "questionnaires":
+                later |= (frame["patient_id"] == pid) & (period == last_period)
+            if name in ("adverse_events", "concomitant_changes"):
+                later |= (frame["patient_id"] == pid) & (period == last_period) & (frame["day"] > day_in_period)
+            out[name] = frame[~later].reset_index(drop=True)
+    out["disposition"] = disposition.reset_index()
+    return out
 
 
 # --------------------------------------------------------------------------- writing
@@ -174,7 +219,8 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def write_dataset(frames: dict[str, pd.DataFrame], out_dir: str | Path, seed: int) -> list[Path]:
+def write_dataset(frames: dict[str, pd.DataFrame], out_dir: str | Path, seed: int, patients: int | None = None,
+                  dropouts: int = 0) -> list[Path]:
     """Write the tables as CSV (UTF-8, comma, ``\\n`` line ends) plus the synthetic-data marker file."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -192,7 +238,9 @@ def write_dataset(frames: dict[str, pd.DataFrame], out_dir: str | Path, seed: in
         "# Synthetic KETAPAIN data\n\n"
         "These files are **synthetic**: they were made by `ketapain_lib.provenance.simulate`, calibrated to the\n"
         "summaries published in the KETAPAIN paper, and hold no real patient's data.\n\n"
-        f"Regenerate them byte for byte with:\n\n    python -m ketapain_lib simulate --seed {seed} --out DIR\n\n"
+        f"Regenerate them byte for byte with:\n\n    python -m ketapain_lib simulate --seed {seed}"
+        f"{'' if patients is None else f' --patients {patients}'}{f' --dropouts {dropouts}' if dropouts else ''} "
+        "--out DIR\n\n"
         "A real export has the same files without this one.\n", encoding="utf-8")
     written.append(marker)
     return written

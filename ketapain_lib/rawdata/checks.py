@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +25,7 @@ class Tables:
 
     directory: Path
     frames: dict[str, pd.DataFrame | None]
+    memo: dict = field(default_factory=dict)
 
     def shown(self, name: str) -> str:
         """The file's path as problems name it."""
@@ -129,13 +130,16 @@ def randomization_numbers_are_unique(t: Tables) -> list[Problem]:
 
 
 def _infusions_by_patient(t: Tables) -> dict[str, list]:
+    if "infusions_by_patient" in t.memo:  # several checks need it; build it once per validation
+        return t.memo["infusions_by_patient"]
     by_patient = defaultdict(list)
     for row in t.rows("infusions").itertuples(index=False):
         if row.patient_id is not None and row.period is not None:
             by_patient[row.patient_id].append(row)
     for rows in by_patient.values():
         rows.sort(key=lambda r: r.period)
-    return dict(sorted(by_patient.items()))
+    t.memo["infusions_by_patient"] = dict(sorted(by_patient.items()))
+    return t.memo["infusions_by_patient"]
 
 
 def infusions_follow_the_sequence(t: Tables) -> list[Problem]:
@@ -148,14 +152,7 @@ def infusions_follow_the_sequence(t: Tables) -> list[Problem]:
     weight_of = dict(zip(patients["patient_id"], patients["weight_kg"]))
     shown, problems = t.shown("infusions"), []
     by_patient = _infusions_by_patient(t)
-    for pid in sorted(t.patient_ids - set(by_patient)):
-        problems.append(Problem(t.shown("patients"), t.patient_line(pid), "patient_id",
-                                f"patient {pid} has no row in infusions.csv"))
     for pid, rows in by_patient.items():
-        missing = [p for p in PERIODS if p not in [r.period for r in rows]]
-        if missing:
-            problems.append(Problem(shown, rows[0].source_line, "period",
-                                    f"patient {pid} has no infusion for period(s) {', '.join(map(str, missing))}"))
         first_period_of: dict[str, object] = {}
         for row in rows:
             if row.treatment is None:
@@ -177,6 +174,60 @@ def infusions_follow_the_sequence(t: Tables) -> list[Problem]:
                                             f"{sequence} of randomization.csv:{sequence_line[pid]} "
                                             f"(expects {expected})"))
             problems += _check_doses(shown, row, weight_of.get(pid))
+    return problems
+
+
+def _disposition_of(t: Tables) -> dict:
+    return {row.patient_id: row for row in t.rows("disposition").itertuples(index=False)
+            if row.patient_id is not None and not ({"status"} & row.bad_columns)}
+
+
+def periods_follow_the_disposition(t: Tables) -> list[Problem]:
+    """Completed patients have the three periods; a discontinued one has periods 1..k begun before discontinuing.
+
+    Only a discontinuation explains a missing period, and only the periods after it: a gap (period 2
+    missing, period 3 given) or an infusion after the day of discontinuation is a problem.
+    """
+    if not (t.has("disposition", "patient_id", "status") and t.has("patients", "patient_id")
+            and t.has("infusions", "patient_id", "period")):
+        return []
+    shown, problems = t.shown("disposition"), []
+    disposition, by_patient = _disposition_of(t), _infusions_by_patient(t)
+    for pid in sorted(t.patient_ids - set(t.rows("disposition")["patient_id"])):
+        problems.append(Problem(t.shown("patients"), t.patient_line(pid), "patient_id",
+                                f"patient {pid} has no row in disposition.csv"))
+    for pid, row in sorted(disposition.items()):
+        received = [r.period for r in by_patient.get(pid, [])]
+        day, reason = row.discontinuation_study_day, row.discontinuation_reason
+        if row.status == "completed":
+            for column, value in (("discontinuation_study_day", day), ("discontinuation_reason", reason)):
+                if value is not None:
+                    problems.append(Problem(shown, row.source_line, column,
+                                            f"patient {pid} completed the trial; leave {column} empty"))
+            missing = [p for p in PERIODS if p not in received]
+            if missing:
+                problems.append(Problem(shown, row.source_line, "status",
+                                        f"patient {pid} is 'completed' but has no infusion for period(s) "
+                                        f"{', '.join(map(str, missing))} in infusions.csv (a missing period "
+                                        f"needs status 'discontinued')"))
+            continue
+        if row.status != "discontinued":
+            continue
+        for column, value in (("discontinuation_study_day", day), ("discontinuation_reason", reason)):
+            if value is None and column not in row.bad_columns:
+                problems.append(Problem(shown, row.source_line, column,
+                                        f"patient {pid} discontinued: {column} is required"))
+        gaps = [p for p in PERIODS if p not in received and any(q > p for q in received)]
+        if gaps:
+            problems.append(Problem(t.shown("infusions"), by_patient[pid][0].source_line, "period",
+                                    f"patient {pid} has no infusion for period(s) {', '.join(map(str, gaps))} "
+                                    f"but has a later one; discontinuation explains only the periods after it"))
+        late = [r for r in by_patient.get(pid, []) if day is not None and r.study_day is not None
+                and r.study_day > day]
+        if late:
+            problems.append(Problem(t.shown("infusions"), late[0].source_line, "study_day",
+                                    f"patient {pid} is infused on study day {late[0].study_day}, after discontinuing "
+                                    f"on day {day} (disposition.csv:{row.source_line})"))
     return problems
 
 
@@ -225,8 +276,25 @@ def periods_have_an_infusion(t: Tables) -> list[Problem]:
 
 def questionnaires_are_complete(t: Tables) -> list[Problem]:
     """Each score at its visits, in its range, for every patient."""
-    return _check_questionnaires(t.shown("questionnaires"), t.rows("questionnaires"), t.patient_ids,
+    return _check_questionnaires(t.shown("questionnaires"), t.rows("questionnaires"), _closed_periods(t),
                                  t.has("questionnaires", *TABLES["questionnaires"].column_names))
+
+
+def _closed_periods(t: Tables) -> dict[str, tuple[int, ...]]:
+    """The periods whose end-of-period visit each patient must have: all three, or those a drop-out finished.
+
+    A discontinued patient's last period was cut short, so its end-of-period visit may be missing.
+    """
+    received = {pid: tuple(r.period for r in rows) for pid, rows in _infusions_by_patient(t).items()}
+    disposition = _disposition_of(t) if t.has("disposition", "patient_id", "status") else {}
+    closed = {}
+    for pid in t.patient_ids:
+        row = disposition.get(pid)
+        if row is not None and row.status == "discontinued":
+            closed[pid] = received.get(pid, ())[:-1]
+        else:
+            closed[pid] = PERIODS
+    return closed
 
 
 #: The checks across rows and files, in the order they run.
@@ -236,6 +304,7 @@ CHECKS: tuple[Callable[[Tables], list[Problem]], ...] = (
     every_patient_is_randomized,
     randomization_numbers_are_unique,
     infusions_follow_the_sequence,
+    periods_follow_the_disposition,
     study_days_increase,
     periods_have_an_infusion,
     questionnaires_are_complete,
@@ -273,7 +342,8 @@ def _check_doses(shown: str, row, weight: float | None) -> list[Problem]:
     return problems
 
 
-def _check_questionnaires(shown: str, rows: pd.DataFrame, known: set, present: bool) -> list[Problem]:
+def _check_questionnaires(shown: str, rows: pd.DataFrame, closed: dict[str, tuple[int, ...]],
+                          present: bool) -> list[Problem]:
     if not present:  # a missing file or column is reported already; completeness cannot be judged
         return []
     problems = []
@@ -304,11 +374,11 @@ def _check_questionnaires(shown: str, rows: pd.DataFrame, known: set, present: b
         elif score.integer and not float(row.value).is_integer():
             problems.append(Problem(shown, row.source_line, "value",
                                     f"{row.score} value {row.value} must be a whole number"))
-    for pid in sorted(known):
+    for pid in sorted(closed):
         have = collected.get(pid, set())
         expected = [(visit, period, score.name)
                     for score in SCORE_BY_NAME.values() for visit in score.visits
-                    for period in ((None,) if visit == "inclusion" else PERIODS)]
+                    for period in ((None,) if visit == "inclusion" else closed[pid])]
         missing = [e for e in expected if e not in have]
         if missing and have:  # patients with no questionnaire at all are reported once below
             spelled = "; ".join(f"{s} at {v}{'' if p is None else f' {p}'}" for v, p, s in missing[:5])

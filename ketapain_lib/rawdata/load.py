@@ -39,7 +39,7 @@ from .read import read_table
 from .schema import TABLES, Table
 
 __all__ = ["DATA_DIR_ENV", "SHIPPED_DATA_DIR", "SYNTHETIC_MARKER", "DataValidationError", "Problem", "Trial",
-           "data_dir", "load_trial", "validate"]
+           "data_dir", "fingerprint", "load_trial", "validate"]
 
 #: The synthetic dataset that ships with the project.
 SHIPPED_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "synthetic"
@@ -61,12 +61,30 @@ class Trial:
     patients: pd.DataFrame
     baseline_drugs: pd.DataFrame
     randomization: pd.DataFrame
+    disposition: pd.DataFrame
     infusions: pd.DataFrame
     diary: pd.DataFrame
     questionnaires: pd.DataFrame
     adverse_events: pd.DataFrame
     concomitant_changes: pd.DataFrame
     blinding: pd.DataFrame
+
+
+def fingerprint(directory: str | os.PathLike | None = None) -> str:
+    """A short SHA-256 fingerprint of a data directory's contract files (names and bytes), to name a dataset.
+
+    The book prints it, with the folder's name, instead of the folder's full path.
+    """
+    import hashlib
+
+    directory = data_dir(directory)
+    digest = hashlib.sha256()
+    for table in TABLES.values():
+        path = directory / table.filename
+        digest.update(f"{table.filename}\n".encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def data_dir(directory: str | os.PathLike | None = None) -> Path:

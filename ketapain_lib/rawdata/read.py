@@ -108,13 +108,20 @@ def _header_problems(shown: str, table: Table, header: list[str]) -> list[Proble
     problems, seen = [], set()
     for name in header:
         if name in seen:
-            problems.append(Problem(shown, 1, name, "column appears more than once in the header"))
+            problems.append(Problem(shown, 1, _header_column(name), "column appears more than once in the header"))
         seen.add(name)
     problems += [Problem(shown, 1, name, "required column is missing")
                  for name in table.column_names if name not in header]
-    problems += [Problem(shown, 1, name, f"unexpected column (expected: {expected_header})")
+    problems += [Problem(shown, 1, _header_column(name),
+                         f"unexpected column{'' if _header_column(name) == name else ' ' + excerpt(name)} "
+                         f"(expected: {expected_header})")
                  for name in header if name not in table.column_names]
     return problems
+
+
+def _header_column(name: str) -> str:
+    """A header cell as the column of a message: itself if it is a plain name, else ``header`` (never raw bytes)."""
+    return name if name.isascii() and name.replace("_", "").isalnum() and len(name) <= MAX_ECHO_CHARS else "header"
 
 
 def _records(shown: str, table: Table, reader, header: list[str],
@@ -124,6 +131,8 @@ def _records(shown: str, table: Table, reader, header: list[str],
     records: list[dict] = []
     blank_lines: list[int] = []
     previous_end = reader.line_num
+    cells = [(name, index, table.column(name)) for name, index in position.items()]
+    seen: dict[tuple[int, str], tuple[object, str | None]] = {}
     try:
         for fields in reader:
             # a record starts on the line after the previous one ended; one that spans several lines
@@ -147,8 +156,14 @@ def _records(shown: str, table: Table, reader, header: list[str],
                 continue
             record: dict = {"source_line": line}
             bad = set()
-            for name, index in position.items():
-                value, message = _parse_cell(fields[index], table.column(name))
+            for name, index, column in cells:
+                text = fields[index]
+                parsed = seen.get((index, text))
+                if parsed is None:  # most cells repeat a few values (pain 0-10, codes): parse each once
+                    parsed = _parse_cell(text, column)
+                    if len(seen) < 100_000:  # bounded memory whatever the file
+                        seen[(index, text)] = parsed
+                value, message = parsed
                 if message:
                     problems.append(Problem(shown, line, name, message))
                     bad.add(name)
@@ -166,15 +181,15 @@ def check_key(shown: str, table: Table, frame: pd.DataFrame) -> list[Problem]:
         return []
     problems = []
     first_line: dict[tuple, int] = {}
-    for row in frame.itertuples(index=False):
-        row = row._asdict()
-        key = tuple(row[k] for k in table.key)
-        if any(v is None for k, v in zip(table.key, key) if not table.column(k).nullable):
+    required = [i for i, k in enumerate(table.key) if not table.column(k).nullable]
+    for line, *key in zip(frame["source_line"], *(frame[k] for k in table.key)):
+        key = tuple(key)
+        if any(key[i] is None for i in required):
             continue
         if key in first_line:
             spelled = ", ".join(f"{k}={'' if v is None else v}" for k, v in zip(table.key, key))
-            problems.append(Problem(shown, row["source_line"], table.key[-1],
+            problems.append(Problem(shown, line, table.key[-1],
                                     f"duplicate row for ({spelled}); first given at line {first_line[key]}"))
         else:
-            first_line[key] = row["source_line"]
+            first_line[key] = line
     return problems

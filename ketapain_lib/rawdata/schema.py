@@ -51,6 +51,9 @@ AE_TERMS = (
     "hot_flushes",
     "breathing_difficulty",
 )
+DISPOSITION_STATUSES = ("completed", "discontinued")
+DISCONTINUATION_REASONS = ("adverse_event", "lack_of_efficacy", "withdrew_consent", "lost_to_follow_up",
+                           "protocol_deviation", "other")
 RELATEDNESS = ("unrelated", "possible", "probable", "certain")
 #: Relatedness levels that make an adverse event "treatment-related" in the paper.
 RELATED_LEVELS = ("possible", "probable", "certain")
@@ -197,11 +200,27 @@ _register(Table(
     (
         PATIENT,
         Column("randomization_number", "integer", "Number on the pharmacy's randomization list",
-               value_range=(1, 999)),
+               value_range=(1, 99999)),
         Column("sequence", "category",
                "Order of the three treatments, one letter per period: P placebo, K ketamine, "
                "M ketamine + magnesium sulfate",
                allowed=("P-K-M", "P-M-K", "K-P-M", "K-M-P", "M-P-K", "M-K-P")),
+    ),
+    key=("patient_id",),
+))
+
+_register(Table(
+    "disposition",
+    "How each randomized patient left the trial: completed the three periods, or discontinued (when and why). "
+    "A discontinued patient has the periods begun before discontinuation, and no later ones.",
+    (
+        PATIENT,
+        Column("status", "category", "completed (all three periods) or discontinued", allowed=DISPOSITION_STATUSES),
+        Column("discontinuation_study_day", "integer",
+               "Study day of discontinuation (day 0 = first infusion); empty if completed", "days", nullable=True,
+               value_range=(0, 200)),
+        Column("discontinuation_reason", "category", "Main reason for discontinuation; empty if completed",
+               nullable=True, allowed=DISCONTINUATION_REASONS),
     ),
     key=("patient_id",),
 ))

@@ -17,7 +17,7 @@ import html
 from IPython.display import HTML, Markdown
 
 from .. import formatting as fmt
-from ..rawdata.load import DATA_DIR_ENV, Trial, load_trial
+from ..rawdata.load import DATA_DIR_ENV, Trial, fingerprint, load_trial
 from . import figures, prose, registry
 from .results import Results
 
@@ -39,7 +39,8 @@ def provenance(trial: Trial) -> Markdown:
         )
     else:
         # the folder's name only: its full path belongs to whoever built the book and may name a secure location
-        text = f"```{{note}}\nData: the raw export in the folder `{trial.source.name}`.\n```"
+        text = (f"```{{note}}\nData: the raw export in the folder `{trial.source.name}` (SHA-256 fingerprint "
+                f"`{fingerprint(trial.source)}`).\n```")
     return Markdown(text)
 
 

@@ -30,6 +30,10 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
+#: The export's own manifest: the files it wrote, so that the next export can replace them and nothing else.
+MANIFEST = "EXPORT_MANIFEST.txt"
+
+
 def check_output_folder(out: Path, data: Path) -> None:
     """Refuse an output folder inside the data directory (or holding it): nothing is ever written into the data."""
     out, data = out.resolve(), data.resolve()
@@ -40,13 +44,40 @@ def check_output_folder(out: Path, data: Path) -> None:
         raise ValueError(f"{out}: exists and is not a folder")
 
 
-def export_all(trial: Trial, out: str | Path, results: Results | None = None) -> list[Path]:
-    """Write the report's outputs into ``out``; return the paths written, sorted.
+def prepare_output_folder(out: str | Path, data: Path) -> Path:
+    """Make ``out`` ready before any data are loaded: allowed, writable, and empty or a previous export.
 
-    Raises ``ValueError`` for an output folder in or around the data directory.
+    A folder holding a previous export (its :data:`MANIFEST`) has those files removed, so no stale file
+    survives; a folder holding anything else is refused. Raises ``ValueError`` or ``OSError`` with one line.
     """
     out = Path(out)
-    check_output_folder(out, trial.source)
+    check_output_folder(out, data)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / MANIFEST
+    previous = manifest.read_text(encoding="utf-8").split() if manifest.is_file() else []
+    present = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() or p.is_symlink())
+    foreign = [name for name in present if name not in previous and name != MANIFEST]
+    if foreign:
+        raise ValueError(f"{out}: not empty and not a previous export (it holds {foreign[0]}"
+                         f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); choose an empty folder")
+    probe = out / ".ketapain_write_probe"
+    probe.write_bytes(b"")  # an unwritable folder fails here, before the data are loaded
+    probe.unlink()
+    for name in previous:
+        (out / name).unlink(missing_ok=True)
+    manifest.unlink(missing_ok=True)
+    for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return out
+
+
+def export_all(trial: Trial, out: str | Path, results: Results | None = None) -> list[Path]:
+    """Write the report's outputs into ``out`` (see :func:`prepare_output_folder`); return the paths written, sorted.
+
+    Raises ``ValueError`` for an output folder in or around the data directory, or holding other files.
+    """
+    out = prepare_output_folder(out, trial.source)
     results = Results(trial) if results is None else results
     written = []
     for entry in OUTPUTS.values():
@@ -65,4 +96,6 @@ def export_all(trial: Trial, out: str | Path, results: Results | None = None) ->
         path = out / "tables" / f"{name}.csv"
         _write_table(make(results), path)
         written.append(path)
+    (out / MANIFEST).write_text("".join(f"{p.relative_to(out).as_posix()}\n" for p in sorted(written)),
+                                encoding="utf-8")
     return sorted(written)

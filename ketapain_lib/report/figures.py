@@ -72,7 +72,9 @@ def flow_diagram(trial: Trial) -> Figure:
     n_screened, n_randomized = counts["screened"], counts["randomized"]
     excluded = outcome[outcome != "randomized"].value_counts().sort_index()
     per_period = trial.infusions.groupby(["period", "treatment"], observed=True).size()
-    analysed = trial.infusions.groupby("treatment", observed=True)["patient_id"].nunique()
+    left = derive.discontinuations(trial.disposition, trial.infusions)
+    primary_auc = derive.with_treatment(derive.auc(trial.diary, periods=trial.infusions), trial.infusions)
+    analysed = primary_auc.dropna(subset=["auc"]).groupby("treatment", observed=True)["patient_id"].nunique()
 
     figure = Figure(figsize=(7.5, 6.2))
     axis = figure.add_axes([0, 0, 1, 1])
@@ -97,20 +99,22 @@ def flow_diagram(trial: Trial) -> Figure:
     for column, period in enumerate(sorted(per_period.index.get_level_values(0).unique())):
         x = 17 + 33 * column
         lines = "\n".join(f"{TREATMENT_LABELS[t]}: {int(per_period.get((period, t), 0))}" for t in TREATMENTS)
-        arrow(35, 63, x, 51)
-        box(x, 43, f"Period {period}\n{lines}", width=28, height=13)
+        arrow(35, 63, x, 52)
+        box(x, 43, f"Period {period}\n{lines}\nDiscontinued: {int((left['period'] == period).sum())}",
+            width=28, height=16)
     analysed_text = ", ".join(f"{TREATMENT_LABELS[t]} {int(analysed.get(t, 0))}" for t in TREATMENTS)
     for column in range(3):
-        arrow(17 + 33 * column, 35, 50, 22)
-    box(50, 15, f"Analysed (patients per treatment)\n{analysed_text}", width=80, height=8)
+        arrow(17 + 33 * column, 33, 50, 22)
+    box(50, 15, f"Analysed, intention to treat: {n_randomized} randomized\n"
+                f"with a primary endpoint: {analysed_text}", width=80, height=10)
     return figure
 
 
 @styled
 def daily_pain(trial: Trial, measure: str = PRIMARY.measure, imputation: derive.Imputation = PRIMARY.imputation) -> Figure:
     """Figure 2: mean daily pain after each infusion by treatment, with its 95% confidence band."""
-    grid = derive.locf(trial.diary, (measure,)) if imputation == "locf" else \
-        derive.diary_grid(trial.diary, (measure,))
+    grid = derive.locf(trial.diary, (measure,), trial.infusions) if imputation == "locf" else \
+        derive.diary_grid(trial.diary, (measure,), trial.infusions)
     grid = derive.with_treatment(grid, trial.infusions)
     figure = Figure(figsize=(7.5, 4.2))
     axis = figure.add_subplot()
@@ -178,6 +182,7 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
     axis.set_yticks(positions)
     labels = axis.set_yticklabels(wide.index.astype(str))
     if flags is not None:
+        flags = flags.astype("boolean").fillna(False)  # unknown (no value) is drawn as not improved
         for label, patient in zip(labels, wide.index):
             if flags.at[patient, "improved_active"]:
                 label.set_fontweight("bold")

@@ -84,8 +84,29 @@ def population(r: Mapping) -> Values:
     counts = derive.flow_counts(r.trial.screening)
     p = r["preinfusion"]["omnibus_p"].item()
     return {"n_screened": counts["screened"], "n_randomized": counts["randomized"],
-            "n_not_randomized": counts["not_randomized"], "preinfusion_p": fmt.p_equals(p),
+            "n_not_randomized": counts["not_randomized"],
+            "completion": completion(derive.discontinuations(r.trial.disposition, r.trial.infusions),
+                                     counts["randomized"]), "preinfusion_p": fmt.p_equals(p),
             "preinfusion_verdict": verdict(p, "differed between", "were comparable across")}
+
+
+def completion(left, n_randomized: int) -> str:
+    """Who completed the three periods and who left when and why, in words (from :func:`derive.discontinuations`)."""
+    if left.empty:
+        return (f"all {n_randomized} completed the three periods and all are analysed, on an intention-to-treat "
+                "basis")
+    by_period = "; ".join(f"{count} during period {period}" if period else f"{count} before any infusion"
+                          for period, count in left["period"].value_counts().sort_index().items())
+    reasons = ", ".join(f"{reason.replace('_', ' ')} {count}" for reason, count in
+                        left["reason"].value_counts().sort_index().items())
+    return (f"{n_randomized - len(left)} completed the three periods and {len(left)} discontinued ({by_period}; "
+            f"reasons: {reasons}). All {n_randomized} are analysed on an intention-to-treat basis: the mixed "
+            "models use every period each patient has, with no imputation of the periods after a discontinuation")
+
+
+def _count_of(counts, arm: str) -> str:
+    """``"12 of 20"``: patients improved with an arm, of those with a value for it."""
+    return f"{int(counts[f'improved_{arm}'])} of {int(counts[f'n_{arm}'])}"
 
 
 def agreement(small_sample) -> str:
@@ -171,10 +192,8 @@ def secondary(r: Mapping) -> Values:
         "n_separated": int(consecutive["n_second"]),
         "consecutive_p": fmt.p_equals(consecutive["p"]),
         "consecutive_verdict": verdict(consecutive["p"], "differed", "did not differ"),
-        "improved_active_7": int(improvement.at[("baseline_30pct", first), "improved_active"]),
-        "improved_placebo_7": int(improvement.at[("baseline_30pct", first), "improved_placebo"]),
-        "improved_active_35": int(improvement.at[("baseline_30pct", last), "improved_active"]),
-        "improved_placebo_35": int(improvement.at[("baseline_30pct", last), "improved_placebo"]),
+        **{f"improved_{arm}_{day}": _count_of(improvement.loc[("baseline_30pct", day)], arm)
+           for arm in ("active", "placebo") for day in (first, last)},
         "response_pct": fmt.fixed(100 * RESPONSE_THRESHOLD, 0),
         "n_significant_scores": int((questionnaires["omnibus_p"] < ALPHA).sum()),
         "n_significant_scores_kr": int((questionnaires["omnibus_p_kr"] < ALPHA).sum()),

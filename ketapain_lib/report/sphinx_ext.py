@@ -1,4 +1,10 @@
-"""Sphinx extension of the book: the data-provenance banner, and an execution cache that knows its inputs.
+"""Sphinx extension of the book: data validated first, the data-provenance banner, and a cache that knows its inputs.
+
+* **Validation first.** Before any page is read, the data directory is
+  validated; on a problem the build stops within seconds, printing the
+  validator's ``file:line: column: problem`` lines, and no page is written.
+  The tag ``synthetic_data`` is set for the generator's data, so pages say
+  "synthetic" only when it is true (``{only} synthetic_data``).
 
 * **Banner.** An announcement on every page saying where the data come from,
   decided at build time from the data directory the book reads
@@ -15,10 +21,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from . import cache
-from ..rawdata.load import DATA_DIR_ENV, SYNTHETIC_MARKER, data_dir
+from ..rawdata.load import DATA_DIR_ENV, SYNTHETIC_MARKER, data_dir, fingerprint, validate
 
 SYNTHETIC_BANNER = (
     "Synthetic data: every number in this book is computed from a simulated dataset calibrated to the "
@@ -26,6 +33,8 @@ SYNTHETIC_BANNER = (
     "build the real report."
 )
 STAMP = "ketapain_inputs.sha256"
+#: Sphinx tag set when the data are the generator's, for ``{only} synthetic_data`` blocks in the pages.
+SYNTHETIC_TAG = "synthetic_data"
 
 
 def inputs_hash(directory: Path | None = None) -> str:
@@ -39,9 +48,32 @@ def inputs_hash(directory: Path | None = None) -> str:
     return digest.hexdigest()
 
 
+#: The first line a build on bad data prints, before the validator's lines.
+DATA_PROBLEMS = "KETAPAIN data problems (nothing was built):"
+
+
+def _validate_first(app, config) -> None:
+    """Validate the data before any page is read, so a bad export stops the build at once, in its own words.
+
+    The ``only`` directive then follows the data: ``synthetic_data`` is set for the generator's data.
+    """
+    directory = data_dir()
+    problems = validate(directory)
+    if problems:
+        # the validator's own lines and exit status 1; a traceback would bury them (jupyter-book prints one
+        # for any exception), so the build ends here as the command line validator does
+        print(DATA_PROBLEMS, *map(str, problems), sep="\n", file=sys.stderr)
+        print(f"{len(problems)} problem(s) in {directory.name}; check it with: python -m ketapain_lib validate DIR",
+              file=sys.stderr)
+        raise SystemExit(1)
+    if (directory / SYNTHETIC_MARKER).is_file():
+        app.tags.add(SYNTHETIC_TAG)
+
+
 def _announce(app, config) -> None:
     directory = data_dir()
-    text = SYNTHETIC_BANNER if (directory / SYNTHETIC_MARKER).is_file() else f"Data: raw export in {directory.name}"
+    text = SYNTHETIC_BANNER if (directory / SYNTHETIC_MARKER).is_file() else \
+        f"Data: the raw export in the folder {directory.name} (fingerprint {fingerprint(directory)})"
     options = dict(config.html_theme_options or {})
     options["announcement"] = text
     config.html_theme_options = options
@@ -80,6 +112,7 @@ def _stamp(app, exception) -> None:
 
 
 def setup(app):
+    app.connect("config-inited", _validate_first, priority=100)
     app.connect("config-inited", _announce)
     app.connect("config-inited", _check_inputs)
     app.connect("env-get-outdated", _outdated)

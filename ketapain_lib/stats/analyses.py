@@ -52,7 +52,7 @@ METHODS: tuple[crossover.Method, ...] = (REPORT_METHOD, SMALL_SAMPLE_METHOD)
 
 def _model_choice_fits(trial: Trial):
     """(label, method, fit) of the primary endpoint for every model choice and method."""
-    values = derive.auc(trial.diary, *astuple(PRIMARY))
+    values = derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions)
     for label, model, coding in MODEL_CHOICES:
         data = _model_data(trial, values, carryover=coding)
         for method in METHODS:
@@ -108,7 +108,7 @@ def primary_endpoint(trial: Trial, method: crossover.Method = REPORT_METHOD) -> 
     model itself, which the residual plot draws) and ``small_sample``
     (:func:`small_sample_analysis`).
     """
-    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
+    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions))
     fit = crossover.fit_with_normality_check(data, "paper", method)
     rows = []
     for treatment in TREATMENTS:
@@ -185,7 +185,7 @@ def preinfusion_comparison(trial: Trial) -> pd.DataFrame:
 
 def consecutive_comparison(trial: Trial) -> pd.DataFrame:
     """Sum of the two ketamine AUCs (day 35, LOCF) for consecutive vs placebo-separated ketamine periods."""
-    values = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions)
+    values = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions), trial.infusions)
     wide = values.pivot(index="patient_id", columns="treatment", values="auc")
     consecutive = derive.consecutive_ketamine(trial.randomization)
     ketamine_sum = wide[list(ACTIVE_TREATMENTS)].sum(axis=1, skipna=False).reindex(consecutive.index)
@@ -228,7 +228,7 @@ def beyond_the_paper(trial: Trial) -> dict[str, object]:
     from . import power
     from . import sensitivity
 
-    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY)))
+    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions))
     fit = crossover.fit_crossover(data, "paper", REPORT_METHOD)
     pairwise = fit.pairwise()
     cids = interpretation.clinically_important_differences(trial)

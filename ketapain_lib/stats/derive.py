@@ -36,13 +36,17 @@ from ..design import (ACTIVE_TREATMENTS, AUC_WINDOWS, FIGURE4_WINDOWS, PAIN_MEAS
 Imputation = Literal["locf", "none"]
 
 
-def diary_grid(diary: pd.DataFrame, measures: tuple[str, ...] = PAIN_MEASURES) -> pd.DataFrame:
-    """The diary on the complete grid of days 0-35 for every patient and period present.
+def diary_grid(diary: pd.DataFrame, measures: tuple[str, ...] = PAIN_MEASURES,
+               periods: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The diary on the complete grid of days 0-35 for every patient and period.
 
-    Returns one row per ``patient_id``, ``period`` and ``day`` with the
-    requested measures (missing entries as NA), sorted by those keys.
+    ``periods`` (``patient_id``, ``period``; e.g. the infusions table) lists
+    the periods the grid covers, so that a period given without a single
+    diary row is there, all missing; without it, the periods present in the
+    diary. Returns one row per ``patient_id``, ``period`` and ``day`` with
+    the requested measures (missing entries as NA), sorted by those keys.
     """
-    keys = diary[["patient_id", "period"]].drop_duplicates()
+    keys = (diary if periods is None else periods)[["patient_id", "period"]].drop_duplicates()
     days = pd.DataFrame({"day": pd.array(DIARY_DAYS, dtype="Int64")})
     grid = keys.merge(days, how="cross")
     out = grid.merge(diary[["patient_id", "period", "day", *measures]], on=["patient_id", "period", "day"],
@@ -50,11 +54,13 @@ def diary_grid(diary: pd.DataFrame, measures: tuple[str, ...] = PAIN_MEASURES) -
     return out.sort_values(["patient_id", "period", "day"], kind="stable").reset_index(drop=True)
 
 
-def locf(diary: pd.DataFrame, measures: tuple[str, ...] = PAIN_MEASURES) -> pd.DataFrame:
+def locf(diary: pd.DataFrame, measures: tuple[str, ...] = PAIN_MEASURES,
+         periods: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fill missing diary entries by last observation carried forward, within patient and period.
 
     A missing day 0 takes the first later observation (see the module
-    docstring). Returns the full day grid with filled measures.
+    docstring). Returns the full day grid (:func:`diary_grid`) with filled
+    measures; a period without any entry stays missing.
 
     >>> import pandas as pd
     >>> d = pd.DataFrame({"patient_id": ["P01"] * 3, "period": [1] * 3, "day": [0, 1, 3],
@@ -62,7 +68,7 @@ def locf(diary: pd.DataFrame, measures: tuple[str, ...] = PAIN_MEASURES) -> pd.D
     >>> locf(d, ("average_pain",)).set_index("day")["average_pain"].head(5).tolist()
     [5.0, 5.0, 5.0, 7.0, 7.0]
     """
-    grid = diary_grid(diary, measures)
+    grid = diary_grid(diary, measures, periods)
     values = grid[list(measures)].astype("float64")
     filled = values.groupby([grid["patient_id"], grid["period"]], sort=False).ffill()
     filled = filled.groupby([grid["patient_id"], grid["period"]], sort=False).bfill()
@@ -86,7 +92,7 @@ def trapezoid_auc(days: np.ndarray, values: np.ndarray) -> float:
 
 
 def auc(diary: pd.DataFrame, measure: str = PRIMARY.measure, last_day: int = PRIMARY.last_day,
-        imputation: Imputation = PRIMARY.imputation) -> pd.DataFrame:
+        imputation: Imputation = PRIMARY.imputation, periods: pd.DataFrame | None = None) -> pd.DataFrame:
     """AUC of a daily pain measure from day 0 to ``last_day`` for every patient and period.
 
     Parameters
@@ -99,15 +105,18 @@ def auc(diary: pd.DataFrame, measure: str = PRIMARY.measure, last_day: int = PRI
         End of the window, in days after the infusion (7, 15, 21, 28 or 35).
     imputation
         ``"locf"`` or ``"none"`` (see the module docstring).
+    periods
+        The periods to cover (:func:`diary_grid`); a period without two
+        observed days has a missing AUC.
 
     Returns
     -------
     DataFrame with ``patient_id``, ``period`` and ``auc`` (pain score-days).
     """
     if imputation == "locf":
-        grid = locf(diary, (measure,))
+        grid = locf(diary, (measure,), periods)
     elif imputation == "none":
-        grid = diary_grid(diary, (measure,))
+        grid = diary_grid(diary, (measure,), periods)
     else:
         raise ValueError(f"imputation must be 'locf' or 'none', not {imputation!r}")
     keys = grid[["patient_id", "period"]].drop_duplicates().reset_index(drop=True)
@@ -149,6 +158,28 @@ def flow_counts(screening: pd.DataFrame) -> dict[str, int]:
     return {"screened": len(outcome), "randomized": randomized, "not_randomized": len(outcome) - randomized}
 
 
+def discontinuations(disposition: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFrame:
+    """Patients who discontinued, with the period they were in (their last infusion) and the reason.
+
+    Returns ``patient_id``, ``period`` (0 if never infused), ``study_day`` and
+    ``reason``, one row per discontinued patient, sorted by period and patient.
+
+    >>> disposition = pd.DataFrame({"patient_id": ["P01", "P02"], "status": ["completed", "discontinued"],
+    ...                             "discontinuation_study_day": [None, 40],
+    ...                             "discontinuation_reason": [None, "adverse_event"]})
+    >>> infusions = pd.DataFrame({"patient_id": ["P01"] * 3 + ["P02"] * 2, "period": [1, 2, 3, 1, 2]})
+    >>> discontinuations(disposition, infusions)[["patient_id", "period", "reason"]].values.tolist()
+    [['P02', 2, 'adverse_event']]
+    """
+    left = disposition[disposition["status"].astype(str) == "discontinued"]
+    last_period = infusions.groupby("patient_id", observed=True)["period"].max().astype(int)
+    out = pd.DataFrame({"patient_id": left["patient_id"].astype(str).to_numpy(),
+                        "period": left["patient_id"].map(last_period).fillna(0).astype(int).to_numpy(),
+                        "study_day": left["discontinuation_study_day"].to_numpy(),
+                        "reason": left["discontinuation_reason"].astype(str).to_numpy()})
+    return out.sort_values(["period", "patient_id"], kind="stable").reset_index(drop=True)
+
+
 def unsure_of_treatment(blinding: pd.DataFrame) -> pd.Series:
     """Share of patients who could not guess their treatment, by period (0-1): how well the blind held."""
     unsure = blinding["guess"].astype(str) == "do_not_know"
@@ -178,7 +209,7 @@ def auc_all(diary: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFrame:
     for measure in PAIN_MEASURES:
         for last_day in AUC_WINDOWS:
             for imputation in ("locf", "none"):
-                part = auc(diary, measure, last_day, imputation)
+                part = auc(diary, measure, last_day, imputation, periods=infusions)
                 parts.append(part.assign(measure=measure, last_day=last_day, imputation=imputation))
     frame = with_treatment(pd.concat(parts, ignore_index=True), infusions)
     return frame[["patient_id", "period", "treatment", "measure", "last_day", "imputation", "auc"]]
@@ -226,22 +257,28 @@ def improvement(auc_values: pd.DataFrame, preinfusion: pd.DataFrame, last_day: i
     Returns
     -------
     One row per patient: ``improved_active`` (ketamine and/or
-    ketamine/magnesium) and ``improved_placebo``.
+    ketamine/magnesium) and ``improved_placebo``, nullable booleans: NA
+    where the patient has no value for the treatment(s) concerned.
     """
     if rule not in IMPROVEMENT_RULES:
         raise ValueError(f"rule must be one of {', '.join(IMPROVEMENT_RULES)}, not {rule!r}")
     wide = auc_values.pivot(index="patient_id", columns="treatment", values="auc")
+    wide = wide.reindex(columns=[REFERENCE_TREATMENT, *ACTIVE_TREATMENTS])  # a treatment nobody had is all missing
     if rule == "versus_placebo":
         best_active = wide[list(ACTIVE_TREATMENTS)].min(axis=1)
-        active = best_active < wide[REFERENCE_TREATMENT]
-        placebo = wide[REFERENCE_TREATMENT] < best_active
+        known = pd.DataFrame({"active": best_active.notna() & wide[REFERENCE_TREATMENT].notna()})
+        known["placebo"] = known["active"]
+        active = (best_active < wide[REFERENCE_TREATMENT]).where(known["active"])
+        placebo = (wide[REFERENCE_TREATMENT] < best_active).where(known["placebo"])
     else:
-        start = preinfusion.pivot(index="patient_id", columns="treatment", values="pain")
-        reduction = relative_reduction(wide / last_day, start[wide.columns])
-        better = responds(reduction) if rule == "baseline_30pct" else reduction > 0
-        active = better[list(ACTIVE_TREATMENTS)].any(axis=1)
+        start = preinfusion.pivot(index="patient_id", columns="treatment", values="pain").reindex(columns=wide.columns)
+        reduction = relative_reduction(wide / last_day, start)
+        better = (responds(reduction) if rule == "baseline_30pct" else reduction > 0).where(reduction.notna())
+        active = better[list(ACTIVE_TREATMENTS)].eq(True).any(axis=1).where(
+            better[list(ACTIVE_TREATMENTS)].notna().any(axis=1))
         placebo = better[REFERENCE_TREATMENT]
-    return pd.DataFrame({"improved_active": active.astype(bool), "improved_placebo": placebo.astype(bool)})
+    # a patient without the period (a drop-out, or no diary) is unknown, not "not improved"
+    return pd.DataFrame({"improved_active": active.astype("boolean"), "improved_placebo": placebo.astype("boolean")})
 
 
 def relative_reduction(mean_pain, preinfusion_pain):
@@ -272,7 +309,8 @@ def improvement_counts(auc_long: pd.DataFrame, preinfusion: pd.DataFrame, window
     """Patients improved with an active treatment and with placebo, for every rule and window.
 
     ``auc_long`` is :func:`auc_all`'s output. Returns ``rule``, ``last_day``,
-    ``improved_active``, ``improved_placebo`` and ``n``.
+    ``improved_active``, ``improved_placebo``, ``n`` (patients) and the
+    patients with a known flag, ``n_active`` and ``n_placebo``.
     """
     rows = []
     for rule in IMPROVEMENT_RULES:
@@ -281,17 +319,20 @@ def improvement_counts(auc_long: pd.DataFrame, preinfusion: pd.DataFrame, window
                               & (auc_long["imputation"] == imputation)]
             flags = improvement(values, preinfusion, last_day, rule)
             rows.append({"rule": rule, "last_day": last_day, "improved_active": int(flags["improved_active"].sum()),
-                         "improved_placebo": int(flags["improved_placebo"].sum()), "n": len(flags)})
+                         "improved_placebo": int(flags["improved_placebo"].sum()), "n": len(flags),
+                         "n_active": int(flags["improved_active"].notna().sum()),
+                         "n_placebo": int(flags["improved_placebo"].notna().sum())})
     return pd.DataFrame(rows)
 
 
 def missing_diary(diary: pd.DataFrame, infusions: pd.DataFrame, measure: str = PRIMARY.measure) -> pd.DataFrame:
     """Missing diary entries by treatment and day (the paper's supplementary tables 1-3).
 
-    Returns ``treatment``, ``day``, ``n_expected`` (patients with that
-    treatment), ``n_missing`` and ``pct_missing``.
+    Returns ``treatment``, ``day``, ``n_expected`` (patients given that
+    treatment), ``n_missing`` and ``pct_missing``. A period given without a
+    single diary row counts as missing on every day.
     """
-    grid = with_treatment(diary_grid(diary, (measure,)), infusions)
+    grid = with_treatment(diary_grid(diary, (measure,), infusions), infusions)
     grid["missing"] = grid[measure].isna()
     table = grid.groupby(["treatment", "day"], observed=True).agg(
         n_expected=("missing", "size"), n_missing=("missing", "sum")).reset_index()

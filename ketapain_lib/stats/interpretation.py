@@ -38,7 +38,7 @@ from ..design import ALPHA, PRIMARY, REFERENCE_TREATMENT, RESPONDER_THRESHOLDS  
 
 def clinically_important_differences(trial: Trial) -> pd.DataFrame:
     """The two CIDs in pain score-days: one point sustained over the period, and 30% of the placebo mean AUC."""
-    auc = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions)
+    auc = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions), trial.infusions)
     placebo_mean = float(auc.loc[auc["treatment"] == REFERENCE_TREATMENT, "auc"].mean())
     days = PRIMARY.last_day  # "sustained over the window" of the primary endpoint
     return pd.DataFrame([
@@ -112,7 +112,7 @@ def responders(trial: Trial, thresholds: tuple[float, ...] = RESPONDER_THRESHOLD
 
     Returns one row per treatment and threshold: ``responders``, ``n`` and ``pct``.
     """
-    auc = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY)), trial.infusions)
+    auc = derive.with_treatment(derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions), trial.infusions)
     pre = derive.preinfusion_pain(trial.infusions)
     merged = auc.merge(pre[["patient_id", "period", "pain"]], on=["patient_id", "period"])
     reduction = derive.relative_reduction(merged["auc"] / PRIMARY.last_day, merged["pain"])

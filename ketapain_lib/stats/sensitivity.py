@@ -54,7 +54,7 @@ def _contrasts(trial: Trial, auc_values: pd.DataFrame) -> pd.DataFrame:
 
 
 def _wide_diary(trial: Trial) -> pd.DataFrame:
-    grid = derive.with_treatment(derive.diary_grid(trial.diary, (PRIMARY.measure,)), trial.infusions)
+    grid = derive.with_treatment(derive.diary_grid(trial.diary, (PRIMARY.measure,), trial.infusions), trial.infusions)
     wide = grid.pivot(index=["patient_id", "period"], columns="day", values=PRIMARY.measure).astype("float64")
     wide.columns = [f"d{int(day):02d}" for day in wide.columns]
     treatment = grid.drop_duplicates(["patient_id", "period"]).set_index(["patient_id", "period"])["treatment"]
@@ -137,10 +137,10 @@ def missing_data_contrasts(trial: Trial, n_imputations: int = N_IMPUTATIONS) -> 
     ``se``, ``ci_low``, ``ci_high``, ``p``, ``n_periods``.
     """
     parts = []
-    grid = derive.diary_grid(trial.diary, (PRIMARY.measure,))
+    grid = derive.diary_grid(trial.diary, (PRIMARY.measure,), trial.infusions)
     complete = grid.groupby(["patient_id", "period"])[PRIMARY.measure].apply(lambda s: s.notna().all())
     complete_keys = complete[complete].reset_index()[["patient_id", "period"]]
-    locf_auc = derive.auc(trial.diary, *astuple(PRIMARY))
+    locf_auc = derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions)
     complete_auc = locf_auc.merge(complete_keys, on=["patient_id", "period"])
     parts.append(_contrasts(trial, complete_auc).assign(approach="complete case"))
     parts.append(_contrasts(trial, locf_auc).assign(approach="LOCF (paper)"))
