@@ -109,3 +109,30 @@ def test_a_real_exports_page_note_does_not_publish_the_full_path(tmp_path):
     real = dataclasses.replace(load_trial(), source=secure, is_synthetic=False)
     text = book.provenance(real).data
     assert "ketapain_export" in text and str(secure.parent) not in text and "Synthetic" not in text
+
+
+def test_an_export_folder_is_refused_if_it_holds_foreign_files_and_replaced_if_it_is_a_previous_export(tmp_path):
+    from ketapain_lib.report.export import MANIFEST, prepare_output_folder
+
+    data = tmp_path / "data"
+    data.mkdir()
+    out = tmp_path / "out"
+    (out / "tables").mkdir(parents=True)
+    (out / "tables" / "old.csv").write_text("stale\n", encoding="utf-8")
+    (out / MANIFEST).write_text("tables/old.csv\n", encoding="utf-8")
+    prepare_output_folder(out, data)
+    assert list(out.rglob("*")) == []  # the previous export's files, and only they, are gone
+    (out / "notes.txt").write_text("mine\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not empty and not a previous export .it holds notes.txt"):
+        prepare_output_folder(out, data)
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+@pytest.mark.parametrize("target", ["/proc/ketapain_export", "/sys/ketapain_export", "a_file"])
+def test_an_unwritable_export_folder_is_one_line_before_any_data_are_loaded(tmp_path, target):
+    (tmp_path / "a_file").write_text("x", encoding="utf-8")
+    out = target if target.startswith("/") else str(tmp_path / target)
+    result = subprocess.run([sys.executable, "-m", "ketapain_lib", "export", "--out", out, "--data",
+                             str(tmp_path / "no_such_data")], capture_output=True, text=True, check=False)
+    assert result.returncode == 1 and result.stdout.startswith("export: ") and result.stdout.count("\n") == 1
+    assert "Traceback" not in result.stderr and "no_such_data" not in result.stdout  # refused before loading

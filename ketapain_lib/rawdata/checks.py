@@ -17,7 +17,9 @@ import pandas as pd
 
 from ..design import KETAMINE_DOSE_TOLERANCE, KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG, PERIOD_DAYS
 from .problems import Problem, plain_number as _fmt
-from .schema import PERIODS, SCORE_BY_NAME, TABLES, TREATMENT_CODES
+from .questionnaires import check_questionnaires
+from .read import LARGE_ROWS
+from .schema import PERIODS, TABLES, TREATMENT_CODES
 
 @dataclass
 class Tables:
@@ -66,9 +68,11 @@ def patients_are_known(t: Tables) -> list[Problem]:
         if name == "patients" or "patient_id" not in table.column_names:
             continue
         rows = t.rows(name)
+        if len(rows) > LARGE_ROWS:
+            rows = rows[~rows["patient_id"].isin(known)]
         unknown: dict[str, list[int]] = defaultdict(list)
         for line, pid in zip(rows["source_line"], rows["patient_id"]):
-            if pid is not None and pid not in known:
+            if pid not in known and pid is not None:
                 unknown[pid].append(line)
         for pid, lines in unknown.items():
             count = f" ({len(lines)} rows, the first here)" if len(lines) > 1 else ""
@@ -263,10 +267,12 @@ def periods_have_an_infusion(t: Tables) -> list[Problem]:
         if name == "infusions" or "period" not in table.column_names:
             continue
         rows = t.rows(name)
+        if len(rows) > LARGE_ROWS:
+            rows = rows[~pd.MultiIndex.from_arrays([rows["patient_id"], rows["period"]]).isin(list(infused))]
         orphans: dict[tuple, list[int]] = defaultdict(list)
-        for line, pid, period in zip(rows["source_line"], rows["patient_id"], rows["period"]):
-            if period is not None and pid in known and (pid, period) not in infused:
-                orphans[(pid, period)].append(line)
+        for line, pair in zip(rows["source_line"], zip(rows["patient_id"], rows["period"])):
+            if pair not in infused and pair[1] is not None and pair[0] in known:
+                orphans[pair].append(line)
         for (pid, period), lines in sorted(orphans.items()):
             count = f" ({len(lines)} rows, the first here)" if len(lines) > 1 else ""
             problems.append(Problem(t.shown(name), lines[0], "period",
@@ -276,7 +282,7 @@ def periods_have_an_infusion(t: Tables) -> list[Problem]:
 
 def questionnaires_are_complete(t: Tables) -> list[Problem]:
     """Each score at its visits, in its range, for every patient."""
-    return _check_questionnaires(t.shown("questionnaires"), t.rows("questionnaires"), _closed_periods(t),
+    return check_questionnaires(t.shown("questionnaires"), t.rows("questionnaires"), _closed_periods(t),
                                  t.has("questionnaires", *TABLES["questionnaires"].column_names))
 
 
@@ -339,52 +345,4 @@ def _check_doses(shown: str, row, weight: float | None) -> list[Problem]:
             problems.append(Problem(shown, row.source_line, "ketamine_dose_mg",
                                     f"{_fmt(ketamine)} mg of ketamine is not 0.5 mg/kg of the recorded weight "
                                     f"{_fmt(weight)} kg (expected about {expected:.1f} mg)"))
-    return problems
-
-
-def _check_questionnaires(shown: str, rows: pd.DataFrame, closed: dict[str, tuple[int, ...]],
-                          present: bool) -> list[Problem]:
-    if not present:  # a missing file or column is reported already; completeness cannot be judged
-        return []
-    problems = []
-    collected = defaultdict(set)
-    for row in rows.itertuples(index=False):
-        if row.bad_columns & {"patient_id", "visit", "period", "score"}:
-            continue
-        score = SCORE_BY_NAME[row.score]
-        if row.visit == "inclusion" and row.period is not None:
-            problems.append(Problem(shown, row.source_line, "period", "the inclusion visit has no period; leave it empty"))
-            continue
-        if row.visit == "end_of_period" and row.period is None:
-            problems.append(Problem(shown, row.source_line, "period", "an end_of_period visit needs its period (1-3)"))
-            continue
-        if row.visit not in score.visits:
-            problems.append(Problem(shown, row.source_line, "visit",
-                                    f"{row.score} is not collected at the {row.visit} visit "
-                                    f"(collected at: {', '.join(score.visits)})"))
-            continue
-        collected[row.patient_id].add((row.visit, row.period, row.score))
-        low, high = score.value_range
-        if row.value is None:
-            continue
-        if not low <= row.value <= high:
-            problems.append(Problem(shown, row.source_line, "value",
-                                    f"{row.score} value {_fmt(row.value)} is outside its range "
-                                    f"{_fmt(low)} to {_fmt(high)}"))
-        elif score.integer and not float(row.value).is_integer():
-            problems.append(Problem(shown, row.source_line, "value",
-                                    f"{row.score} value {row.value} must be a whole number"))
-    for pid in sorted(closed):
-        have = collected.get(pid, set())
-        expected = [(visit, period, score.name)
-                    for score in SCORE_BY_NAME.values() for visit in score.visits
-                    for period in ((None,) if visit == "inclusion" else closed[pid])]
-        missing = [e for e in expected if e not in have]
-        if missing and have:  # patients with no questionnaire at all are reported once below
-            spelled = "; ".join(f"{s} at {v}{'' if p is None else f' {p}'}" for v, p, s in missing[:5])
-            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-            problems.append(Problem(shown, None, "score",
-                                    f"patient {pid} lacks {len(missing)} expected score(s): {spelled}{more}"))
-        elif not have:
-            problems.append(Problem(shown, None, "patient_id", f"patient {pid} has no questionnaire"))
     return problems
