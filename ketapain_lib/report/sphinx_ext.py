@@ -6,6 +6,10 @@
   The tag ``synthetic_data`` is set for the generator's data, so pages say
   "synthetic" only when it is true (``{only} synthetic_data``).
 
+* **Pre-execution.** The notebooks jupyter-cache lacks are executed by two
+  worker processes that share one import and compute each analysis once
+  (:mod:`ketapain_lib.report.prerun`); myst-nb then finds them in its cache.
+  ``KETAPAIN_PRERUN=0`` leaves each notebook to its own kernel.
 * **Banner.** An announcement on every page saying where the data come from,
   decided at build time from the data directory the book reads
   (``$KETAPAIN_DATA`` or the shipped synthetic data).
@@ -22,6 +26,7 @@ import hashlib
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from . import cache
@@ -33,6 +38,8 @@ SYNTHETIC_BANNER = (
     "build the real report."
 )
 STAMP = "ketapain_inputs.sha256"
+#: Set to 0 to let myst-nb execute every notebook in its own kernel (no pre-execution).
+PRERUN_ENV = "KETAPAIN_PRERUN"
 #: Sphinx tag set when the data are the generator's, for ``{only} synthetic_data`` blocks in the pages.
 SYNTHETIC_TAG = "synthetic_data"
 
@@ -98,6 +105,27 @@ def _check_inputs(app, config) -> None:
     os.environ[cache.CACHE_ENV] = str(execution_cache / "ketapain")
 
 
+def _prerun(app) -> None:
+    """Execute the notebooks jupyter-cache lacks in two processes, before Sphinx reads them (:mod:`.prerun`)."""
+    if os.environ.get(PRERUN_ENV, "1") == "0":
+        return  # myst-nb executes each notebook in its own kernel, as without this extension
+    from sphinx.util import logging
+
+    from . import prerun
+
+    logger = logging.getLogger(__name__)
+    notebooks = prerun.notebooks_to_run(app)
+    if not notebooks:
+        return
+    start = time.perf_counter()
+    report = prerun.prerun_notebooks(notebooks, app.env.mystnb_config.execution_cache_path)
+    for path, outcome in report:
+        if isinstance(outcome, str):
+            logger.info(f"{Path(path).name}: not pre-executed ({outcome}); myst-nb will execute it")
+    logger.info(f"[ketapain] pre-executed {sum(not isinstance(o, str) for _, o in report)} notebook(s) in "
+                f"{time.perf_counter() - start:.1f} s ({prerun.PROCESSES} processes)")
+
+
 def _outdated(app, env, added, changed, removed):
     if getattr(app, "ketapain_inputs_changed", False):
         return sorted(env.found_docs - set(added) - set(changed))
@@ -115,6 +143,7 @@ def setup(app):
     app.connect("config-inited", _validate_first, priority=100)
     app.connect("config-inited", _announce)
     app.connect("config-inited", _check_inputs)
+    app.connect("builder-inited", _prerun, priority=900)  # after myst-parser and myst-nb have their config
     app.connect("env-get-outdated", _outdated)
     app.connect("build-finished", _stamp)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

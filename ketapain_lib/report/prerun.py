@@ -1,0 +1,147 @@
+"""Execute the book's notebooks before Sphinx reads them: two processes, one import, each analysis computed once.
+
+myst-nb executes each notebook in a kernel of its own, one after the other: every page pays for a kernel,
+for importing pandas, SciPy and matplotlib, and for loading the shared analyses. Here, before Sphinx reads
+any page, the notebooks that jupyter-cache does not hold yet are executed by two forked worker processes
+that share the parent's imports: the analyses of :data:`ketapain_lib.report.results.ANALYSES` are first
+split between the two workers and stored in the report's cache, then the notebooks run, cell by cell, in an
+IPython shell inside each worker. Their outputs (display data, results, streams) are stored in
+jupyter-cache under the notebook's own hash, where myst-nb's ``cache`` mode finds them; the pages are the
+same as those of a kernel execution. A notebook that fails here is left out of the cache, so myst-nb runs
+it in a kernel as usual and reports its error in its own words.
+
+Examples
+--------
+In ``_config.yml`` this runs through :mod:`ketapain_lib.report.sphinx_ext`; from Python::
+
+    executed = prerun_notebooks(notebooks, cache_path)   # [(path, seconds or error)]
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+#: Worker processes: the machine's two cores.
+PROCESSES = 2
+#: Analyses run by the first worker while the second runs all the others (balanced on the shipped data).
+FIRST_WORKER_ANALYSES = ("beyond",)
+
+
+def notebooks_to_run(app) -> list[tuple[str, object]]:
+    """The book's notebooks (as myst-nb reads them) that jupyter-cache does not hold, as (path, notebook)."""
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import create_nb_reader
+
+    cache = get_cache(app.env.mystnb_config.execution_cache_path)
+    source = Path(app.srcdir)
+    todo = []
+    for path in sorted([*source.glob("*.md"), *source.glob("chapters/*.md")]):
+        text = path.read_text(encoding="utf-8")
+        reader = create_nb_reader(str(path), app.env.myst_config, app.env.mystnb_config, text)
+        if reader is None:
+            continue
+        notebook = reader.read(text)
+        try:
+            cache.match_cache_notebook(notebook)
+        except KeyError:
+            todo.append((str(path), notebook))
+    return todo
+
+
+def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str) -> list[tuple[str, object]]:
+    """Execute ``notebooks`` in :data:`PROCESSES` forked workers and store them in jupyter-cache.
+
+    Returns (path, seconds) for each notebook stored, or (path, error message) for one left to myst-nb.
+    """
+    if not notebooks:
+        return []
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    from . import book  # imported once here; the forked workers share it
+    from .results import ANALYSES
+
+    trial = book.load_trial()
+    groups = [FIRST_WORKER_ANALYSES, tuple(name for name in ANALYSES if name not in FIRST_WORKER_ANALYSES)]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(PROCESSES) as pool:
+        pool.starmap(_compute_analyses, [(trial, group) for group in groups])
+        # the longest pages first, so that neither worker is left with a long one at the end
+        ordered = sorted(notebooks, key=lambda item: -len(item[1].cells))
+        executed = pool.starmap(_execute, ordered)
+    cache = get_cache(cache_path)
+    report = []
+    for (path, _), (notebook, outcome) in zip(ordered, executed):
+        if notebook is not None:
+            cache.cache_notebook_bundle(CacheBundleIn(notebook, path, data={"execution_seconds": outcome}),
+                                        check_validity=False, overwrite=True)
+        report.append((path, outcome))
+    return report
+
+
+def _compute_analyses(trial, names: tuple[str, ...]) -> None:
+    from . import book
+
+    results = book.results(trial)
+    for name in names:
+        results[name]
+
+
+_SHELL: list = []  # the worker's one shell, made on first use
+
+
+def _shell():
+    """The worker's IPython shell, whose displays and results are collected instead of printed."""
+    if _SHELL:
+        return _SHELL[0]
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.interactiveshell import InteractiveShell
+
+    class ResultHook(DisplayHook):
+        """Keeps a cell's result as a mime bundle, as a kernel's ``execute_result`` carries it."""
+
+        results: list = []
+
+        def __call__(self, result=None):
+            if result is not None:
+                self.results.append(self.shell.display_formatter.format(result))
+
+    shell = InteractiveShell.instance()
+    hook = ResultHook(shell=shell)
+    shell.displayhook = hook
+    shell.display_trap.hook = hook
+    _SHELL.append(shell)
+    return shell
+
+
+def _execute(path: str, notebook) -> tuple[object, object]:
+    """Run the code cells of ``notebook`` in a fresh namespace; (notebook with outputs, seconds) or (None, error)."""
+    import nbformat
+    from IPython.utils.capture import capture_output
+
+    shell = _shell()
+    shell.reset(new_session=False)
+    os.chdir(Path(path).parent)
+    start = time.perf_counter()
+    count = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        shell.displayhook.results = []
+        with capture_output() as captured:
+            outcome = shell.run_cell(cell.source, store_history=False)
+        if not outcome.success:
+            error = outcome.error_in_exec or outcome.error_before_exec
+            return None, f"cell {count}: {type(error).__name__}: {error}"
+        outputs = [nbformat.v4.new_output("stream", name=name, text=text)
+                   for name, text in (("stdout", captured.stdout), ("stderr", captured.stderr)) if text]
+        outputs += [nbformat.v4.new_output("display_data", data=shown.data, metadata=shown.metadata)
+                    for shown in captured.outputs]
+        outputs += [nbformat.v4.new_output("execute_result", data=data, metadata=metadata, execution_count=count)
+                    for data, metadata in shell.displayhook.results]
+        cell.outputs = outputs
+        cell.execution_count = count
+    return notebook, time.perf_counter() - start
