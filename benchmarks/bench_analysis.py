@@ -1,79 +1,56 @@
-"""Benchmark: load, derive every endpoint and fit every model of the report, on the shipped trial
-and on a 100x larger one (2,000 patients, the shipped patients replicated under new ids).
+"""Benchmark: every analysis of the report, on the shipped trial and on generated trials of 200 and 2,000 patients.
 
-    python benchmarks/bench_analysis.py [--repeat 3] [--scale 100]
+    python benchmarks/bench_analysis.py [--repeat 3] [--sizes 20 200 2000]
 
-Prints the best of ``--repeat`` wall-clock times per step (seconds). A benchmark, not a test: nothing
-asserts a time, so a slow machine cannot fail the suite.
+Trials other than the shipped one come from the generator (``simulate --patients N``, made once per run,
+not timed). For each size: loading and validating the raw files, one fit of the primary crossover model,
+and every analysis of the report, "beyond the paper" included (``Results.compute_all``, nothing cached).
+Median and range of ``--repeat`` runs go to ``benchmarks/results.csv``. Targets at 2,000 patients: every
+analysis in 10 s, one fit in 0.05 s. A benchmark, not a test: nothing asserts a time.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import time
+import sys
+import tempfile
+from dataclasses import astuple
+from pathlib import Path
 
-import pandas as pd
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ketapain_lib import load_trial
-from ketapain_lib.report.results import Results
-from ketapain_lib.stats import derive
-from ketapain_lib.rawdata.load import Trial
+from record import measure, record  # noqa: E402
 
+from ketapain_lib import load_trial  # noqa: E402
+from ketapain_lib.design import PRIMARY  # noqa: E402
+from ketapain_lib.provenance.simulate import simulate_trial, write_dataset  # noqa: E402
+from ketapain_lib.report.results import Results  # noqa: E402
+from ketapain_lib.stats import crossover, derive  # noqa: E402
 
-def replicate(trial: Trial, copies: int) -> Trial:
-    """A trial ``copies`` times larger: every patient-level table repeated with renamed patients."""
-    frames = {}
-    for field in dataclasses.fields(Trial):
-        value = getattr(trial, field.name)
-        if not isinstance(value, pd.DataFrame) or "patient_id" not in value.columns:
-            frames[field.name] = value
-            continue
-        parts = []
-        for copy in range(copies):
-            part = value.copy()
-            part["patient_id"] = part["patient_id"].astype("string") + f"_{copy:03d}"
-            if "event_id" in part.columns:
-                part["event_id"] = part["event_id"].astype("string") + f"_{copy:03d}"
-            parts.append(part)
-        frames[field.name] = pd.concat(parts, ignore_index=True)
-    return Trial(**frames)
-
-
-def best_time(function, repeat: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+TARGETS = {2000: {"fit": 0.05, "all": 10}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--scale", type=int, default=100)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 200, 2000])
     args = parser.parse_args()
-
     rows = []
-    load_seconds, trial = best_time(load_trial, args.repeat)
-    rows.append(("20 patients", "load and validate the raw files", load_seconds))
-    for label, subject, repeat in (("20 patients", trial, args.repeat),
-                                   (f"{20 * args.scale} patients", replicate(trial, args.scale), 1)):
-        derive_seconds, _ = best_time(lambda: (derive.auc_all(subject.diary, subject.infusions),
-                                               derive.missing_diary(subject.diary, subject.infusions)), repeat)
-        rows.append((label, "derive every AUC (3 measures x 5 windows x 2 imputations) and missing tables",
-                     derive_seconds))
-        # the paper's analyses and the ledger; "beyond the paper" (imputation, power simulation) is timed apart:
-        # at 2,000 patients its simulation is the subject of the speed issue
-        all_seconds, _ = best_time(lambda: Results(subject, cached=False).compute_all(skip=("beyond", "ledger")),
-                                   repeat)
-        rows.append((label, "every analysis of the paper (Results.compute_all, without beyond the paper)",
-                     all_seconds))
-    beyond_seconds, _ = best_time(lambda: Results(trial, cached=False)["beyond"], args.repeat)
-    rows.append(("20 patients", "beyond the paper: imputation, model choices, power simulation", beyond_seconds))
-    table = pd.DataFrame(rows, columns=["data", "step", "seconds"])
-    with pd.option_context("display.max_colwidth", 100, "display.width", 200):
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in args.sizes:
+            folder = None
+            if size != 20:
+                folder = Path(scratch) / f"trial{size}"
+                write_dataset(simulate_trial(patients=size), folder, seed=0, patients=size)
+            trial = load_trial(folder)
+            targets = TARGETS.get(size, {})
+            rows.append(measure(f"{size:,} patients: load and validate", None, lambda: load_trial(folder), args.repeat))
+            data = crossover.crossover_frame(derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions),
+                                             trial.infusions, trial.randomization)
+            rows.append(measure(f"{size:,} patients: one fit of the primary model", targets.get("fit"),
+                                lambda: crossover.fit_crossover(data), max(args.repeat, 5)))
+            rows.append(measure(f"{size:,} patients: every analysis of the report", targets.get("all"),
+                                lambda: Results(trial, cached=False).compute_all(), args.repeat))
+    record("analyses", rows)
 
 
 if __name__ == "__main__":

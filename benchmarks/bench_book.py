@@ -1,64 +1,67 @@
-"""Benchmark of the book's build cycle, on a fresh copy of the repository (the environment installed).
+"""Benchmark of the book's build cycle, on a fresh clone of the repository (the environment installed).
 
-    python benchmarks/bench_book.py
+    python benchmarks/bench_book.py [--repeat 3]
 
-Measures, in seconds: a cold build (no _build, nothing cached), an unchanged rebuild, a rebuild after
-editing one chapter's prose, the export command, and the cold execution of the "beyond the paper" chapter
-alone (its simulations and imputations uncached). Targets: 40, 3, 10, 5 and 30 seconds on the 2-core
-reference machine. A benchmark, not a test: it prints and asserts nothing.
+Times, with ``--repeat`` runs each (median and range, recorded in ``benchmarks/results.csv``): a cold build
+(no ``_build``, nothing cached), a rebuild after a change in the library (every page executes again), an
+unchanged rebuild, a rebuild after editing one chapter's prose, and the export command. Targets: 15, 15,
+1.5, 2 and 15 seconds on the 2-core reference machine. A benchmark, not a test: it asserts nothing.
 """
 from __future__ import annotations
 
-import os
+import argparse
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from record import measure, record
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def timed(command: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
+def run(command: list[str], cwd: Path) -> None:
     subprocess.run(command, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
-def execute(markdown: Path) -> float:
-    import jupytext
-    import nbclient
-
-    notebook = jupytext.read(markdown)
-    start = time.perf_counter()
-    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(markdown.parent)}}).execute()
-    return time.perf_counter() - start
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "report"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(copy)], check=True)
         build = [str(BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"]
-        # the library's results cache of the notebooks run outside a build (the chapter timing below)
-        os.environ["KETAPAIN_CACHE_DIR"] = str(Path(scratch) / "cache")
-        rows = [("cold build (fresh clone)", timed(build, copy), 40)]
-        rows.append(("unchanged rebuild", timed(build, copy), 3))
+
+        def cold():
+            shutil.rmtree(copy / "_build", ignore_errors=True)
+            run(build, copy)
+
+        library_file = copy / "ketapain_lib" / "report" / "prose.py"
+        edits = iter(range(1000))
+
+        def library_change():
+            with library_file.open("a", encoding="utf-8") as handle:
+                handle.write(f"# benchmark edit {next(edits)}\n")
+            run(build, copy)
+
         chapter = copy / "chapters" / "05_safety.md"
-        chapter.write_text(chapter.read_text(encoding="utf-8") + "\nAn edited sentence of prose.\n", encoding="utf-8")
-        rows.append(("rebuild after editing one chapter's prose", timed(build, copy), 10))
+
+        def prose_edit():
+            with chapter.open("a", encoding="utf-8") as handle:
+                handle.write(f"\nAn edited sentence of prose, number {next(edits)}.\n")
+            run(build, copy)
+
         export = [str(BIN / "python"), "-m", "ketapain_lib", "export", "--out", str(Path(scratch) / "export")]
-        rows.append(("export command", timed(export, copy), 5))
-        shutil.rmtree(Path(scratch) / "cache", ignore_errors=True)  # nothing computed beforehand
-        rows.append(("cold execution of the beyond-the-paper chapter", execute(copy / "chapters" /
-                                                                          "07_beyond_the_paper.md"), 30))
-    width = max(len(name) for name, _, _ in rows)
-    print(f"{'step':<{width}}  seconds  target")
-    for name, seconds, target in rows:
-        print(f"{name:<{width}}  {seconds:7.1f}  {target:6d}")
+        rows = [measure("cold build (no _build)", 15, cold, args.repeat),
+                measure("rebuild after a library change (every page executes)", 15, library_change, args.repeat),
+                measure("unchanged rebuild", 1.5, lambda: run(build, copy), args.repeat),
+                measure("rebuild after editing one chapter's prose", 2, prose_edit, args.repeat),
+                measure("export command (every table and figure, cold)", 15,
+                        lambda: run(export, copy), args.repeat)]
+    record("book", rows)
 
 
 if __name__ == "__main__":

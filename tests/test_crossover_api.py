@@ -5,7 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketapain_lib.stats import crossover
+from ketapain_lib.rawdata.load import load_trial
+from ketapain_lib.stats import crossover, derive
+from ketapain_lib.stats.crossover import FORMULAS
+from ketapain_lib.stats.crossover_data import crossover_frame
+
+TREATMENT_TERM = "C(treatment, Treatment('placebo'))"
 
 
 def two_by_two(patients: int = 12, period_labels=(1, 2), seed: int = 3):
@@ -109,3 +114,24 @@ def test_an_aliased_term_is_dropped_with_a_note_not_a_huge_standard_error():
     fit = crossover.fit_crossover(frame, "paper", "REML")
     assert any("aliased" in note or "dropped" in note for note in fit.notes), fit.notes
     assert fit.fixed_effects()["se"].max() < 100
+
+
+@pytest.mark.parametrize("formula", [f"y ~ {template.format(treatment=TREATMENT_TERM)}" for template in FORMULAS.values()]
+                         + ["y ~ C(treatment) * C(sequence)", "y ~ C(treatment) + C(sequence)"])
+def test_design_matrix_equals_patsys(formula):
+    """The direct design matrix is patsy's, column for column and name for name, on the report's data."""
+    from patsy import dmatrices
+
+    from ketapain_lib.stats.formulas import design_matrix
+
+    trial = load_trial()
+    data = crossover_frame(derive.auc(trial.diary, periods=trial.infusions), trial.infusions, trial.randomization)
+    y, X, names = design_matrix(formula, data)
+    outcome, expected = dmatrices(formula, data, return_type="dataframe", NA_action="raise")
+    np.testing.assert_array_equal(y, outcome.to_numpy()[:, 0])
+    if "*" in formula:  # patsy orders the interaction columns its own way: compare as sets of columns
+        assert sorted(map(tuple, X.T.tolist())) == sorted(map(tuple, expected.to_numpy().T.tolist()))
+        assert len(names) == len(expected.columns)
+    else:
+        assert names == list(expected.columns)
+        np.testing.assert_array_equal(X, expected.to_numpy())

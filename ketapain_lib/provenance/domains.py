@@ -35,10 +35,6 @@ def _exact_counts(shares_pct: dict[str, float], n: int) -> dict[str, int]:
     return counts
 
 
-def _standardize(values: np.ndarray, mean: float, sd: float) -> np.ndarray:
-    return mean + sd * (values - values.mean()) / values.std(ddof=1)
-
-
 def anova_icc(matrix: np.ndarray) -> float:
     """Intraclass correlation of a complete patients x treatments matrix (two-way ANOVA, consistency).
 
@@ -67,11 +63,17 @@ def target_matrix(rng: np.random.Generator, patient_level: np.ndarray, means: np
     base = (patient_level - patient_level.mean()) / patient_level.std(ddof=1)
 
     def build(scale: float) -> np.ndarray:
-        matrix = base[:, None] + scale * within
+        # columns as contiguous rows: each row's mean and SD are summed exactly as a 1-D column's would be,
+        # so the result is the column-by-column standardization's, bit for bit, in one call per pass
+        rows = np.ascontiguousarray((base[:, None] + scale * within).T)
         for _ in range(20):  # standardize, clip into bounds, repeat until stable
-            matrix = np.column_stack([_standardize(matrix[:, j], means[j], sds[j]) for j in range(len(means))])
-            matrix = np.clip(matrix, *bounds)
-        return matrix
+            previous = rows
+            rows = means[:, None] + sds[:, None] * (rows - rows.mean(axis=1, keepdims=True)) / rows.std(
+                axis=1, ddof=1, keepdims=True)
+            rows = np.clip(rows, *bounds)
+            if np.array_equal(rows, previous):  # a fixed point: the remaining passes would change nothing
+                break
+        return np.ascontiguousarray(rows.T)
 
     low, high = 0.0, 2.0
     for _ in range(60):

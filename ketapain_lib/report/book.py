@@ -22,7 +22,7 @@ from . import figures, prose, registry
 from .results import Results
 
 __all__ = ["load_trial", "provenance", "results", "output", "glue_chapter", "glue_values", "show", "ledger_rows",
-           "environment_table"]
+           "environment_table", "benchmark_table"]
 
 _RESULTS: dict[str, Results] = {}
 
@@ -140,3 +140,23 @@ def environment_table():
                 installed = "not installed"
             rows.append({"package": name, "pinned": pinned, "installed": installed})
     return pd.DataFrame(rows)
+
+
+def benchmark_table():
+    """The latest measurements of ``benchmarks/`` (``results.csv``): each step's median and range against its target.
+
+    The file is written by the benchmark scripts on the machine that ran them (its core count is a column);
+    the book shows it as recorded and measures nothing itself.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results.csv"
+    if not path.is_file():
+        return pd.DataFrame({"note": ["no benchmark recorded yet: run the scripts of benchmarks/"]})
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    met = [("yes" if float(m) <= float(t) else "no") if t else "" for m, t in zip(table["median_s"], table["target_s"])]
+    return pd.DataFrame({"step": table["step"], "median (s)": table["median_s"],
+                         "range (s)": table["min_s"] + "-" + table["max_s"], "runs": table["runs"],
+                         "target (s)": table["target_s"], "target met": met, "cores": table["cores"]})

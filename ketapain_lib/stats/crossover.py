@@ -48,6 +48,7 @@ from .. import formatting as fmt
 from ..rawdata.schema import TREATMENTS
 from . import lmm_core, small_sample
 from .crossover_data import crossover_frame  # noqa: F401  (the model's data, re-exported for callers)
+from .formulas import design_matrix
 
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
 
@@ -377,11 +378,7 @@ def sequence_by_treatment_test(data: pd.DataFrame) -> dict[str, float]:
 
 
 def _fit_formula(formula: str, data: pd.DataFrame, reml: bool):
-    """Design matrix of ``formula`` (patsy treatment coding) and its random-intercept fit by patient."""
-    from patsy import dmatrices
-
-    outcome, design = dmatrices(formula, data, return_type="dataframe", NA_action="raise")
-    X = design.to_numpy(dtype=float)
-    core = lmm_core.fit_random_intercept(outcome.to_numpy(dtype=float)[:, 0], X,
-                                         data["patient_id"].astype(str).to_numpy(), reml=reml)
-    return core, list(design.columns), X
+    """Design matrix of ``formula`` (treatment coding) and its random-intercept fit by patient."""
+    y, X, names = design_matrix(formula, data)
+    core = lmm_core.fit_random_intercept(y, X, data["patient_id"].astype(str).to_numpy(), reml=reml)
+    return core, names, X

@@ -57,16 +57,6 @@ def _outcome_values(values: pd.DataFrame, outcome: str) -> pd.DataFrame:
     return pd.DataFrame({"patient_id": values["patient_id"].astype(str), "period": values["period"], "y": y})
 
 
-def _with_sequence(frame: pd.DataFrame, randomization: pd.DataFrame) -> pd.DataFrame:
-    """Add each patient's randomized sequence; a patient without one is refused, not dropped."""
-    sequences = randomization[["patient_id", "sequence"]].astype({"patient_id": str, "sequence": str})
-    frame = frame.merge(sequences, on="patient_id", how="left", validate="many_to_one")
-    unrandomized = sorted(set(frame.loc[frame["sequence"].isna(), "patient_id"]))
-    if unrandomized:
-        raise ValueError(f"patient(s) {', '.join(unrandomized)} have no randomization (sequence)")
-    return frame
-
-
 def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization: pd.DataFrame,
                     outcome: str = "auc", carryover: CarryoverCoding = CARRYOVER_CODING,
                     treatments: Sequence[str] | None = None, reference: str | None = None) -> pd.DataFrame:
@@ -102,7 +92,38 @@ def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization
         a patient without a randomization, a treatment not among the levels.
     """
     outcome_values = _outcome_values(values, outcome)
+    schedule, order, levels = _schedule(infusions, randomization, carryover, treatments, reference)
+    frame = outcome_values.merge(schedule, on=["patient_id", "period"], how="left", validate="one_to_one")
+    orphans = frame[frame["treatment"].isna()]
+    if len(orphans):
+        first = orphans.iloc[0]
+        raise ValueError(f"{len(orphans)} value(s) without an infusion, e.g. patient {first['patient_id']} "
+                         f"period {first['period']}")
+    unrandomized = sorted(set(frame.loc[frame["sequence"].isna(), "patient_id"]))
+    if unrandomized:
+        raise ValueError(f"patient(s) {', '.join(unrandomized)} have no randomization (sequence)")
+    frame = frame.sort_values(["patient_id", "rank"], kind="stable").drop(columns=["rank"]).reset_index(drop=True)
+    frame["treatment"] = pd.Categorical(frame["treatment"], categories=levels)
+    frame["period"] = _plain_periods(frame["period"], order)
+    return frame[frame["y"].notna()].astype({"y": float}).reset_index(drop=True)
+
+
+#: Schedules already built, by a hash of their inputs: the tables and sensitivity analyses model many
+#: outcomes of one trial, whose schedule (treatment, carry-over, sequence of every period) is the same.
+_SCHEDULES: dict[tuple, tuple[pd.DataFrame, list, list[str]]] = {}
+
+
+def _schedule(infusions: pd.DataFrame, randomization: pd.DataFrame, carryover: CarryoverCoding,
+              treatments: Sequence[str] | None, reference: str | None) -> tuple[pd.DataFrame, list, list[str]]:
+    """Every period given: ``patient_id``, ``period``, ``rank``, ``treatment``, ``carryover``, ``sequence``."""
     periods = infusions[["patient_id", "period", "treatment"]].astype({"patient_id": str, "treatment": str})
+    sequences = randomization[["patient_id", "sequence"]].astype({"patient_id": str, "sequence": str})
+    key = (int(pd.util.hash_pandas_object(periods.astype(str), index=False).sum()),
+           int(pd.util.hash_pandas_object(sequences, index=False).sum()), len(periods), len(sequences),
+           carryover, tuple(treatments) if treatments is not None else None, reference)
+    if key in _SCHEDULES:
+        schedule, order, levels = _SCHEDULES[key]
+        return schedule.copy(), order, levels
     order = _period_order(periods["period"])
     rank = {label: i for i, label in enumerate(order)}
     levels = _treatment_levels(set(periods["treatment"]), treatments, reference)
@@ -114,16 +135,9 @@ def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization
     carries_nothing = {levels[0]} if carryover == "placebo_carries_nothing" else set()
     periods["carryover"] = [("none" if not isinstance(p, str) or p in carries_nothing else p)
                             for p in periods["previous"].astype(object).where(periods["previous"].notna(), None)]
-    frame = outcome_values.merge(
-        periods[["patient_id", "period", "rank", "treatment", "carryover"]], on=["patient_id", "period"],
-        how="left", validate="one_to_one")
-    orphans = frame[frame["treatment"].isna()]
-    if len(orphans):
-        first = orphans.iloc[0]
-        raise ValueError(f"{len(orphans)} value(s) without an infusion, e.g. patient {first['patient_id']} "
-                         f"period {first['period']}")
-    frame = _with_sequence(frame, randomization)
-    frame = frame.sort_values(["patient_id", "rank"], kind="stable").drop(columns=["rank"]).reset_index(drop=True)
-    frame["treatment"] = pd.Categorical(frame["treatment"], categories=levels)
-    frame["period"] = _plain_periods(frame["period"], order)
-    return frame[frame["y"].notna()].astype({"y": float}).reset_index(drop=True)
+    schedule = periods[["patient_id", "period", "rank", "treatment", "carryover"]].merge(
+        sequences, on="patient_id", how="left", validate="many_to_one")
+    if len(_SCHEDULES) > 64:  # bounded: a long session modelling many trials keeps the latest few
+        _SCHEDULES.clear()
+    _SCHEDULES[key] = (schedule, order, levels)
+    return schedule.copy(), order, levels
