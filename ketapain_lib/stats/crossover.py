@@ -48,6 +48,7 @@ from .. import formatting as fmt
 from ..rawdata.schema import TREATMENTS
 from . import lmm_core, small_sample
 from .crossover_data import crossover_frame  # noqa: F401  (the model's data, re-exported for callers)
+from .descriptives import shapiro_wilk
 from .formulas import design_matrix
 
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
@@ -285,8 +286,8 @@ class CrossoverFit:
 
     def residual_normality(self) -> dict[str, float]:
         """Shapiro-Wilk test of the conditional residuals (sorted first: the test sees no row order)."""
-        w, p = stats.shapiro(np.sort(self.resid))
-        return {"W": float(w), "p": float(p)}
+        w, p = shapiro_wilk(np.sort(self.resid))
+        return {"W": w, "p": p}
 
     def to_frame(self) -> pd.DataFrame:
         """One-row summary: model, method, omnibus test, ICC, variance components, normality."""

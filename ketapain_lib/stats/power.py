@@ -50,8 +50,9 @@ def canonical_design(design: pd.DataFrame) -> pd.DataFrame:
     schedule = rows.groupby("patient_id", sort=False).agg(
         sequence=("sequence", "first"), periods=("period", tuple), treatments=("treatment", tuple),
         carryovers=("carryover", tuple))
-    order = sorted(schedule.index, key=lambda pid: (schedule.at[pid, "sequence"], schedule.at[pid, "periods"],
-                                                   schedule.at[pid, "treatments"], schedule.at[pid, "carryovers"]))
+    keys = zip(schedule["sequence"], schedule["periods"], schedule["treatments"], schedule["carryovers"],
+               schedule.index)
+    order = [pid for *_, pid in sorted(keys, key=lambda key: key[:4])]
     rank = {pid: i for i, pid in enumerate(order)}
     rows = rows.assign(_rank=rows["patient_id"].map(rank)).sort_values(["_rank", "period"], kind="stable")
     return rows.drop(columns="_rank").reset_index(drop=True)
@@ -99,7 +100,11 @@ def _within(values: np.ndarray, patient_codes: np.ndarray, n_patients: int) -> n
     counts = np.bincount(patient_codes, minlength=n_patients).astype(float)
     starts = np.flatnonzero(np.r_[True, patient_codes[1:] != patient_codes[:-1]])
     sums = np.zeros((n_patients, values.shape[1]))
-    np.add.at(sums, patient_codes[starts], np.add.reduceat(values, starts, axis=0))
+    runs = np.add.reduceat(values, starts, axis=0)
+    if len(starts) == n_patients:  # one run per patient (a canonical design): plain assignment
+        sums[patient_codes[starts]] = runs
+    else:
+        np.add.at(sums, patient_codes[starts], runs)
     return values - (sums / counts[:, None])[patient_codes]
 
 
@@ -132,8 +137,9 @@ def _simulate(design: pd.DataFrame, delta: float, sd_patient: float, sd_residual
 def power_curve(design: pd.DataFrame, deltas: np.ndarray, sd_patient: float, sd_residual: float,
                 simulations: int = SIMULATIONS) -> pd.DataFrame:
     """Simulated power for each true benefit in ``deltas`` (pain score-days)."""
-    return pd.DataFrame({"delta": deltas, "power": [simulated_power(design, float(d), sd_patient, sd_residual,
-                                                                    simulations) for d in deltas]})
+    canonical = canonical_design(design)  # once for every delta
+    return pd.DataFrame({"delta": deltas, "power": [_simulate(canonical, float(d), sd_patient, sd_residual,
+                                                              simulations, SEED, ALPHA, -1) for d in deltas]})
 
 
 def detectable_difference(se: float, power: float, alpha: float = ALPHA) -> float:
