@@ -112,6 +112,10 @@ def _prerun(app) -> None:
     """Execute the notebooks jupyter-cache lacks in two processes, before Sphinx reads them (:mod:`.prerun`)."""
     if os.environ.get(PRERUN_ENV, "1") == "0":
         return  # myst-nb executes each notebook in its own kernel, as without this extension
+    if not getattr(app, "ketapain_inputs_changed", True):
+        # nothing was invalidated: a page whose code changed is the only one to run, and myst-nb runs it;
+        # reading every notebook to find that out would cost more than an unchanged rebuild itself
+        return
     from sphinx.util import logging
 
     from . import prerun
@@ -142,9 +146,16 @@ def _stamp(app, exception) -> None:
         (cache / STAMP).write_text(app.ketapain_inputs_hash + "\n", encoding="utf-8")
 
 
+def _static(app, config) -> None:
+    """The book's style sheet (``report/static/ketapain.css``): plain glued numbers, scrolling table frames."""
+    config.html_static_path = [*config.html_static_path, str(Path(__file__).parent / "static")]
+    app.add_css_file("ketapain.css")
+
+
 def setup(app):
     app.connect("config-inited", _validate_first, priority=100)
     app.connect("config-inited", _announce)
+    app.connect("config-inited", _static)
     app.connect("config-inited", _check_inputs)
     app.connect("builder-inited", _prerun, priority=900)  # after myst-parser and myst-nb have their config
     app.connect("env-get-outdated", _outdated)

@@ -82,36 +82,44 @@ def _n_pct(count: int, total: int) -> str:
 
 
 def table1(trial) -> pd.DataFrame:
-    """Table 1: characteristics of the randomized patients at inclusion.
+    """Table 1: characteristics of the randomized patients at inclusion, grouped as a journal's Table 1.
 
-    Continuous variables as mean ± SD or median [Q1; Q3] by the Shapiro-Wilk
-    rule (:func:`ketapain_lib.stats.descriptives.describe`); categories as n (%).
+    Continuous variables as mean ± SD or median [Q1; Q3] by the Shapiro-Wilk rule
+    (:func:`ketapain_lib.stats.descriptives.describe`), except where the paper prints mean ± SD (DN4);
+    categories as n (%) of the randomized patients. The summary is named in each row's label; the value
+    column's header gives N.
     """
+    from ..formatting import fixed
     from ..stats.descriptives import describe
     from ..rawdata.schema import AETIOLOGIES, DRUG_CLASSES
 
     patients = trial.patients
     n = len(patients)
     bmi = patients["weight_kg"] / (patients["height_cm"].astype(float) / 100) ** 2
-    rows = [("Patients", "n", str(n))]
-    rows.append(("Women", "n (%)", _n_pct(int((patients["sex"] == "female").sum()), n)))
-    for label, values, decimals in (("Age (years)", patients["age_years"], 0),
-                                    ("Weight (kg)", patients["weight_kg"], 1),
-                                    ("Height (cm)", patients["height_cm"], 0),
-                                    ("Body mass index (kg/m²)", bmi, 1),
-                                    ("Years with pain", patients["pain_duration_years"], 0),
-                                    ("DN4 score (0-10)", patients["dn4_score"], 0)):
+    rows = [("Demographics", "Women, n (%)", _n_pct(int((patients["sex"] == "female").sum()), n))]
+    for group, label, values, decimals, paper_mean in (
+            ("Demographics", "Age (years)", patients["age_years"], 0, False),
+            ("Demographics", "Weight (kg)", patients["weight_kg"], 1, False),
+            ("Demographics", "Height (cm)", patients["height_cm"], 0, False),
+            ("Demographics", "Body mass index (kg/m²)", bmi, 1, False),
+            ("Pain history", "Years with pain", patients["pain_duration_years"], 0, False),
+            ("Pain history", "DN4 score (0-10)", patients["dn4_score"], 1, True)):
         summary = describe(values, decimals=decimals)
-        rows.append((label, summary["summary"], summary["text"]))
+        if paper_mean:  # the paper's own summary for this row
+            summary = {"summary": "mean ± SD",
+                       "text": f"{fixed(summary['mean'], decimals)} ± {fixed(summary['sd'], decimals)}"}
+        rows.append((group, f"{label}, {summary['summary']}", summary["text"]))
     for aetiology in AETIOLOGIES:
         count = int((patients["pain_aetiology"] == aetiology).sum())
         if count or aetiology != "other":
-            rows.append((f"Pain after {aetiology}" if aetiology in ("surgery", "trauma", "chemotherapy")
-                         else f"Pain due to {aetiology}", "n (%)", _n_pct(count, n)))
+            label = (f"After {aetiology}" if aetiology in ("surgery", "trauma", "chemotherapy")
+                     else f"{aetiology.capitalize()}" if aetiology != "other" else "Other")
+            rows.append(("Cause of the neuropathic pain", f"{label}, n (%)", _n_pct(count, n)))
     for drug in DRUG_CLASSES:
         takers = trial.baseline_drugs.loc[trial.baseline_drugs["drug_class"] == drug, "patient_id"].nunique()
-        rows.append((f"Baseline {drug.replace('_', ' or ').replace('nsaid', 'NSAID')}", "n (%)", _n_pct(takers, n)))
-    return pd.DataFrame(rows, columns=["characteristic", "shown as", "value"])
+        label = drug.replace("_", " or ").replace("nsaid", "NSAID").capitalize().replace("nsaid", "NSAID")
+        rows.append(("Drugs taken at inclusion", f"{label}, n (%)", _n_pct(takers, n)))
+    return pd.DataFrame(rows, columns=["group", "characteristic", f"All patients (N = {n})"])
 
 
 def adverse_event_table(trial) -> pd.DataFrame:
@@ -189,8 +197,9 @@ def improvement_with_rules(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def missing_diary_wide(missing: pd.DataFrame) -> pd.DataFrame:
-    """Missing diary entries with one column per treatment (days as rows)."""
-    wide = missing.pivot(index="day", columns="treatment", values="n_missing").reset_index()
+    """Missing diary entries with one column per treatment (days as rows), as n (%) of the patients expected."""
+    cells = missing.assign(cell=[_n_pct(int(k), int(n)) for k, n in zip(missing["n_missing"], missing["n_expected"])])
+    wide = cells.pivot(index="day", columns="treatment", values="cell").reset_index()
     wide.columns.name = None
     return by_treatment_columns(wide)
 
