@@ -19,6 +19,7 @@ from IPython.display import HTML, Markdown
 from .. import formatting as fmt
 from ..rawdata.load import Trial, fingerprint, load_trial
 from . import cache, figures, prose, registry
+from .export import DOWNLOADS_FOLDER
 from .publication import publication_table, treatment_counts
 from .results import Results
 
@@ -66,11 +67,24 @@ def output(results: Results, name: str) -> HTML:
     if entry.kind == "figure":
         png = base64.b64encode(figures.to_png(made)).decode("ascii")
         return HTML(f'<figure class="ketapain-figure" id="{name}"><img src="data:image/png;base64,{png}" style="max-width:100%;height:auto" '
-                    f'alt="{html.escape(entry.alt)}"/><figcaption>{caption}</figcaption></figure>')
+                    f'alt="{html.escape(entry.alt)}"/><figcaption>{caption}</figcaption>'
+                    f'{_downloads(entry.path + ".png", entry.path + ".svg")}</figure>')
     text = fmt.frame_as_text(entry.view(made), entry.precision)
     notes = [_source_note(results.trial), *_model_notes(made)]
     return HTML(publication_table(name, entry.number, entry.caption, text,
-                                  treatment_counts(results.trial.infusions), tuple(notes)))
+                                  treatment_counts(results.trial.infusions), tuple(notes)) + _downloads(entry.path))
+
+
+#: The chapters' path to the HTML build's copy of the export (written by ketapain_lib.report.sphinx_ext).
+DOWNLOADS = f"../{DOWNLOADS_FOLDER}"
+
+
+def _downloads(*paths: str) -> str:
+    """Download links to the export's files of an output (CSV; PNG and SVG), for a chapter page."""
+    links = " · ".join(f'<a class="ketapain-download" href="{DOWNLOADS}/{path}" download>{path.rsplit(".", 1)[1].upper()}</a>'
+                       for path in paths)
+    return f'<p class="ketapain-downloads">Download: {links}</p>'
+
 
 
 def _source_note(trial: Trial) -> str:

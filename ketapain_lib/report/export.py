@@ -20,6 +20,8 @@ from .registry import OUTPUTS
 from .results import Results
 
 FLOAT_FORMAT = "%.10g"
+#: The folder of the HTML build that holds a copy of the export, for the pages' download links.
+DOWNLOADS_FOLDER = "downloads"
 #: Derived data a reader may want beyond the outputs: name -> function of the results.
 DATASETS: dict[str, Callable[[Results], pd.DataFrame]] = {
     "auc_all": lambda r: r["auc_long"],

@@ -50,10 +50,13 @@ def notebooks_to_run(app) -> list[tuple[str, object]]:
     return todo
 
 
-def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str) -> list[tuple[str, object]]:
+def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str,
+                     downloads: str | None = None) -> list[tuple[str, object]]:
     """Execute ``notebooks`` in :data:`PROCESSES` forked workers and store them in jupyter-cache.
 
-    Returns (path, seconds) for each notebook stored, or (path, error message) for one left to myst-nb.
+    With ``downloads``, the export (every table as CSV, every figure as PNG and SVG, the ledger) is
+    written there by the same workers, for the pages' download links. Returns (path, seconds) for each
+    notebook stored, or (path, error message) for one left to myst-nb.
     """
     if not notebooks:
         return []
@@ -70,7 +73,10 @@ def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str) -> li
         pool.starmap(_compute_analyses, [(trial, group) for group in groups])
         # the longest pages first, so that neither worker is left with a long one at the end
         ordered = sorted(notebooks, key=lambda item: -len(item[1].cells))
+        exported = pool.apply_async(export_downloads, (trial, downloads)) if downloads else None
         executed = pool.starmap(_execute, ordered)
+        if exported is not None:
+            exported.get()
     cache = get_cache(cache_path)
     report = []
     for (path, _), (notebook, outcome) in zip(ordered, executed):
@@ -79,6 +85,14 @@ def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str) -> li
                                         check_validity=False, overwrite=True)
         report.append((path, outcome))
     return report
+
+
+def export_downloads(trial, folder: str) -> int:
+    """The export into the HTML build's download folder (see :mod:`ketapain_lib.report.export`); files written."""
+    from . import book
+    from .export import export_all
+
+    return len(export_all(trial, folder, book.results(trial)))
 
 
 def _compute_analyses(trial, names: tuple[str, ...]) -> None:

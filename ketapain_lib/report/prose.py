@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from .. import formatting as fmt
-from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PRIMARY,
+from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PRIMARY, Endpoint,
                       REFERENCE_TREATMENT, REPORT_METHOD, RESPONSE_THRESHOLD, SMALL_SAMPLE_METHOD,
                       TREATMENTS)
 from ..stats import analyses, derive, interpretation, power, sensitivity
@@ -104,6 +104,26 @@ def completion(left, n_randomized: int) -> str:
             "models use every period each patient has, with no imputation of the periods after a discontinuation")
 
 
+def _day7_against_paper(day7, ledger) -> str:
+    """The paper's day-7 P values beside the reproduced conclusion, in words."""
+    published = ledger.set_index("key")["published"]
+    paper_omnibus, paper_k_p = published["auc7_omnibus_p"], published["auc7_ketamine_vs_placebo_p"]
+    same = (paper_omnibus < ALPHA) == (day7["omnibus_p"] < ALPHA)
+    return (f"it reports omnibus P {fmt.p_equals(paper_omnibus)} and, for ketamine against placebo, "
+            f"P {fmt.p_equals(paper_k_p)}, {'significant' if paper_omnibus < ALPHA else 'not significant'}; "
+            f"this reproduction {'reaches the same conclusion' if same else 'does not reproduce that conclusion'}")
+
+
+def _other_measures(auc_table) -> str:
+    """The whole-period results for the measures other than the primary one, in words."""
+    parts = []
+    for measure in ("maximal_pain", "night_pain"):
+        row = analyses.table2_row(auc_table, Endpoint(measure, PRIMARY.last_day, PRIMARY.imputation))
+        parts.append(f"{measure.replace('_', ' ')}, omnibus P {fmt.p_equals(row['omnibus_p'])} "
+                     f"({verdict(row['omnibus_p'], 'a significant difference', 'no significant difference')})")
+    return "; ".join(parts)
+
+
 def _count_of(counts, arm: str) -> str:
     """``"12 of 20"``: patients improved with an arm, of those with a value for it."""
     return f"{int(counts[f'improved_{arm}'])} of {int(counts[f'n_{arm}'])}"
@@ -186,6 +206,8 @@ def secondary(r: Mapping) -> Values:
         "day7_k_p_sidak": fmt.p_equals(sidak(day7[f"p: ketamine vs {REFERENCE_TREATMENT}"], len(PAIRS))),
         "day7_verdict": verdict(day7["omnibus_p"], "differ", "do not differ"),
         "day7_omnibus_p_kr": fmt.p_equals(day7["omnibus_p_kr"]),
+        "day7_against_paper": _day7_against_paper(day7, r["ledger"]),
+        "other_measures_day35": _other_measures(r["auc_table"]),
         "n_table2_rows": len(r["auc_table"]),
         "table2_agreement": _omnibus_agreement(r["auc_table"]),
         "n_consecutive": int(consecutive["n_first"]),

@@ -125,12 +125,33 @@ def _prerun(app) -> None:
     if not notebooks:
         return
     start = time.perf_counter()
-    report = prerun.prerun_notebooks(notebooks, app.env.mystnb_config.execution_cache_path)
+    report = prerun.prerun_notebooks(notebooks, app.env.mystnb_config.execution_cache_path, str(_downloads(app)))
     for path, outcome in report:
         if isinstance(outcome, str):
             logger.info(f"{Path(path).name}: not pre-executed ({outcome}); myst-nb will execute it")
     logger.info(f"[ketapain] pre-executed {sum(not isinstance(o, str) for _, o in report)} notebook(s) in "
                 f"{time.perf_counter() - start:.1f} s ({prerun.PROCESSES} processes)")
+
+
+def _downloads(app) -> Path:
+    """The folder of the HTML build that holds the export, which the pages' download links point to."""
+    from .export import DOWNLOADS_FOLDER
+
+    return Path(app.outdir) / DOWNLOADS_FOLDER
+
+
+def _ensure_downloads(app, exception) -> None:
+    """Write the export for the download links if no pre-execution wrote it (e.g. ``KETAPAIN_PRERUN=0``)."""
+    from .export import MANIFEST
+
+    if exception is not None or app.builder.format != "html":
+        return
+    missing = not (_downloads(app) / MANIFEST).is_file()
+    stale = getattr(app, "ketapain_inputs_changed", True) and os.environ.get(PRERUN_ENV, "1") == "0"
+    if missing or stale:
+        from . import book, prerun
+
+        prerun.export_downloads(book.load_trial(), str(_downloads(app)))
 
 
 def _outdated(app, env, added, changed, removed):
@@ -159,5 +180,6 @@ def setup(app):
     app.connect("config-inited", _check_inputs)
     app.connect("builder-inited", _prerun, priority=900)  # after myst-parser and myst-nb have their config
     app.connect("env-get-outdated", _outdated)
+    app.connect("build-finished", _ensure_downloads)
     app.connect("build-finished", _stamp)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
