@@ -329,7 +329,29 @@ def ledger_page(r: Mapping) -> Values:
 
 
 #: The values each chapter glues, by chapter file name.
+def summary(r: Mapping) -> Values:
+    """The landing summary: the primary and day-7 results in words, and the build's provenance."""
+    from .. import __version__
+    from ..rawdata.load import fingerprint
+
+    primary_p = r["primary"]["summary"].iloc[0]["omnibus_p"]
+    day7 = analyses.table2_row(r["auc_table"], DAY7)
+    statuses = r["ledger"]["status"]
+    return {
+        "summary_primary": (f"the three infusions {verdict(primary_p, 'differed', 'did not differ')} in pain over the "
+                            f"{PRIMARY.last_day} days after them (omnibus P {fmt.p_equals(primary_p)})"),
+        "summary_day7": (f"over the first week, omnibus P {fmt.p_equals(day7['omnibus_p'])} "
+                         f"({verdict(day7['omnibus_p'], 'a significant difference', 'no significant difference')})"),
+        "library_version": __version__,
+        "data_fingerprint": fingerprint(r.trial.source),
+        "data_kind": "synthetic data" if r.trial.is_synthetic else f"the raw export in the folder {r.trial.source.name}",
+        "summary_n_match": int((statuses == "match").sum()),
+        "summary_n_compared": int(statuses.isin(["match", "differs"]).sum()),
+    }
+
+
 VALUES: dict[str, Callable[[Mapping], Values]] = {
+    "00_summary": summary,
     "01_methods": methods,
     "02_population": population,
     "03_primary_endpoint": primary,

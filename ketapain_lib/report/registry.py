@@ -87,6 +87,10 @@ def _margin(r) -> float:
 
 
 _ENTRIES: tuple[Output, ...] = (
+    # ---- summary
+    Output("key_findings", "Summary table", "00_summary",
+           "The trial's key results: the primary endpoint, the first week and treatment-related adverse events.",
+           lambda r: tables.key_findings(r["ledger"])),
     # ---- methods
     Output("sequences", "Table", "01_methods", "Patients randomized to each sequence of treatments.",
            lambda r: tables.sequence_counts(r.trial)),

@@ -209,3 +209,23 @@ def by_treatment_columns(frame: pd.DataFrame) -> pd.DataFrame:
     from ..rawdata.schema import TREATMENT_LABELS
 
     return frame.rename(columns=TREATMENT_LABELS)
+
+
+#: The results a reader wants first, as keys of the published-results file, in the order shown.
+KEY_FINDINGS = (
+    "auc35_locf_omnibus_p", "auc35_es_ketamine_vs_placebo", "auc35_es_placebo_vs_ketamine_magnesium",
+    "auc35_es_ketamine_vs_ketamine_magnesium", "auc7_omnibus_p", "auc7_ketamine_vs_placebo_p",
+    "ae_related_placebo_pct", "ae_related_ketamine_pct", "ae_related_ketamine_magnesium_pct",
+)
+
+
+def key_findings(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The trial's key results (:data:`KEY_FINDINGS`), published beside reproduced, from the ledger."""
+    rows = ledger.set_index("key").loc[list(KEY_FINDINGS)]
+    published = [fmt.MISSING if v != v else f"{v:g}" for v in rows["published"]]
+    # reproduced at one decimal more than the paper prints (at most 3): enough to see how close it is
+    decimals = [min(3, len(text.split(".")[1]) + 1 if "." in text else 1) for text in published]
+    return pd.DataFrame({"result": rows["statistic"].to_numpy(), "section": rows["section"].to_numpy(),
+                         "published": published,
+                         "reproduced": [fmt.fixed(v, d) for v, d in zip(rows["reproduced"], decimals)],
+                         "status": rows["status"].to_numpy()})
