@@ -11,19 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..rawdata.load import Trial
-from . import figures
-from .registry import OUTPUTS
-from .results import Results
+
+if TYPE_CHECKING:  # the annotations only: importing the results would load matplotlib for the folder rules
+    from .results import Results
 
 FLOAT_FORMAT = "%.10g"
 #: The folder of the HTML build that holds a copy of the export, for the pages' download links.
 DOWNLOADS_FOLDER = "downloads"
 #: Derived data a reader may want beyond the outputs: name -> function of the results.
-DATASETS: dict[str, Callable[[Results], pd.DataFrame]] = {
+DATASETS: dict[str, Callable[["Results"], pd.DataFrame]] = {
     "auc_all": lambda r: r["auc_long"],
 }
 
@@ -74,11 +75,16 @@ def prepare_output_folder(out: str | Path, data: Path) -> Path:
     return out
 
 
-def export_all(trial: Trial, out: str | Path, results: Results | None = None) -> list[Path]:
+def export_all(trial: Trial, out: str | Path, results: "Results | None" = None) -> list[Path]:
     """Write the report's outputs into ``out`` (see :func:`prepare_output_folder`); return the paths written, sorted.
 
     Raises ``ValueError`` for an output folder in or around the data directory, or holding other files.
     """
+    # imported here: the folder rules above serve the book's build, which should not pay for matplotlib
+    from . import figures
+    from .registry import OUTPUTS
+    from .results import Results
+
     out = prepare_output_folder(out, trial.source)
     results = Results(trial) if results is None else results
     written = []

@@ -116,21 +116,23 @@ def daily_pain(trial: Trial, measure: str = PRIMARY.measure, imputation: derive.
     grid = derive.locf(trial.diary, (measure,), trial.infusions) if imputation == "locf" else \
         derive.diary_grid(trial.diary, (measure,), trial.infusions)
     grid = derive.with_treatment(grid, trial.infusions)
-    figure = Figure(figsize=(7.5, 4.2))
-    axis = figure.add_subplot()
-    for treatment in TREATMENTS:
+    # one panel per arm, on a shared scale: three overlapping bands would blur into one
+    figure = Figure(figsize=(7.5, 3.4))
+    axes = figure.subplots(1, len(TREATMENTS), sharey=True)
+    for axis, treatment in zip(axes, TREATMENTS):
         part = grid[grid["treatment"] == treatment]
         summary = pd.DataFrame([(day, *_mean_ci(values[measure])) for day, values in part.groupby("day")],
                                columns=["day", "mean", "low", "high"])
-        axis.fill_between(summary["day"], summary["low"], summary["high"], color=COLOURS[treatment], alpha=0.15,
+        axis.fill_between(summary["day"], summary["low"], summary["high"], color=COLOURS[treatment], alpha=0.2,
                           linewidth=0)
         axis.plot(summary["day"], summary["mean"], color=COLOURS[treatment], marker=MARKERS[treatment],
-                  markersize=3.5, linewidth=1.6, label=TREATMENT_LABELS[treatment])
-    axis.set_xlabel("Days after infusion")
-    axis.set_ylabel(f"{measure.replace('_', ' ').capitalize()} (0-10 NRS)")
-    axis.set_xlim(0, max(DIARY_DAYS))
-    axis.set_ylim(0, 10)
-    axis.legend(frameon=False, loc="lower left", ncols=3)
+                  markersize=3, linewidth=1.6)
+        axis.set_title(TREATMENT_LABELS[treatment], fontsize=10, color=COLOURS[treatment])
+        axis.set_xlabel("Days after infusion")
+        axis.set_xlim(0, max(DIARY_DAYS))
+        axis.set_ylim(0, 10)
+        axis.grid(axis="y", color="#E5E5E5", linewidth=0.6)
+    axes[0].set_ylabel(f"{measure.replace('_', ' ').capitalize()} (0-10 NRS)")
     figure.tight_layout()
     return figure
 
@@ -165,13 +167,13 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
     """Figure 4: each patient's AUC under each treatment at one time point (patients sorted by placebo AUC).
 
     ``flags`` (from :func:`ketapain_lib.stats.derive.improvement`) marks patients
-    improved with an active treatment (bold label) or with placebo (italic).
+    improved with an active treatment (▲, bold label) or with placebo (▽), explained in the legend.
     """
     data = auc_long[(auc_long["measure"] == measure) & (auc_long["last_day"] == last_day)
                     & (auc_long["imputation"] == imputation)]
     wide = data.pivot(index="patient_id", columns="treatment", values="auc")[list(TREATMENTS)]
     wide = wide.sort_values([REFERENCE_TREATMENT], kind="stable")
-    figure = Figure(figsize=(7.5, 5.0))
+    figure = Figure(figsize=(7.5, 5.8))
     axis = figure.add_subplot()
     positions = np.arange(len(wide))
     for treatment in TREATMENTS:
@@ -180,17 +182,22 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
     for position, (_, row) in zip(positions, wide.iterrows()):
         axis.plot([row.min(), row.max()], [position, position], color="#BBBBBB", linewidth=1, zorder=1)
     axis.set_yticks(positions)
-    labels = axis.set_yticklabels(wide.index.astype(str))
+    names = wide.index.astype(str).tolist()
     if flags is not None:
         flags = flags.astype("boolean").fillna(False)  # unknown (no value) is drawn as not improved
+        # a symbol beside the patient, explained in the legend: bold or italic alone is easy to miss
+        names = [f"{name} {'▲' if flags.at[p, 'improved_active'] else ' '}{'▽' if flags.at[p, 'improved_placebo'] else ' '}"
+                 for name, p in zip(names, wide.index)]
+        axis.plot([], [], " ", label="▲ improved with ketamine and/or ketamine/magnesium")
+        axis.plot([], [], " ", label="▽ improved with placebo")
+    labels = axis.set_yticklabels(names, family="DejaVu Sans Mono", fontsize=8)
+    if flags is not None:
         for label, patient in zip(labels, wide.index):
             if flags.at[patient, "improved_active"]:
                 label.set_fontweight("bold")
-            if flags.at[patient, "improved_placebo"]:
-                label.set_fontstyle("italic")
     axis.set_xlabel(f"AUC of average pain, days 0-{last_day} (pain score-days)")
     axis.set_ylabel("Patient")
-    axis.legend(frameon=False, loc="lower right")
+    axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.45, -0.13), ncols=2, fontsize=8)
     figure.tight_layout()
     return figure
 

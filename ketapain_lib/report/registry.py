@@ -121,8 +121,8 @@ _ENTRIES: tuple[Output, ...] = (
     Output("figure2_daily_pain", "Figure 2", "03_primary_endpoint",
            f"Mean daily average pain after each infusion, with {_CI} confidence bands; missing days carried "
            "forward.", lambda r: figures.daily_pain(r.trial),
-           alt="Three lines of mean daily pain over the period after placebo, ketamine and ketamine/magnesium, "
-               "with shaded confidence bands."),
+           alt="Three panels, one per treatment (placebo, ketamine, ketamine/magnesium), each a line of mean daily "
+               "pain over the period with its shaded confidence band, on the same 0-10 scale."),
     Output("primary_small_sample", "Table", "03_primary_endpoint",
            "The report's analysis (maximum likelihood, Wald tests, as Stata 13) beside the small-sample analysis "
            "(REML with Kenward-Roger and Satterthwaite degrees of freedom): P of the omnibus test and of each "
@@ -156,8 +156,9 @@ _ENTRIES: tuple[Output, ...] = (
            "\"improved\".", lambda r: r["improvement"], view=tables.improvement_with_rules),
     Output("figure4a_patients_day7", "Figure 4A", "04_secondary_endpoints",
            f"Each patient's AUC over days 0-{FIGURE4_WINDOWS[0]} under each treatment (missing days carried "
-           f"forward), patients sorted by their placebo AUC; marked labels show the patients improved (at least "
-           f"{fmt.fixed(100 * RESPONSE_THRESHOLD, 0)}% below the pain before the infusion).", _figure4(0),
+           f"forward), patients sorted by their placebo AUC; ▲ marks a patient improved with ketamine and/or "
+           f"ketamine/magnesium, ▽ with placebo (at least {fmt.fixed(100 * RESPONSE_THRESHOLD, 0)}% below the pain "
+           "before the infusion).", _figure4(0),
            alt="One row per patient with a marker per treatment for the area under the curve over the first week."),
     Output("figure4b_patients_day35", "Figure 4B", "04_secondary_endpoints",
            f"The same over days 0-{FIGURE4_WINDOWS[1]}.", _figure4(1),
