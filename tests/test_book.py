@@ -241,3 +241,16 @@ def test_every_published_number_is_shown_in_the_chapter_where_it_belongs():
     sources = "".join((ROOT / "chapters" / f"{chapter}.md").read_text(encoding="utf-8") for chapter in CHAPTERS)
     for section in sorted(set(published_results()["section"])):
         assert f'book.ledger_rows(results, "{section}")' in sources, section
+
+
+def test_the_pdf_of_the_whole_report_is_made_offline_and_holds_every_chapter(chromium):
+    """scripts/make_pdf.py: the single-page build printed by Chromium; every chapter's title is on the page."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_pdf.py")], cwd=ROOT, capture_output=True,
+                            text=True, check=False, env={k: v for k, v in os.environ.items() if k != "KETAPAIN_DATA"})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    pdf = ROOT / "_build" / "pdf" / "ketapain_report.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 100_000
+    page = (ROOT / "_build" / "singlehtml" / "intro.html").read_text(encoding="utf-8")
+    titles = [re.search(r"^# (.+)$", (ROOT / "chapters" / f"{chapter}.md").read_text(encoding="utf-8"),
+                        re.MULTILINE).group(1) for chapter in CHAPTERS]
+    assert [title for title in titles if title.replace("&", "&amp;") not in page] == []

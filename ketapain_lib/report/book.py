@@ -133,7 +133,14 @@ def ledger_rows(results: Results, section: str | None = None):
     # published values and tolerances as the paper prints them (shortest form), the rest at 3 decimals
     for column in ("published", "tolerance"):
         shown[column] = [fmt.MISSING if v != v else f"{v:g}" for v in shown[column]]
-    return show(shown, {"reproduced": 3, "difference": 3})
+    table_html = show(shown, {"reproduced": 3, "difference": 3}).data
+    if section is None:
+        return HTML(table_html)
+    # within a chapter, collapsed under a one-line count: the prose carries the result, the rows are for checking
+    counts = shown["status"].value_counts()
+    summary = (f"Published beside reproduced: {len(shown)} number(s) of this section, {int(counts.get('match', 0))} "
+               f"match, {int(counts.get('differs', 0))} differ")
+    return HTML(f'<details class="ketapain-ledger"><summary>{html.escape(summary)}</summary>{table_html}</details>')
 
 
 def environment_table():

@@ -144,8 +144,8 @@ def _ensure_downloads(app, exception) -> None:
     """Write the export for the download links if no pre-execution wrote it (e.g. ``KETAPAIN_PRERUN=0``)."""
     from .export import MANIFEST
 
-    if exception is not None or app.builder.format != "html":
-        return
+    if exception is not None or app.builder.name != "html":
+        return  # the single-page build for the PDF has no download links to serve
     missing = not (_downloads(app) / MANIFEST).is_file()
     stale = getattr(app, "ketapain_inputs_changed", True) and os.environ.get(PRERUN_ENV, "1") == "0"
     if missing or stale:
