@@ -70,7 +70,9 @@ def output(results: Results, name: str) -> HTML:
                     f'alt="{html.escape(entry.alt)}"/><figcaption>{caption}</figcaption>'
                     f'{_downloads(entry.path + ".png", entry.path + ".svg")}</figure>')
     text = fmt.frame_as_text(entry.view(made), entry.precision)
-    notes = [_source_note(results.trial), *_model_notes(made)]
+    # the contract's own tables describe files, not data: no source note there
+    source = [] if entry.chapter == "a1_data_dictionary" else [_source_note(results.trial)]
+    notes = [*source, *_model_notes(made)]
     return HTML(publication_table(name, entry.number, entry.caption, text,
                                   treatment_counts(results.trial.infusions), tuple(notes)) + _downloads(entry.path))
 
