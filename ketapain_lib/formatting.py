@@ -36,6 +36,15 @@ def _is_missing(value: object) -> bool:
         return False
 
 
+def as_printed(value: float) -> str:
+    """A published value as the paper prints it: its shortest form; ``–`` if missing.
+
+    >>> as_printed(0.048), as_printed(20.0), as_printed(float("nan"))
+    ('0.048', '20', '–')
+    """
+    return MISSING if _is_missing(value) else f"{float(value):g}"
+
+
 def fixed(value: float, decimals: int) -> str:
     """``value`` with exactly ``decimals`` decimals, rounded half away from zero; ``–`` if missing.
 

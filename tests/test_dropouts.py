@@ -29,9 +29,9 @@ def drop_rows(path: Path, prefix: str) -> int:
 
 def discontinue_p02_after_period_2(data: Path, day: str = "50", reason: str = "adverse_event") -> None:
     set_line(data / "disposition.csv", find_line(data / "disposition.csv", "P02,"), f"P02,discontinued,{day},{reason}")
-    for name in ("infusions", "diary", "blinding", "adverse_events", "concomitant_changes"):
+    for name in ("infusions", "diary", "blinding", "concomitant_changes"):
         drop_rows(data / f"{name}.csv", "P02,3,")
-    content = lines(data / "adverse_events.csv")
+    content = lines(data / "adverse_events.csv")  # rows start with the event id, then patient and period
     (data / "adverse_events.csv").write_text("\n".join(t for t in content if ",P02,3," not in t), encoding="utf-8")
     for visit in ("end_of_period,2,", "end_of_period,3,"):
         drop_rows(data / "questionnaires.csv", f"P02,{visit}")

@@ -39,7 +39,7 @@ from .read import read_table
 from .schema import TABLES, Table
 
 __all__ = ["DATA_DIR_ENV", "SHIPPED_DATA_DIR", "SYNTHETIC_MARKER", "DataValidationError", "Problem", "Trial",
-           "data_dir", "fingerprint", "load_trial", "validate"]
+           "data_dir", "fingerprint", "is_synthetic", "load_trial", "validate"]
 
 #: The synthetic dataset that ships with the project.
 SHIPPED_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "synthetic"
@@ -68,6 +68,11 @@ class Trial:
     adverse_events: pd.DataFrame
     concomitant_changes: pd.DataFrame
     blinding: pd.DataFrame
+
+
+def is_synthetic(directory: str | os.PathLike | None = None) -> bool:
+    """Whether a data directory holds the generator's data (its marker file), not a real export."""
+    return (data_dir(directory) / SYNTHETIC_MARKER).is_file()
 
 
 def fingerprint(directory: str | os.PathLike | None = None) -> str:
@@ -184,4 +189,4 @@ def load_trial(directory: str | os.PathLike | None = None) -> Trial:
     if problems:
         raise DataValidationError(problems)
     frames = {name: _typed(table, raw_frames[name]) for name, table in TABLES.items()}
-    return Trial(source=directory, is_synthetic=(directory / SYNTHETIC_MARKER).is_file(), **frames)
+    return Trial(source=directory, is_synthetic=is_synthetic(directory), **frames)

@@ -70,9 +70,7 @@ def output(results: Results, name: str) -> HTML:
                     f'alt="{html.escape(entry.alt)}"/><figcaption>{caption}</figcaption>'
                     f'{_downloads(entry.path + ".png", entry.path + ".svg")}</figure>')
     text = fmt.frame_as_text(entry.view(made), entry.precision)
-    # the contract's own tables describe files, not data: no source note there
-    source = [] if entry.chapter == "a1_data_dictionary" else [_source_note(results.trial)]
-    notes = [*source, *_model_notes(made)]
+    notes = [*([_source_note(results.trial)] if entry.from_data else []), *_model_notes(made)]
     return HTML(publication_table(name, entry.number, entry.caption, text,
                                   treatment_counts(results.trial.infusions), tuple(notes)) + _downloads(entry.path))
 
@@ -134,7 +132,7 @@ def ledger_rows(results: Results, section: str | None = None):
     shown["note"] = ["; ".join(part for part in (c, r) if part) for c, r in zip(table["compared"], table["reading"])]
     # published values and tolerances as the paper prints them (shortest form), the rest at 3 decimals
     for column in ("published", "tolerance"):
-        shown[column] = [fmt.MISSING if v != v else f"{v:g}" for v in shown[column]]
+        shown[column] = [fmt.as_printed(v) for v in shown[column]]
     table_html = show(shown, {"reproduced": 3, "difference": 3}).data
     if section is None:
         return HTML(table_html)

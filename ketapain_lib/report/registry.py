@@ -43,7 +43,8 @@ class Output:
     CSV, as is) or a matplotlib Figure (exported as PNG and SVG). ``view``
     turns a table into what the page shows (labels, dropped technical
     columns), ``precision`` is the decimals shown (see
-    :func:`ketapain_lib.formatting.frame_as_text`), ``alt`` a figure's text alternative.
+    :func:`ketapain_lib.formatting.frame_as_text`), ``alt`` a figure's text alternative;
+    ``from_data`` is False for a table that describes the contract, not the data (it gets no source note).
     """
 
     name: str
@@ -55,6 +56,7 @@ class Output:
     precision: int | dict[str, int] = 2
     alt: str = ""
     export_path: str | None = None
+    from_data: bool = True
 
     @property
     def kind(self) -> str:
@@ -213,11 +215,11 @@ _ENTRIES: tuple[Output, ...] = (
            "the infusion.", _beyond("responders"), precision=1),
     # ---- appendices
     Output("file_dictionary", "Table", "a1_data_dictionary", "The files of a raw-data export.",
-           lambda r: tables.file_dictionary()),
+           lambda r: tables.file_dictionary(), from_data=False),
     Output("data_dictionary", "Table", "a1_data_dictionary", "Every column of every file, with its type and "
-           "valid values.", lambda r: tables.data_dictionary()),
+           "valid values.", lambda r: tables.data_dictionary(), from_data=False),
     Output("score_dictionary", "Table", "a1_data_dictionary", "The questionnaire scores: instruments, ranges "
-           "and visits.", lambda r: tables.score_dictionary()),
+           "and visits.", lambda r: tables.score_dictionary(), from_data=False),
     Output("calibration", "Table", "a2_synthetic_data",
            "Each published summary the generator is calibrated to, beside the value the shipped data achieve.",
            lambda r: r["calibration"], view=lambda frame: frame.drop(columns=["section"])),

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from . import cache
-from ..rawdata.load import DATA_DIR_ENV, SYNTHETIC_MARKER, data_dir, fingerprint, validate
+from ..rawdata.load import DATA_DIR_ENV, data_dir, fingerprint, is_synthetic, validate
 
 SYNTHETIC_BANNER = (
     "Synthetic data: every number in this book is computed from a simulated dataset calibrated to the "
@@ -42,6 +42,8 @@ STAMP = "ketapain_inputs.sha256"
 PRERUN_ENV = "KETAPAIN_PRERUN"
 #: Sphinx tag set when the data are the generator's, for ``{only} synthetic_data`` blocks in the pages.
 SYNTHETIC_TAG = "synthetic_data"
+#: The first line a build on bad data prints, before the validator's lines.
+DATA_PROBLEMS = "KETAPAIN data problems (nothing was built):"
 
 
 def inputs_hash(directory: Path | None = None) -> str:
@@ -58,10 +60,6 @@ def inputs_hash(directory: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-#: The first line a build on bad data prints, before the validator's lines.
-DATA_PROBLEMS = "KETAPAIN data problems (nothing was built):"
-
-
 def _validate_first(app, config) -> None:
     """Validate the data before any page is read, so a bad export stops the build at once, in its own words.
 
@@ -76,13 +74,13 @@ def _validate_first(app, config) -> None:
         print(f"{len(problems)} problem(s) in {directory.name}; check it with: python -m ketapain_lib validate DIR",
               file=sys.stderr)
         raise SystemExit(1)
-    if (directory / SYNTHETIC_MARKER).is_file():
+    if is_synthetic(directory):
         app.tags.add(SYNTHETIC_TAG)
 
 
 def _announce(app, config) -> None:
     directory = data_dir()
-    text = SYNTHETIC_BANNER if (directory / SYNTHETIC_MARKER).is_file() else \
+    text = SYNTHETIC_BANNER if is_synthetic(directory) else \
         f"Data: the raw export in the folder {directory.name} (fingerprint {fingerprint(directory)})"
     options = dict(config.html_theme_options or {})
     options["announcement"] = text
