@@ -94,7 +94,8 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
     table = table.cols_label(**labels) if labels else table
     for note in notes:
         table = table.tab_source_note(note)
-    table = table.tab_options(table_font_size="13px", heading_title_font_size="14px", heading_align="left",
+    table = table.opt_horizontal_padding(scale=0.4)  # narrow cells: most tables then fit the text column
+    table = table.tab_options(table_font_size="12px", heading_title_font_size="14px", heading_align="left",
                               table_width="100%", container_overflow_x="auto", data_row_padding="3px",
                               column_labels_font_weight="bold", row_group_font_weight="bold",
                               source_notes_font_size="12px", table_margin_left="0", table_margin_right="0")
