@@ -46,6 +46,10 @@ AUC_WINDOWS: tuple[int, ...] = (7, 15, 21, 28, 35)
 #: Windows of the paper's Figure 4 (patients improved at day 7 and day 35).
 FIGURE4_WINDOWS: tuple[int, ...] = (7, 35)
 Imputation = Literal["locf", "none"]
+#: How the report's tables name each diary measure and each handling of missing diary days.
+MEASURE_LABELS: dict[str, str] = {"average_pain": "Average pain", "maximal_pain": "Maximal pain",
+                                  "night_pain": "Night pain"}
+IMPUTATION_LABELS: dict[str, str] = {"none": "days as recorded", "locf": "missing days carried forward (LOCF)"}
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,15 @@ def percent(count: int, total: int, decimals: int = 0) -> str:
     return f"{fixed(100 * count / total, decimals)}%"
 
 
+def n_percent(count: int, total: int) -> str:
+    """A count with its percentage of ``total``, as tables print it.
+
+    >>> n_percent(3, 20)
+    '3 (15%)'
+    """
+    return f"{count} ({percent(count, total)})"
+
+
 def interval(low: float, high: float, decimals: int) -> str:
     """A confidence interval as ``low to high`` (a hyphen would read as a minus sign).
 
@@ -132,7 +141,7 @@ def frame_as_text(frame, decimals: int | dict[str, int] = 2, p_columns: tuple[st
 
     ``decimals`` is one precision for every numeric column or a mapping by
     column (columns not named get 2). Columns whose name is ``p``, starts
-    with ``p_`` or ``p:`` or ends with ``_p`` are P values, as are
+    with ``p_`` or ``p:``, ends with ``_p`` or holds ``_p_`` are P values, as are
     ``p_columns``.
 
     >>> import pandas as pd
@@ -142,7 +151,8 @@ def frame_as_text(frame, decimals: int | dict[str, int] = 2, p_columns: tuple[st
     out = frame.copy().astype(object)
     for column in frame.columns:
         name = str(column)
-        is_p = (name in p_columns or name == "p" or name.startswith(("p_", "p:", "P ")) or name.endswith("_p"))
+        is_p = (name in p_columns or name == "p" or name.startswith(("p_", "p:", "P ")) or name.endswith("_p")
+                or "_p_" in name)
         places = decimals.get(name, 2) if isinstance(decimals, dict) else decimals
         out[column] = [pvalue(v) if is_p and not isinstance(v, str) else cell(v, places) for v in frame[column]]
     return out

@@ -6,7 +6,6 @@ import re
 import shutil
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_validation import set_cell  # noqa: E402
 
-from ketapain_lib.report import sphinx_ext  # noqa: E402
+from ketapain_lib.report import registry, sphinx_ext  # noqa: E402
 from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
 from ketapain_lib.rawdata.schema import TABLES
 
@@ -164,23 +163,42 @@ def test_banner_follows_the_data_directory(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- in a real browser
 
-class _Links(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.hrefs, self.images, self.tables, self.h1, self.downloads = [], [], 0, 0, []
+sys.path.insert(0, str(ROOT / "scripts"))
+from browser import Browser  # noqa: E402
 
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "a" and "ketapain-download" in (attrs.get("class") or ""):
-            self.downloads.append(attrs["href"])
-        if tag == "a" and "reference internal" in (attrs.get("class") or "") and attrs.get("href"):
-            self.hrefs.append(attrs["href"])
-        if tag == "img":
-            self.images.append(attrs)
-        if tag == "table":
-            self.tables += 1
-        if tag == "h1":
-            self.h1 += 1
+#: A desktop screen and a phone, in CSS pixels.
+DESKTOP, PHONE = 1366, 390
+#: The screenshots the report's review asks for: (page, element) at both widths, kept in _build/screenshots/.
+SCREENSHOTS = {"table1": ("02_population", "#table1_characteristics-frame"),
+               "table2": ("04_secondary_endpoints", "#table2_auc-frame"),
+               "adverse_events": ("05_safety", "#adverse_events-frame"),
+               "figure2": ("03_primary_endpoint", "#figure2_daily_pain")}
+#: What each page looks like to a reader, measured in the browser (CSS pixels).
+MEASURE = """(() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const box = e => e.getBoundingClientRect();
+  const text = e => e ? e.textContent.replace(/\\s+/g, ' ').trim() : '';
+  return {
+    h1: document.querySelectorAll('h1').length,
+    broken: /Traceback|ansi-red-fg/.test(document.body.innerHTML),
+    article_right: box(article).right, viewport: window.innerWidth,
+    page_width: document.documentElement.scrollWidth,
+    bare_tables: Array.from(document.querySelectorAll('article table'))
+      .filter(t => !t.closest('div.ketapain-table')).length,
+    tables: Array.from(document.querySelectorAll('div.ketapain-table')).map(frame => ({
+      id: frame.id, title: text(frame.querySelector('.gt_title')), right: box(frame).right,
+      width: frame.clientWidth, content: frame.querySelector('table').scrollWidth,
+      overflow: getComputedStyle(frame).overflowX, ledger_extract: !!frame.closest('details.ketapain-ledger')})),
+    figures: Array.from(document.querySelectorAll('figure.ketapain-figure')).map(figure => {
+      const img = figure.querySelector('img');
+      return {id: figure.id, caption: text(figure.querySelector('figcaption')), alt: img.alt,
+              png: img.src.startsWith('data:image/png;base64,'), right: box(img).right, loaded: img.naturalWidth > 0};
+    }),
+    downloads: Array.from(document.querySelectorAll('a.ketapain-download')).map(a => a.getAttribute('href')),
+    internal: Array.from(document.querySelectorAll('a.reference.internal')).map(a => a.getAttribute('href')),
+  };
+})()"""
+NUMBERED = re.compile(r"^(Supplementary )?(Table|Figure) ([A-Z]?\d+[A-Z]?)\. [A-Z]")
 
 
 @pytest.fixture(scope="module")
@@ -197,42 +215,90 @@ def chromium() -> str:
     return found
 
 
-def chromium_run(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                           f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120,
-                          check=False)
+@pytest.fixture(scope="module")
+def rendered(built, chromium) -> dict[tuple[str, int], dict]:
+    """Every chapter at a desktop and a phone width, measured in one browser session; screenshots on the way."""
+    _, html, _ = built
+    shots = ROOT / "_build" / "screenshots"
+    measured = {}
+    with Browser(chromium) as browser:
+        for width in (DESKTOP, PHONE):
+            for chapter in CHAPTERS:
+                browser.open((html / "chapters" / f"{chapter}.html").as_uri(), width=width)
+                measured[(chapter, width)] = browser.evaluate(MEASURE)
+                for name, (page, selector) in SCREENSHOTS.items():
+                    if page == chapter:
+                        browser.screenshot(shots / f"{name}_{width}px.png", selector=selector)
+                browser.screenshot(shots / f"{chapter}_{width}px.png")
+    return measured
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_renders_in_a_browser(built, chromium, chapter, tmp_path):
+def test_chapter_renders_in_a_browser_with_its_tables_and_figures(rendered, chapter):
+    page = rendered[(chapter, DESKTOP)]
+    assert page["h1"] >= 1, "the page did not render"
+    assert not page["broken"], "an error is shown on the page"
+    assert page["bare_tables"] == 0, "a table outside a publication-table frame"
+    assert len(page["figures"]) >= FIGURES.get(chapter, 0)
+    for figure in page["figures"]:
+        assert figure["png"] and figure["loaded"] and figure["alt"], figure["id"]
+    if chapter != "06_discussion":
+        assert page["tables"], "no table on the page"
+    shown = {entry.number for entry in registry.OUTPUTS.values() if entry.chapter == chapter}
+    titles = {match.group(0)[:-3] for match in (NUMBERED.match(t["title"]) for t in page["tables"]) if match}
+    captions = {match.group(0)[:-3] for match in (NUMBERED.match(f["caption"]) for f in page["figures"]) if match}
+    assert shown == titles | captions, "the page's numbered tables and figures differ from the registry's"
+
+
+def test_every_table_and_figure_has_a_number_and_a_caption(rendered):
+    """Every table (but the collapsed extracts of the ledger under each chapter) and every figure."""
+    unnumbered = [(chapter, table["id"], table["title"][:60]) for (chapter, width), page in rendered.items()
+                  if width == DESKTOP for table in page["tables"]
+                  if not table["ledger_extract"] and not NUMBERED.match(table["title"])]
+    unnumbered += [(chapter, figure["id"], figure["caption"][:60]) for (chapter, width), page in rendered.items()
+                   if width == DESKTOP for figure in page["figures"] if not NUMBERED.match(figure["caption"])]
+    assert unnumbered == []
+
+
+def test_no_table_or_figure_overflows_the_article_at_desktop_width(rendered):
+    wide = [(chapter, table["id"], table["content"], table["width"]) for (chapter, width), page in rendered.items()
+            if width == DESKTOP for table in page["tables"]
+            if table["content"] > table["width"] + 1 or table["right"] > page["article_right"] + 1]
+    wide += [(chapter, figure["id"], figure["right"], page["article_right"]) for (chapter, width), page in
+             rendered.items() if width == DESKTOP for figure in page["figures"]
+             if figure["right"] > page["article_right"] + 1]
+    assert wide == []
+
+
+def test_on_a_phone_every_table_scrolls_in_its_own_frame_and_the_page_does_not(rendered):
+    for (chapter, width), page in rendered.items():
+        if width != PHONE:
+            continue
+        assert page["page_width"] <= page["viewport"] + 1, f"{chapter}: the page scrolls sideways"
+        for table in page["tables"]:
+            assert table["overflow"] == "auto", (chapter, table["id"])
+            assert table["right"] <= page["viewport"] + 1, (chapter, table["id"])
+        for figure in page["figures"]:
+            assert figure["right"] <= page["viewport"] + 1, (chapter, figure["id"])
+
+
+def test_every_link_and_download_resolves(built, rendered):
     _, html, _ = built
-    page = html / "chapters" / f"{chapter}.html"
-    dom = chromium_run(chromium, tmp_path / "profile", "--dump-dom", page.as_uri()).stdout
-    parsed = _Links()
-    parsed.feed(dom)
-    assert parsed.h1 >= 1, "the page did not render"
-    assert "Traceback" not in dom and "ansi-red-fg" not in dom
-    if chapter in FIGURES:
-        figures = [img for img in parsed.images if img.get("src", "").startswith("data:image/png;base64,")]
-        assert len(figures) >= FIGURES[chapter]
-        for img in figures:
-            assert img.get("alt"), "figure without alt text"
-    if chapter not in ("06_discussion",):
-        assert parsed.tables >= 1, "no table on the page"
-    if chapter not in ("06_discussion", "a4_environment"):  # pages without a registry output
-        assert parsed.downloads, "no download link on the page"
-    for href in parsed.downloads:  # every table's CSV, every figure's PNG and SVG, as the export wrote them
-        assert (page.parent / href).resolve().is_file(), f"broken download link {href}"
-    for href in parsed.hrefs:
-        target = href.split("#")[0]
-        if target:
-            assert (page.parent / target).resolve().is_file(), f"broken link {href}"
+    for (chapter, width), page in rendered.items():
+        if width != DESKTOP:
+            continue
+        folder = html / "chapters"
+        if chapter not in ("06_discussion", "a4_environment"):  # pages without an exported output
+            assert page["downloads"], f"{chapter}: no download link"
+        for href in page["downloads"] + [h.split("#")[0] for h in page["internal"] if h.split("#")[0]]:
+            assert (folder / href).resolve().is_file(), f"{chapter}: broken link {href}"
+
+
+def test_the_screenshots_of_the_review_are_taken_at_both_widths(rendered):
     shots = ROOT / "_build" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    chromium_run(chromium, tmp_path / "profile", "--window-size=1280,2400", f"--screenshot={shots / chapter}.png",
-                 page.as_uri())
-    assert (shots / f"{chapter}.png").stat().st_size > 10_000
+    for name in SCREENSHOTS:
+        for width in (DESKTOP, PHONE):
+            assert (shots / f"{name}_{width}px.png").stat().st_size > 5_000, (name, width)
 
 
 def test_every_published_number_is_shown_in_the_chapter_where_it_belongs():

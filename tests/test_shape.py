@@ -144,7 +144,11 @@ def test_figures_are_drawn_in_the_report_style_without_leaking_it():
 def _shown_outputs() -> dict[str, list[str]]:
     shown: dict[str, list[str]] = {}
     for chapter in CHAPTERS:
-        for name in re.findall(r'book\.output\(results, "([^"]+)"\)', chapter.read_text(encoding="utf-8")):
+        text = chapter.read_text(encoding="utf-8")
+        names = re.findall(r'book\.output\(results, "([^"]+)"\)', text)
+        for call in re.findall(r"book\.side_by_side\(results, ([^)]+)\)", text):  # several outputs in one row
+            names += re.findall(r'"([^"]+)"', call)
+        for name in names:
             shown.setdefault(name, []).append(chapter.stem)
     return shown
 
@@ -170,7 +174,12 @@ def test_registry_numbers_and_export_paths_are_unique():
 def test_the_paper_numbers_of_its_tables_and_figures_are_used():
     numbers = {entry.number for entry in registry.OUTPUTS.values()}
     assert {"Table 1", "Table 2", "Table 3", "Table 4", "Figure 1", "Figure 2", "Figure 3", "Figure 4A",
-            "Figure 4B"} <= numbers
+            "Figure 4B", "Supplementary Table 1", "Supplementary Table 2", "Supplementary Table 3"} <= numbers
+    # what the paper does not have: its own series, E in the body and A in the appendices, numbered in order
+    for kind in ("Table", "Figure"):
+        for series in ("E", "A"):
+            own = [n for n in (e.number for e in registry.OUTPUTS.values()) if re.fullmatch(rf"{kind} {series}\d+", n)]
+            assert own == [f"{kind} {series}{i}" for i in range(1, len(own) + 1)], own
 
 
 def test_every_chapter_that_glues_has_its_values_and_every_glued_name_is_made():
@@ -219,5 +228,7 @@ def test_every_glued_name_of_a_chapter_is_a_value_of_that_chapter():
     for chapter in CHAPTERS:
         used = set(re.findall(r"\{glue:text\}`([^`]+)`", chapter.read_text(encoding="utf-8")))
         if used:
-            made = prose.VALUES[chapter.stem](results)
+            from ketapain_lib.report.book import references
+
+            made = {**prose.VALUES[chapter.stem](results), **references()}
             assert used <= set(made), f"{chapter.stem}: {sorted(used - set(made))} not made by prose.VALUES"

@@ -91,6 +91,19 @@ SCORES: tuple[Score, ...] = (
     Score("psqi_global", "PSQI", (0, 21), True, "Pittsburgh Sleep Quality Index, global score (higher = worse sleep)"),
 )
 SCORE_BY_NAME: dict[str, Score] = {s.name: s for s in SCORES}
+#: How a table names each instrument (its row group) and each score (its row).
+INSTRUMENT_NAMES: dict[str, str] = {
+    "BPI": "Brief Pain Inventory (BPI)", "McGill": "Short-form McGill Pain Questionnaire",
+    "NPSI": "Neuropathic Pain Symptom Inventory (NPSI)", "PGIC": "Patient Global Impression of Change (PGIC)",
+    "HADS": "Hospital Anxiety and Depression scale (HADS)", "SF-36": "Short Form 36 Health Survey (SF-36)",
+    "PSQI": "Pittsburgh Sleep Quality Index (PSQI)"}
+SCORE_LABELS: dict[str, str] = {
+    "bpi_severity": "Pain severity (0-10)", "bpi_interference": "Pain interference (0-10)",
+    "mcgill_total": "Total score (0-45)", "npsi_total": "Total intensity (0-100)",
+    "pgic_global": "Global (1-7)", "pgic_pain": "Pain intensity (1-7)", "pgic_sleep": "Sleep (1-7)",
+    "pgic_mood": "Mood (1-7)", "pgic_activity": "Daily activities (1-7)", "hads_anxiety": "Anxiety (0-21)",
+    "hads_depression": "Depression (0-21)", "sf36_physical": "Physical component", "sf36_mental": "Mental component",
+    "psqi_global": "Global score (0-21)"}
 VISITS = ("inclusion", "end_of_period")
 
 

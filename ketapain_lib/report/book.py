@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import base64
 import html
+from dataclasses import replace
 
 from IPython.display import HTML, Markdown
 
 from .. import formatting as fmt
 from ..rawdata.load import Trial, fingerprint, load_trial
-from . import cache, figures, prose, registry
+from . import cache, figures, prose, registry, views
 from .export import DOWNLOADS_FOLDER
 from .publication import publication_table, treatment_counts
 from .results import Results
 
-__all__ = ["load_trial", "provenance", "results", "output", "glue_chapter", "glue_values", "show", "ledger_rows",
-           "environment_table", "benchmark_table"]
+__all__ = ["load_trial", "provenance", "results", "output", "side_by_side", "glue_chapter", "glue_values", "show", "ledger_rows"]
 
 _RESULTS: dict[str, Results] = {}
 
@@ -69,10 +69,19 @@ def output(results: Results, name: str) -> HTML:
         return HTML(f'<figure class="ketapain-figure" id="{name}"><img src="data:image/png;base64,{png}" style="max-width:100%;height:auto" '
                     f'alt="{html.escape(entry.alt)}"/><figcaption>{caption}</figcaption>'
                     f'{_downloads(entry.path + ".png", entry.path + ".svg")}</figure>')
-    text = fmt.frame_as_text(entry.view(made), entry.precision)
+    shown = entry.view(made)
+    text = fmt.frame_as_text(shown, entry.precision)
     notes = [*([_source_note(results.trial)] if entry.from_data else []), *_model_notes(made)]
-    return HTML(publication_table(name, entry.number, entry.caption, text,
-                                  treatment_counts(results.trial.infusions), tuple(notes)) + _downloads(entry.path))
+    # a view may add footnotes that depend on the data (a score analysed on the log scale)
+    layout = replace(entry.layout, footnotes=entry.layout.footnotes + tuple(shown.attrs.get("footnotes", ())))
+    return HTML(publication_table(name, entry.number, entry.caption, text, treatment_counts(results.trial.infusions),
+                                  tuple(notes), layout) + (_downloads(entry.path) if entry.exported else ""))
+
+
+def side_by_side(results: Results, *names: str) -> HTML:
+    """Display narrow registry tables next to each other (one under another on a narrow screen)."""
+    cells = "".join(f'<div class="ketapain-side-by-side-cell">{output(results, name).data}</div>' for name in names)
+    return HTML(f'<div class="ketapain-side-by-side">{cells}</div>')
 
 
 #: The chapters' path to the HTML build's copy of the export (written by ketapain_lib.report.sphinx_ext).
@@ -102,8 +111,14 @@ def _model_notes(made) -> list[str]:
 
 
 def glue_chapter(results: Results, chapter: str) -> None:
-    """Glue the values a chapter's prose states (:data:`ketapain_lib.report.prose.VALUES`)."""
-    glue_values(prose.VALUES[chapter](results))
+    """Glue the values a chapter's prose states (:data:`ketapain_lib.report.prose.VALUES`) and the numbers of
+    the report's tables and figures (:func:`references`)."""
+    glue_values({**prose.VALUES[chapter](results), **references()})
+
+
+def references() -> dict[str, str]:
+    """The number of every registry output, glued as ``ref_<name>`` so that prose cites "Table E11" by name."""
+    return {f"ref_{name}": entry.number for name, entry in registry.OUTPUTS.items()}
 
 
 def glue_values(values: dict[str, str | int]) -> None:
@@ -127,12 +142,7 @@ def ledger_rows(results: Results, section: str | None = None):
     table = results["ledger"]
     if section is not None:
         table = table[table["section"] == section]
-    shown = table[["statistic", "published", "reproduced", "difference", "tolerance", "status"]].copy()
-    # what is compared, and the reading taken where the paper is ambiguous
-    shown["note"] = ["; ".join(part for part in (c, r) if part) for c, r in zip(table["compared"], table["reading"])]
-    # published values and tolerances as the paper prints them (shortest form), the rest at 3 decimals
-    for column in ("published", "tolerance"):
-        shown[column] = [fmt.as_printed(v) for v in shown[column]]
+    shown = views.ledger_view(table).drop(columns="section")
     table_html = show(shown, {"reproduced": 3, "difference": 3}).data
     if section is None:
         return HTML(table_html)
@@ -141,45 +151,3 @@ def ledger_rows(results: Results, section: str | None = None):
     summary = (f"Published beside reproduced: {len(shown)} number(s) of this section, {int(counts.get('match', 0))} "
                f"match, {int(counts.get('differs', 0))} differ")
     return HTML(f'<details class="ketapain-ledger"><summary>{html.escape(summary)}</summary>{table_html}</details>')
-
-
-def environment_table():
-    """Python and the pinned packages, with the versions installed in the running environment."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-    from pathlib import Path
-
-    import pandas as pd
-
-    requirements = Path(__file__).resolve().parents[2] / "requirements.txt"
-    rows = [{"package": "python", "pinned": "3.11", "installed": ".".join(platform.python_version_tuple()[:2])}]
-    for line in requirements.read_text(encoding="utf-8").splitlines():
-        line = line.split("#")[0].strip()
-        if "==" in line:
-            name, pinned = line.split("==")
-            try:
-                installed = version(name)
-            except PackageNotFoundError:
-                installed = "not installed"
-            rows.append({"package": name, "pinned": pinned, "installed": installed})
-    return pd.DataFrame(rows)
-
-
-def benchmark_table():
-    """The latest measurements of ``benchmarks/`` (``results.csv``): each step's median and range against its target.
-
-    The file is written by the benchmark scripts on the machine that ran them (its core count is a column);
-    the book shows it as recorded and measures nothing itself.
-    """
-    from pathlib import Path
-
-    import pandas as pd
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results.csv"
-    if not path.is_file():
-        return pd.DataFrame({"note": ["no benchmark recorded yet: run the scripts of benchmarks/"]})
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    met = [("yes" if float(m) <= float(t) else "no") if t else "" for m, t in zip(table["median_s"], table["target_s"])]
-    return pd.DataFrame({"step": table["step"], "median (s)": table["median_s"],
-                         "range (s)": table["min_s"] + "-" + table["max_s"], "runs": table["runs"],
-                         "target (s)": table["target_s"], "target met": met, "cores": table["cores"]})

@@ -88,7 +88,7 @@ def export_all(trial: Trial, out: str | Path, results: "Results | None" = None) 
     out = prepare_output_folder(out, trial.source)
     results = Results(trial) if results is None else results
     written = []
-    for entry in OUTPUTS.values():
+    for entry in (entry for entry in OUTPUTS.values() if entry.exported):
         target = out / entry.path
         target.parent.mkdir(parents=True, exist_ok=True)
         made = entry.make(results)

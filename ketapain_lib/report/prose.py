@@ -194,6 +194,38 @@ def _score_agreement(table) -> str:
     return "disagree on " + ", ".join(differ["score"].str.replace("_", " "))
 
 
+def significant_tests(table, names: list[str], what: str) -> str:
+    """Every significant omnibus test of a table, named, with its Sidak post hoc comparisons, in words.
+
+    ``names`` labels each row of ``table`` (which has ``omnibus_p`` and the ``p_sidak: <comparison>`` columns
+    of :func:`ketapain_lib.stats.analyses.auc_table`); ``what`` names the rows ("scores").
+    """
+    significant = [(name, row) for name, (_, row) in zip(names, table.iterrows()) if row["omnibus_p"] < ALPHA]
+    if not significant:
+        return f"none of the {len(table)} {what} differs significantly across treatments (omnibus P ≥ {fmt.fixed(ALPHA, 2)})"
+    parts = []
+    for name, row in significant:
+        post_hoc = ", ".join(f"{column.removeprefix('p_sidak: ').replace('_magnesium', '/magnesium')} P "
+                             f"{fmt.p_equals(row[column])}" for column in table.columns if column.startswith("p_sidak: "))
+        parts.append(f"{name} (omnibus P {fmt.p_equals(row['omnibus_p'])}; Sidak post hoc: {post_hoc})")
+    return (f"{len(significant)} of the {len(table)} {what} differ significantly across treatments: "
+            + "; ".join(parts))
+
+
+def _table2_row_names(auc_table) -> list[str]:
+    from ..design import IMPUTATION_LABELS, MEASURE_LABELS
+
+    return [f"{MEASURE_LABELS[m].lower()} to day {d} ({IMPUTATION_LABELS[i]})"
+            for m, d, i in zip(auc_table["measure"], auc_table["last_day"], auc_table["imputation"])]
+
+
+def _score_names(questionnaires) -> list[str]:
+    from ..rawdata.schema import SCORE_LABELS
+
+    return [f"{instrument} {SCORE_LABELS[score].split(' (')[0].lower()}"
+            for instrument, score in zip(questionnaires["instrument"], questionnaires["score"])]
+
+
 def secondary(r: Mapping) -> Values:
     day7 = analyses.table2_row(r["auc_table"], DAY7)
     consecutive = r["consecutive"].iloc[0]
@@ -217,7 +249,9 @@ def secondary(r: Mapping) -> Values:
         **{f"improved_{arm}_{day}": _count_of(improvement.loc[("baseline_30pct", day)], arm)
            for arm in ("active", "placebo") for day in (first, last)},
         "response_pct": fmt.fixed(100 * RESPONSE_THRESHOLD, 0),
-        "n_significant_scores": int((questionnaires["omnibus_p"] < ALPHA).sum()),
+        "table2_significant": significant_tests(r["auc_table"], _table2_row_names(r["auc_table"]), "rows"),
+        "table3_significant": significant_tests(r["questionnaires"], _score_names(r["questionnaires"]), "scores"),
+        "pgic_sleep_published": fmt.p_equals(r["ledger"].set_index("key").at["pgic_sleep_p", "published"]),
         "n_significant_scores_kr": int((questionnaires["omnibus_p_kr"] < ALPHA).sum()),
         "table3_agreement": _score_agreement(r["questionnaires"]),
         "pgic_sleep_p": fmt.p_equals(questionnaires.at["pgic_sleep", "omnibus_p"]),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html as html_text
 import re
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -77,27 +78,61 @@ def _group_column(text: pd.DataFrame) -> str | None:
     return text.columns[0] if runs == first.nunique() and 1 < runs <= len(text) / 2 else None
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How a table is laid out beyond its columns, in the names of the displayed frame's columns.
+
+    ``stub`` holds the row labels; ``group`` heads groups of rows (default: found by :func:`_group_column`;
+    ``""`` for none); ``spanners`` put a label over adjacent columns; ``labels`` override column labels;
+    ``footnotes`` are (text, targets) pairs: the text is marked a, b, c... on those columns' or spanners'
+    labels, or stands unmarked with no targets.
+    """
+
+    stub: str | None = None
+    group: str | None = None
+    spanners: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    footnotes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
 def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, treatment_n: dict[str, int],
-                      notes: tuple[str, ...] = ()) -> str:
-    """The HTML of one table: ``text`` (every cell formatted) under its number and caption, with notes."""
-    from great_tables import GT
+                      notes: tuple[str, ...] = (), layout: Layout = Layout()) -> str:
+    """The HTML of one table: ``text`` (every cell formatted) under its number and caption, with notes.
+
+    ``notes`` are source notes (where the data come from, the models' fitting notes); ``layout`` adds a stub,
+    row groups, spanners and footnotes.
+    """
+    from great_tables import GT, loc
 
     text = text.reset_index(drop=True).astype(str)
-    group = _group_column(text)
+    group = _group_column(text) if layout.group is None else (layout.group or None)
     if group is not None:  # a code such as average_pain heads its rows as "Average pain"
-        text[group] = [value.replace("_", " ").capitalize() if re.fullmatch(r"[a-z_]+", value) else value
-                       for value in text[group]]
-    table = GT(text, id=name, groupname_col=group)
+        text[group] = [value.replace("_", " ").capitalize() if re.fullmatch(r"[a-z_]+", value)
+                       else value[:1].upper() + value[1:] for value in text[group]]
+    table = GT(text, id=name, groupname_col=group, rowname_col=layout.stub)
     if caption:
         table = table.tab_header(title=f"{number}. {caption}" if number else caption)
-    labels = {column: column_label(str(column), treatment_n) for column in text.columns if column != group}
+    labels = {column: column_label(str(column), treatment_n) for column in text.columns
+              if column not in (group, layout.stub)}
+    labels.update((column, label) for column, label in layout.labels if column in labels)
     table = table.cols_label(**labels) if labels else table
+    spanners = [label for label, _ in layout.spanners]
+    if layout.stub:  # a table with row labels: its value columns centred under their headers, as journals print
+        table = table.cols_align("center", columns=list(labels))
+    for label, columns in layout.spanners:
+        table = table.tab_spanner(label, columns=list(columns), id=label)
+    for note, targets in layout.footnotes:
+        columns = [target for target in targets if target not in spanners]
+        locations = ([loc.column_labels(columns=columns)] if columns else []) + \
+            ([loc.spanner_labels(ids=[t for t in targets if t in spanners])] if len(columns) < len(targets) else [])
+        table = table.tab_footnote(note, locations=locations or None)
     for note in notes:
         table = table.tab_source_note(note)
-    table = table.opt_horizontal_padding(scale=0.4)  # narrow cells: most tables then fit the text column
+    table = table.opt_footnote_marks("letters").opt_horizontal_padding(scale=0.4)  # narrow cells fit the column
     table = table.tab_options(table_font_size="12px", heading_title_font_size="14px", heading_align="left",
                               table_width="100%", container_overflow_x="auto", data_row_padding="3px",
                               column_labels_font_weight="bold", row_group_font_weight="bold",
-                              source_notes_font_size="12px", table_margin_left="0", table_margin_right="0")
+                              source_notes_font_size="12px", table_margin_left="0",
+                              table_margin_right="0")
     return (f'<div class="ketapain-table" id="{html_text.escape(name)}-frame" style="overflow-x:auto;max-width:100%">'
             f"{table.as_raw_html()}</div>")

@@ -24,8 +24,10 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from .. import formatting as fmt
-from ..design import CI_LEVEL, FIGURE4_WINDOWS, PRIMARY, RESPONSE_THRESHOLD
-from . import figures, tables
+from ..design import CI_LEVEL, FIGURE4_WINDOWS, PRIMARY, RESPONSE_THRESHOLD, TREATMENT_LABELS
+from ..stats.crossover import PAIRS
+from . import figures, tables, views
+from .publication import Layout
 
 _CI = f"{fmt.fixed(100 * CI_LEVEL, 0)}%"
 _PRIMARY = f"day-{PRIMARY.last_day} AUC of average pain"
@@ -44,7 +46,9 @@ class Output:
     turns a table into what the page shows (labels, dropped technical
     columns), ``precision`` is the decimals shown (see
     :func:`ketapain_lib.formatting.frame_as_text`), ``alt`` a figure's text alternative;
-    ``from_data`` is False for a table that describes the contract, not the data (it gets no source note).
+    ``from_data`` is False for a table that describes the contract, not the data (it gets no source note);
+    ``exported`` is False for a table about the build, not the trial (the environment appendix's);
+    ``layout`` (:class:`~ketapain_lib.report.publication.Layout`) adds a stub, spanners and footnotes.
     """
 
     name: str
@@ -57,6 +61,8 @@ class Output:
     alt: str = ""
     export_path: str | None = None
     from_data: bool = True
+    exported: bool = True
+    layout: Layout = field(default_factory=Layout)
 
     @property
     def kind(self) -> str:
@@ -71,13 +77,38 @@ class Output:
 
 
 def _drop(*columns: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    return lambda frame: tables.by_treatment_columns(frame.drop(columns=list(columns)))
+    return lambda frame: views.by_treatment_columns(frame.drop(columns=list(columns)))
 
 
 def _figure4(index: int) -> Callable:
     last_day = FIGURE4_WINDOWS[index]
     return lambda r: figures.patient_auc(r["auc_long"], last_day, r["improvement_flags"][last_day],
                                          imputation=PRIMARY.imputation)
+
+
+def _model_table_layout(pairs: tuple[str, ...], summary_target: str) -> Layout:
+    """Tables 2 and 3 (:func:`ketapain_lib.report.views.table2_view`): treatments under one spanner, the two
+    omnibus tests under another, the Sidak post hoc P under a third, each explained in a footnote."""
+    treatments = tuple(TREATMENT_LABELS.values())
+    post_hoc = tuple(f"p_sidak: {pair}" for pair in pairs)
+    return Layout(stub="label", group="group",
+                  spanners=((summary_target, treatments), ("Omnibus P", ("omnibus_p", "omnibus_p_kr")),
+                            ("Post hoc P", post_hoc)),
+                  labels=(("omnibus_p", "Wald"), ("omnibus_p_kr", "Kenward-Roger"),
+                          *((column, column.removeprefix("p_sidak: ")) for column in post_hoc)),
+                  footnotes=((views.SUMMARY_NOTE, (summary_target,)), (views.OMNIBUS_NOTE, ("Omnibus P",)),
+                             (views.POST_HOC_NOTE, ("Post hoc P",))))
+
+
+_POST_HOC_PAIRS = tuple(f"{views.PAIR_ABBREVIATIONS[first]} vs {views.PAIR_ABBREVIATIONS[second]}"
+                        for first, second in PAIRS)
+
+
+#: The order in which the paper lists the treatments; the supplement's three tables are numbered in it (the
+#: supplement itself is not public, so the pairing of table and treatment is this report's).
+PAPER_TREATMENT_ORDER = ("ketamine", "ketamine_magnesium", "placebo")
+def _missing_diary(treatment: str) -> Callable:
+    return lambda r: r["missing_diary"][r["missing_diary"]["treatment"] == treatment].reset_index(drop=True)
 
 
 def _beyond(key: str) -> Callable:
@@ -90,7 +121,7 @@ def _margin(r) -> float:
 
 _ENTRIES: tuple[Output, ...] = (
     # ---- summary
-    Output("key_findings", "Summary table", "00_summary",
+    Output("key_findings", "Table", "00_summary",
            "The trial's key results: the primary endpoint, the first week and treatment-related adverse events.",
            lambda r: tables.key_findings(r["ledger"])),
     # ---- methods
@@ -132,7 +163,8 @@ _ENTRIES: tuple[Output, ...] = (
            precision=3),
     Output("primary_model", "Table", "03_primary_endpoint",
            "The primary model: omnibus test of treatment, variance components, intraclass correlation and "
-           "residual normality.", lambda r: r["primary"]["summary"], precision=3),
+           "residual normality.", lambda r: r["primary"]["summary"], view=views.model_summary_view,
+           layout=Layout(stub="statistic", group="", labels=(("statistic", ""), ("value", "Primary model")))),
     Output("primary_interaction", "Table", "03_primary_endpoint",
            "Likelihood-ratio test of the sequence-by-treatment interaction in the primary model.",
            lambda r: r["primary"]["interaction"], precision=3),
@@ -141,13 +173,20 @@ _ENTRIES: tuple[Output, ...] = (
            lambda r: figures.residual_qq(r["primary"]["fit"]),
            alt="Residuals of the primary model against normal quantiles, with the reference line."),
     Output("primary_model_comparison", "Table", "03_primary_endpoint",
-           f"The {_PRIMARY} under each model and estimation method.", lambda r: r["model_comparison"],
-           precision=3),
+           f"The {_PRIMARY} under each model and estimation method: omnibus P, ICC, and each contrast's "
+           "estimate and P.", lambda r: r["model_comparison"], view=views.model_comparison_view,
+           precision={"icc": 2, **{f"estimate: {pair}": 1 for pair in _POST_HOC_PAIRS}},
+           layout=Layout(stub="method", group="model", labels=(
+               ("method", ""), ("omnibus_p", "Omnibus P"),
+               *((f"{kind}: {pair}", pair) for kind in ("estimate", "p") for pair in _POST_HOC_PAIRS)),
+               spanners=(("Estimate, pain score-days", tuple(f"estimate: {pair}" for pair in _POST_HOC_PAIRS)),
+                         ("P", tuple(f"p: {pair}" for pair in _POST_HOC_PAIRS))),
+               footnotes=((views.PAIRS_NOTE, ("Estimate, pain score-days",)),))),
     # ---- secondary endpoints
     Output("table2_auc", "Table 2", "04_secondary_endpoints",
-           "AUC of average, maximal and night pain at each window, by treatment (mean ± SD, or median [IQR] "
-           "when skewed), with the omnibus P of the paper's model (Wald, and Kenward-Roger in the small-sample "
-           "analysis) and, after a significant omnibus test, Sidak-adjusted pairwise P values.", lambda r: r["auc_table"], view=_drop("notes"), precision=3),
+           "Area under the curve of average, maximal and night pain from the infusion to each day, by "
+           "treatment, with the omnibus test of the paper's model and its post hoc comparisons.", lambda r: r["auc_table"],
+           view=views.table2_view, precision=3, layout=_model_table_layout(_POST_HOC_PAIRS, "AUC, pain score-days")),
     Output("figure3_auc_windows", "Figure 3", "04_secondary_endpoints",
            f"Mean AUC of average pain ({_CI} CI) by window and treatment, without imputation.",
            lambda r: figures.auc_by_timepoint(r["auc_long"]),
@@ -155,7 +194,7 @@ _ENTRIES: tuple[Output, ...] = (
                "intervals, growing with the length of the window."),
     Output("improvement_counts", "Table", "04_secondary_endpoints",
            "Patients improved after an active infusion and after placebo, by window, under each reading of "
-           "\"improved\".", lambda r: r["improvement"], view=tables.improvement_with_rules),
+           "\"improved\".", lambda r: r["improvement"], view=views.improvement_with_rules),
     Output("figure4a_patients_day7", "Figure 4A", "04_secondary_endpoints",
            f"Each patient's AUC over days 0-{FIGURE4_WINDOWS[0]} under each treatment (missing days carried "
            f"forward), patients sorted by their placebo AUC; ▲ marks a patient improved with ketamine and/or "
@@ -169,20 +208,32 @@ _ENTRIES: tuple[Output, ...] = (
            "Sum of the two ketamine AUCs for patients whose ketamine infusions were consecutive and for those "
            "whose ketamine infusions placebo separated.", lambda r: r["consecutive"], precision=3),
     Output("table3_questionnaires", "Table 3", "04_secondary_endpoints",
-           "Questionnaire scores at the end of each period, by treatment, with the omnibus P of the paper's "
-           "model (Wald, and Kenward-Roger in the small-sample analysis).", lambda r: r["questionnaires"], view=_drop("notes"), precision=3),
-    Output("missing_diary", "Supplementary Tables 1-3", "04_secondary_endpoints",
-           "Patients with a missing diary entry of average pain, by day after the infusion and treatment.",
-           lambda r: r["missing_diary"], view=tables.missing_diary_wide),
+           "Questionnaire scores at the end of each period, by treatment, with the omnibus test of the paper's "
+           "model and its post hoc comparisons.", lambda r: r["questionnaires"], view=views.table3_view, precision=3,
+           layout=_model_table_layout(_POST_HOC_PAIRS, "Score at the end of the period")),
+    *(Output(f"missing_diary_{treatment}", f"Supplementary Table {number}", "04_secondary_endpoints",
+             f"Missing diary entries of average pain after the {TREATMENT_LABELS[treatment].lower()} infusion, "
+             "by day.", _missing_diary(treatment), view=views.missing_diary_view,
+             layout=Layout(stub="day", group="", labels=(("day", "Day"),),
+                           footnotes=((views.MISSING_NOTE, (TREATMENT_LABELS[treatment],)),)))
+      for number, treatment in enumerate(PAPER_TREATMENT_ORDER, start=1)),
     # ---- safety
-    Output("adverse_events", "Table", "05_safety", "Adverse events by term and treatment.",
-           lambda r: tables.adverse_event_table(r.trial)),
+    Output("adverse_events", "Table", "05_safety",
+           "Patients with adverse events during each treatment's period: overall and by term.",
+           lambda r: tables.adverse_event_table(r.trial),
+           layout=Layout(stub="event", group="group", labels=(("event", ""),),
+                         spanners=(("Patients, n (%)", tuple(TREATMENT_LABELS.values())),),
+                         footnotes=((views.AE_NOTE, ("Patients, n (%)",)),))),
     Output("adverse_events_relatedness", "Table", "05_safety",
-           "Adverse events by relatedness to the study drug and treatment.",
-           lambda r: tables.relatedness_table(r.trial)),
+           "Adverse events by relatedness to the study drug, as the investigators judged it, and treatment.",
+           lambda r: tables.relatedness_table(r.trial), view=views.relatedness_view,
+           layout=Layout(stub="relatedness", group="", spanners=(("Events", tuple(TREATMENT_LABELS.values())),),
+                         footnotes=((views.RELATED_NOTE, ("Events",)),))),
     Output("adverse_events_model", "Table", "05_safety",
            "Logistic mixed model of a treatment-related adverse event in a period: odds ratios against placebo.",
-           lambda r: r["adverse_events"]["fixed_effects"], precision=3),
+           lambda r: r["adverse_events"]["fixed_effects"], view=views.odds_ratio_view, precision=2,
+           layout=Layout(stub="comparison", group="", labels=(("comparison", ""),),
+                         footnotes=((views.ODDS_RATIO_NOTE, ("p",)),))),
     Output("table4_concomitant_changes", "Table 4", "05_safety", "Changes of concomitant analgesic drugs.",
            lambda r: tables.table4(r.trial)),
     # ---- beyond the paper
@@ -200,7 +251,17 @@ _ENTRIES: tuple[Output, ...] = (
            alt="Forest plot with one panel per comparison and one row per model and estimation method."),
     Output("equivalence_and_bayes", "Table", "07_beyond_the_paper",
            "Each contrast against the clinically important differences: equivalence tests and Bayesian "
-           "probabilities of benefit.", _beyond("honest_reading"), precision=3),
+           "probabilities of benefit.", _beyond("honest_reading"), view=views.equivalence_view, precision=3,
+           layout=Layout(stub="clinically important difference", group="contrast",
+                         labels=(("clinically important difference", "Clinically important difference "
+                                  "(pain score-days)"), ("tost_p", "P (TOST)"), ("flat: any", "Flat prior, any"),
+                                 ("flat: important", "Flat prior, important"), ("sceptical: any", "Sceptical, any"),
+                                 ("sceptical: important", "Sceptical, important")),
+                         spanners=(("Equivalence", ("tost_p", "equivalent")),
+                                   ("Probability of a benefit", ("flat: any", "flat: important", "sceptical: any",
+                                                                 "sceptical: important"))),
+                         footnotes=((views.EQUIVALENCE_NOTE, ("Equivalence",)),
+                                    (views.BENEFIT_NOTE, ("Probability of a benefit",))))),
     Output("power_curve", "Figure", "07_beyond_the_paper",
            "Simulated power of the achieved design against the true benefit of ketamine over placebo; the "
            "dashed line marks one point sustained over the period.",
@@ -227,8 +288,14 @@ _ENTRIES: tuple[Output, ...] = (
            "The generator's parameters that the paper does not publish.", lambda r: tables.assumptions_table()),
     Output("ledger", "Table", "a3_ledger",
            "Every number the paper publishes, beside the number this report computes.", lambda r: r["ledger"],
-           view=lambda frame: frame.drop(columns=["key"]).rename(columns={"statistic": "number"}), precision=3,
-           export_path="ledger.csv"),
+           view=views.ledger_view, precision={"reproduced": 3, "difference": 3}, export_path="ledger.csv"),
+    Output("environment", "Table", "a4_environment",
+           "Python and the pinned packages, with the versions installed where this book was built.",
+           lambda r: tables.environment_table(), from_data=False, exported=False),
+    Output("benchmarks", "Table", "a4_environment",
+           "The latest measurements of the benchmark scripts: each step's median and range against its target, "
+           "on the machine that recorded them.", lambda r: tables.benchmark_table(), from_data=False,
+           exported=False),
 )
 
 def _numbered(entries: tuple[Output, ...]) -> tuple[Output, ...]:

@@ -77,10 +77,6 @@ def assumptions_table() -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- the paper's tables
 
-def _n_pct(count: int, total: int) -> str:
-    return f"{count} ({fmt.percent(count, total)})"
-
-
 def table1(trial) -> pd.DataFrame:
     """Table 1: characteristics of the randomized patients at inclusion, grouped as a journal's Table 1.
 
@@ -96,7 +92,7 @@ def table1(trial) -> pd.DataFrame:
     patients = trial.patients
     n = len(patients)
     bmi = patients["weight_kg"] / (patients["height_cm"].astype(float) / 100) ** 2
-    rows = [("Demographics", "Women, n (%)", _n_pct(int((patients["sex"] == "female").sum()), n))]
+    rows = [("Demographics", "Women, n (%)", fmt.n_percent(int((patients["sex"] == "female").sum()), n))]
     for group, label, values, decimals, paper_mean in (
             ("Demographics", "Age (years)", patients["age_years"], 0, False),
             ("Demographics", "Weight (kg)", patients["weight_kg"], 1, False),
@@ -114,43 +110,43 @@ def table1(trial) -> pd.DataFrame:
         if count or aetiology != "other":
             label = (f"After {aetiology}" if aetiology in ("surgery", "trauma", "chemotherapy")
                      else f"{aetiology.capitalize()}" if aetiology != "other" else "Other")
-            rows.append(("Cause of the neuropathic pain", f"{label}, n (%)", _n_pct(count, n)))
+            rows.append(("Cause of the neuropathic pain", f"{label}, n (%)", fmt.n_percent(count, n)))
     for drug in DRUG_CLASSES:
         takers = trial.baseline_drugs.loc[trial.baseline_drugs["drug_class"] == drug, "patient_id"].nunique()
         label = drug.replace("_", " or ").replace("nsaid", "NSAID").capitalize().replace("nsaid", "NSAID")
-        rows.append(("Drugs taken at inclusion", f"{label}, n (%)", _n_pct(takers, n)))
+        rows.append(("Drugs taken at inclusion", f"{label}, n (%)", fmt.n_percent(takers, n)))
     return pd.DataFrame(rows, columns=["group", "characteristic", f"All patients (N = {n})"])
 
 
 def adverse_event_table(trial) -> pd.DataFrame:
-    """Patients with each adverse event term, by treatment, n (%), plus related and any-event rows."""
+    """Patients with an adverse event, by treatment, n (%) of those given it, in the layout of gtreg's ``tbl_ae``.
+
+    An "Overall" group (any event, a treatment-related event, a serious event) heads one row per term, the
+    terms by decreasing frequency across treatments; a patient counts once per row and treatment.
+    """
     from ..stats.derive import with_treatment
     from ..rawdata.schema import AE_TERMS, RELATED_LEVELS, TREATMENT_LABELS, TREATMENTS
 
     events = with_treatment(trial.adverse_events, trial.infusions)
-    n = len(trial.patients)
-    rows = []
-    for term in AE_TERMS:
-        counts = [events[(events["treatment"] == t) & (events["term"] == term)]["patient_id"].nunique()
-                  for t in TREATMENTS]
-        if any(counts):
-            rows.append({"event": term.replace("_", " ").capitalize(),
-                         **{TREATMENT_LABELS[t]: _n_pct(c, n) for t, c in zip(TREATMENTS, counts)}})
-    related = events[events["relatedness"].isin(RELATED_LEVELS)]
-    rows.append({"event": "At least one treatment-related event",
-                 **{TREATMENT_LABELS[t]: _n_pct(related[related["treatment"] == t]["patient_id"].nunique(), n)
-                    for t in TREATMENTS}})
-    rows.append({"event": "At least one event of any kind",
-                 **{TREATMENT_LABELS[t]: _n_pct(events[events["treatment"] == t]["patient_id"].nunique(), n)
-                    for t in TREATMENTS}})
-    rows.append({"event": "Serious adverse events (events)",
-                 **{TREATMENT_LABELS[t]: str(int(((events["treatment"] == t) & (events["serious"] == "yes")).sum()))
-                    for t in TREATMENTS}})
-    return pd.DataFrame(rows)
+    given = trial.infusions.groupby(trial.infusions["treatment"].astype(str))["patient_id"].nunique()
+
+    def row(group: str, label: str, subset: pd.DataFrame) -> dict[str, object]:
+        patients = subset.groupby(subset["treatment"].astype(str))["patient_id"].nunique()
+        return {"group": group, "event": label, **{TREATMENT_LABELS[t]: fmt.n_percent(int(patients.get(t, 0)),
+                                                                                int(given.get(t, 0)))
+                                                  for t in TREATMENTS}, "_total": int(patients.sum())}
+
+    rows = [row("Overall", "Any adverse event", events),
+            row("Overall", "Treatment-related event", events[events["relatedness"].isin(RELATED_LEVELS)]),
+            row("Overall", "Serious adverse event", events[events["serious"] == "yes"])]
+    terms = [row("By term", term.replace("_", " ").capitalize(), events[events["term"] == term])
+             for term in AE_TERMS]
+    terms = sorted((t for t in terms if t["_total"]), key=lambda t: (-t["_total"], t["event"]))
+    return pd.DataFrame(rows + terms).drop(columns="_total")
 
 
 def relatedness_table(trial) -> pd.DataFrame:
-    """Adverse events (events, not patients) by treatment and relatedness."""
+    """Adverse events (events, not patients) by relatedness to the study drug and treatment."""
     from ..stats.derive import with_treatment
     from ..rawdata.schema import RELATEDNESS, TREATMENT_LABELS, TREATMENTS
 
@@ -188,29 +184,6 @@ def model_formulas() -> pd.DataFrame:
                          "fixed effects": [f.format(treatment="treatment") for f in FORMULAS.values()]})
 
 
-def improvement_with_rules(counts: pd.DataFrame) -> pd.DataFrame:
-    """Improvement counts with the meaning of each rule (:data:`ketapain_lib.stats.derive.IMPROVEMENT_RULES`)."""
-    from ..stats.derive import IMPROVEMENT_RULES
-
-    rules = pd.DataFrame({"rule": list(IMPROVEMENT_RULES), "meaning": list(IMPROVEMENT_RULES.values())})
-    return counts.merge(rules, on="rule")
-
-
-def missing_diary_wide(missing: pd.DataFrame) -> pd.DataFrame:
-    """Missing diary entries with one column per treatment (days as rows), as n (%) of the patients expected."""
-    cells = missing.assign(cell=[_n_pct(int(k), int(n)) for k, n in zip(missing["n_missing"], missing["n_expected"])])
-    wide = cells.pivot(index="day", columns="treatment", values="cell").reset_index()
-    wide.columns.name = None
-    return by_treatment_columns(wide)
-
-
-def by_treatment_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rename treatment-code columns to their labels (for display)."""
-    from ..rawdata.schema import TREATMENT_LABELS
-
-    return frame.rename(columns=TREATMENT_LABELS)
-
-
 #: The results a reader wants first, as keys of the published-results file, in the order shown.
 KEY_FINDINGS = (
     "auc35_locf_omnibus_p", "auc35_es_ketamine_vs_placebo", "auc35_es_placebo_vs_ketamine_magnesium",
@@ -229,3 +202,47 @@ def key_findings(ledger: pd.DataFrame) -> pd.DataFrame:
                          "published": published,
                          "reproduced": [fmt.fixed(v, d) for v, d in zip(rows["reproduced"], decimals)],
                          "status": rows["status"].to_numpy()})
+
+
+# --------------------------------------------------------------------------- the build, not the trial
+
+def environment_table():
+    """Python and the pinned packages, with the versions installed in the running environment."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+    from pathlib import Path
+
+    import pandas as pd
+
+    requirements = Path(__file__).resolve().parents[2] / "requirements.txt"
+    rows = [{"package": "python", "pinned": "3.11", "installed": ".".join(platform.python_version_tuple()[:2])}]
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, pinned = line.split("==")
+            try:
+                installed = version(name)
+            except PackageNotFoundError:
+                installed = "not installed"
+            rows.append({"package": name, "pinned": pinned, "installed": installed})
+    return pd.DataFrame(rows)
+
+
+def benchmark_table():
+    """The latest measurements of ``benchmarks/`` (``results.csv``): each step's median and range against its target.
+
+    The file is written by the benchmark scripts on the machine that ran them (its core count is a column);
+    the book shows it as recorded and measures nothing itself.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results.csv"
+    if not path.is_file():
+        return pd.DataFrame({"note": ["no benchmark recorded yet: run the scripts of benchmarks/"]})
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    met = [("yes" if float(m) <= float(t) else "no") if t else "" for m, t in zip(table["median_s"], table["target_s"])]
+    return pd.DataFrame({"step": table["step"], "median (s)": table["median_s"],
+                         "range (s)": table["min_s"] + "-" + table["max_s"], "runs": table["runs"],
+                         "target (s)": table["target_s"], "target met": met, "cores": table["cores"]})

@@ -153,26 +153,38 @@ def auc_table(trial: Trial, auc_long: pd.DataFrame | None = None) -> pd.DataFram
         row = {"measure": measure, "last_day": last_day, "imputation": imputation, **_descriptives(data),
                "omnibus_p": omnibus["p"], "omnibus_p_kr": _omnibus_p_kr(fit), "icc": fit.icc,
                "transform": fit.transform, "notes": "; ".join(fit.notes)}
-        pairwise = fit.pairwise().set_index("comparison")
-        for comparison in pairwise.index:
-            row[f"p: {comparison}"] = pairwise.at[comparison, "p"]
-            # post hoc comparisons only after a significant omnibus test, as in the paper
-            row[f"p_sidak: {comparison}"] = pairwise.at[comparison, "p_sidak"] if omnibus["p"] < ALPHA else float("nan")
-        rows.append(row)
+        rows.append({**row, **_post_hoc(fit, omnibus["p"])})
     return pd.DataFrame(rows)
 
 
+def _post_hoc(fit: crossover.CrossoverFit, omnibus_p: float) -> dict[str, float]:
+    """Each pairwise P (``p: <comparison>``) and, after a significant omnibus test only, as the paper's methods
+    say, its Sidak-adjusted P (``p_sidak: <comparison>``; NaN otherwise)."""
+    pairwise = fit.pairwise().set_index("comparison")
+    row = {}
+    for comparison in pairwise.index:
+        row[f"p: {comparison}"] = pairwise.at[comparison, "p"]
+        row[f"p_sidak: {comparison}"] = pairwise.at[comparison, "p_sidak"] if omnibus_p < ALPHA else float("nan")
+    return row
+
+
 def questionnaire_table(trial: Trial) -> pd.DataFrame:
-    """Table 3: each questionnaire score at the end of each period, by treatment, with the omnibus P."""
+    """Table 3: each questionnaire score at the end of each period, by treatment, with the omnibus P.
+
+    Like :func:`auc_table`, each row also carries the pairwise P values and, after a significant omnibus
+    test, their Sidak adjustment.
+    """
     ends = trial.questionnaires[trial.questionnaires["visit"] == "end_of_period"]
     rows = []
     for score in SCORES:
         values = ends[ends["score"] == score.name][["patient_id", "period", "value"]]
         data = _model_data(trial, values, outcome="value")
         fit = crossover.fit_with_normality_check(data, "paper", REPORT_METHOD)
+        omnibus_p = fit.omnibus()["p"]
         rows.append({"score": score.name, "instrument": score.instrument,
-                     **_descriptives(data, decimals=1), "omnibus_p": fit.omnibus()["p"],
-                     "omnibus_p_kr": _omnibus_p_kr(fit), "transform": fit.transform, "notes": "; ".join(fit.notes)})
+                     **_descriptives(data, decimals=1), "omnibus_p": omnibus_p,
+                     "omnibus_p_kr": _omnibus_p_kr(fit), "transform": fit.transform, "notes": "; ".join(fit.notes),
+                     **_post_hoc(fit, omnibus_p)})
     return pd.DataFrame(rows)
 
 

@@ -1,0 +1,216 @@
+"""Views: how a result's frame is laid out on the page, without changing what the export writes.
+
+A registry entry (:data:`ketapain_lib.report.registry.OUTPUTS`) makes a frame from the results; its view
+turns that frame into what a journal would print: treatment codes as labels (whose headers then give N),
+pairs abbreviated, a confidence interval in one cell, technical columns left to the CSV. The notes below
+are the tables' footnotes, stated once.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import formatting as fmt
+from ..design import TREATMENT_LABELS, TREATMENTS
+
+def relatedness_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The relatedness table with its levels capitalised and a total row."""
+    shown = table.copy()
+    shown["relatedness"] = shown["relatedness"].str.capitalize()
+    total = {"relatedness": "All events", **{c: int(shown[c].sum()) for c in shown.columns[1:]}}
+    return pd.concat([shown, pd.DataFrame([total])], ignore_index=True)
+
+
+def odds_ratio_view(fixed_effects: pd.DataFrame) -> pd.DataFrame:
+    """The odds ratios of a logistic model against placebo: comparison, OR, 95% CI and P (no intercept)."""
+    shown = fixed_effects[fixed_effects["term"] != "Intercept"]
+    return pd.DataFrame({
+        "comparison": [term[:1].upper() + term[1:].replace("ketamine_magnesium", "ketamine/magnesium")
+                       for term in shown["term"]],
+        "odds_ratio": shown["odds_ratio"].to_numpy(),
+        "95% CI": [fmt.interval(low, high, 2) for low, high in zip(shown["or_ci_low"], shown["or_ci_high"])],
+        "p": shown["p"].to_numpy()})
+
+
+def improvement_with_rules(counts: pd.DataFrame) -> pd.DataFrame:
+    """Improvement counts with the meaning of each rule (:data:`ketapain_lib.stats.derive.IMPROVEMENT_RULES`)."""
+    from ..stats.derive import IMPROVEMENT_RULES
+
+    rules = pd.DataFrame({"rule": list(IMPROVEMENT_RULES), "meaning": list(IMPROVEMENT_RULES.values())})
+    return counts.merge(rules, on="rule")
+
+
+def missing_diary_view(missing: pd.DataFrame) -> pd.DataFrame:
+    """One treatment's missing diary entries by day, as n (%) of the patients expected that day.
+
+    The column is named by the treatment's label, so that its header gives N.
+    """
+    from ..design import TREATMENT_LABELS
+
+    label = TREATMENT_LABELS[str(missing["treatment"].iloc[0])]
+    return pd.DataFrame({"day": missing["day"].astype(int).to_numpy(),
+                         label: [fmt.n_percent(int(k), int(n)) for k, n in zip(missing["n_missing"], missing["n_expected"])]})
+
+
+def by_treatment_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename treatment-code columns to their labels (for display)."""
+    from ..rawdata.schema import TREATMENT_LABELS
+
+    return frame.rename(columns=TREATMENT_LABELS)
+
+
+#: Short names of the pairwise comparisons in the post hoc columns (spelled out in a footnote).
+PAIR_ABBREVIATIONS = {"ketamine": "K", "ketamine_magnesium": "K/M", "placebo": "P"}
+
+
+POST_HOC_NOTE = ("Sidak-adjusted P of each pairwise comparison, shown only after a significant omnibus test "
+                 "(P < 0.05), as the paper's methods state; K, ketamine; K/M, ketamine/magnesium; P, placebo.")
+
+
+SUMMARY_NOTE = ("Mean ± SD, or median [Q1; Q3] where the Shapiro-Wilk test rejects normality (P < 0.05).")
+
+
+OMNIBUS_NOTE = ("Omnibus test of treatment in the paper's crossover model: Wald test of the maximum-likelihood fit "
+                "(the paper's analysis, as Stata 13), and the Kenward-Roger F test of the REML fit (this report's "
+                "small-sample analysis).")
+
+
+PAIRS_NOTE = "K, ketamine; K/M, ketamine/magnesium; P, placebo: the first minus the second."
+
+
+EQUIVALENCE_NOTE = ("Two one-sided tests (TOST) of the contrast against ± the clinically important difference; "
+                    "equivalent when P < 0.05.")
+
+
+BENEFIT_NOTE = ("Posterior probability that the active treatment lowers the AUC (any) or lowers it by at least the "
+                "clinically important difference (important), with a flat prior or a sceptical prior centred "
+                "on no effect.")
+
+
+MISSING_NOTE = "Patients without an entry that day, n (%) of the N patients given the treatment."
+AE_NOTE = ("A patient counts once per row and treatment; % of the N patients given the treatment. Related: "
+           "possibly, probably or certainly related to the study drug.")
+RELATED_NOTE = "Events, not patients: a patient may have several."
+ODDS_RATIO_NOTE = ("Random-intercept logistic model fitted by maximum likelihood (adaptive Gauss-Hermite "
+                   "quadrature); Wald test and 95% CI. Treatment is the only fixed effect: the paper's sequence "
+                   "and carry-over terms cannot be estimated from so few events.")
+LOG_NOTE = "Analysed on the log scale: the residuals on the original scale failed the normality check."
+
+
+def _pair_label(comparison: str) -> str:
+    first, second = comparison.split(" vs ")
+    return f"{PAIR_ABBREVIATIONS[first]} vs {PAIR_ABBREVIATIONS[second]}"
+
+
+def _omnibus_and_post_hoc(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """The columns shared by Tables 2 and 3: treatments, omnibus P (Wald, Kenward-Roger), Sidak post hoc P."""
+    from ..design import TREATMENT_LABELS, TREATMENTS
+
+    shown = pd.DataFrame({"label": labels})
+    for treatment in TREATMENTS:
+        shown[TREATMENT_LABELS[treatment]] = frame[treatment].to_numpy()
+    shown["omnibus_p"] = frame["omnibus_p"].to_numpy()
+    shown["omnibus_p_kr"] = frame["omnibus_p_kr"].to_numpy()
+    for column in frame.columns:
+        if column.startswith("p_sidak: "):
+            shown[f"p_sidak: {_pair_label(column.removeprefix('p_sidak: '))}"] = frame[column].to_numpy()
+    shown.attrs["footnotes"] = ((LOG_NOTE, ()),) if (frame["transform"] != "none").any() else ()
+    return shown
+
+
+def _stub(label: str, transform: str) -> str:
+    return f"{label} (log)" if transform != "none" else label
+
+
+def table2_view(auc: pd.DataFrame) -> pd.DataFrame:
+    """Table 2 as the paper prints it: rows grouped by measure and handling of missing days, one row per window.
+
+    Columns: each treatment's AUC summary (pain score-days), the omnibus P (Wald, Kenward-Roger) and the
+    Sidak post hoc P; the ICC, the raw pairwise P values and the models' notes stay in the CSV.
+    """
+    from ..design import IMPUTATION_LABELS, MEASURE_LABELS, PAIN_MEASURES
+
+    order = auc.assign(_measure=auc["measure"].map(PAIN_MEASURES.index),
+                       _imputation=auc["imputation"].map(list(IMPUTATION_LABELS).index))
+    order = order.sort_values(["_measure", "_imputation", "last_day"], kind="stable")
+    windows = [_stub(f"Day {day}", t) for day, t in zip(order["last_day"], order["transform"])]
+    shown = _omnibus_and_post_hoc(order, windows)
+    shown.insert(0, "group", [f"{MEASURE_LABELS[m]}, {IMPUTATION_LABELS[i]}"
+                              for m, i in zip(order["measure"], order["imputation"])])
+    return shown
+
+
+def table3_view(questionnaires: pd.DataFrame) -> pd.DataFrame:
+    """Table 3 as printed: scores grouped by instrument, with the columns of :func:`table2_view`."""
+    from ..rawdata.schema import INSTRUMENT_NAMES, SCORE_LABELS
+
+    labels = [_stub(SCORE_LABELS.get(name, name), t) for name, t in
+              zip(questionnaires["score"], questionnaires["transform"])]
+    shown = _omnibus_and_post_hoc(questionnaires, labels)
+    shown.insert(0, "group", questionnaires["instrument"].map(INSTRUMENT_NAMES).fillna(questionnaires["instrument"])
+                 .to_numpy())
+    return shown
+
+
+def model_summary_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """A one-model summary (:meth:`CrossoverFit.to_frame`) as two columns, statistic and value, each at its
+    printed precision (P values as journals print them; variances in squared pain score-days)."""
+    row = summary.iloc[0]
+    labels = {"model": "Model", "method": "Estimation", "transform": "Scale of the outcome",
+              "n_obs": "Observations", "n_patients": "Patients", "omnibus_chi2": "Omnibus χ² (Wald)",
+              "omnibus_df": "Omnibus df", "omnibus_p": "Omnibus P (Wald)",
+              "patient_variance": "Between-patient variance", "residual_variance": "Residual variance",
+              "icc": "Intraclass correlation", "loglik": "Log-likelihood",
+              "shapiro_w": "Shapiro-Wilk W (residuals)", "shapiro_p": "Shapiro-Wilk P (residuals)"}
+    decimals = {"omnibus_chi2": 2, "patient_variance": 0, "residual_variance": 0, "icc": 2, "loglik": 1,
+                "shapiro_w": 3}
+    rows = []
+    for column, label in labels.items():
+        value = row[column]
+        text = (fmt.pvalue(value) if column.endswith("_p") else fmt.cell(value, decimals.get(column, 0))
+                if not isinstance(value, str) else {"none": "original"}.get(value, value))
+        rows.append({"statistic": label, "value": text})
+    return pd.DataFrame(rows)
+
+
+def model_comparison_view(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The primary endpoint under each model: rows grouped by model, pairs abbreviated as in Tables 2 and 3."""
+    shown = comparison.copy()
+    shown.columns = [_abbreviate_pair(str(column)) for column in shown.columns]
+    return shown
+
+
+def _abbreviate_pair(column: str) -> str:
+    """``estimate: ketamine vs placebo`` as ``estimate: K vs P`` (see :data:`PAIR_ABBREVIATIONS`)."""
+    if ": " not in column or " vs " not in column:
+        return column
+    kind, comparison = column.split(": ", 1)
+    return f"{kind}: {_pair_label(comparison)}"
+
+
+def equivalence_view(reading: pd.DataFrame) -> pd.DataFrame:
+    """Equivalence tests and probabilities of benefit, one row per contrast and clinically important
+    difference, with the CI in one cell and probabilities as plain decimals (they are not P values)."""
+    return pd.DataFrame({
+        "contrast": [c.replace("ketamine_magnesium", "ketamine/magnesium").replace(" - ", " minus ").capitalize()
+                     for c in reading["contrast"]],
+        "clinically important difference": [f"{cid} ({fmt.fixed(days, 0)})" for cid, days in
+                                            zip(reading["cid"], reading["cid_score_days"])],
+        "estimate (95% CI)": [f"{fmt.fixed(e, 1)} ({fmt.interval(lo, hi, 1)})" for e, lo, hi in
+                              zip(reading["estimate"], reading["ci_low"], reading["ci_high"])],
+        "tost_p": reading["tost_p"].to_numpy(),
+        "equivalent": reading["equivalent"].map({True: "yes", False: "no"}).to_numpy(),
+        "flat: any": reading["p_benefit_flat"].to_numpy(),
+        "flat: important": reading["p_important_benefit_flat"].to_numpy(),
+        "sceptical: any": reading["p_benefit_sceptical"].to_numpy(),
+        "sceptical: important": reading["p_important_benefit_sceptical"].to_numpy()})
+
+
+def ledger_view(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The ledger as a reader checks it: published values and tolerances as the paper prints them, and one
+    note saying what is compared and the reading taken where the paper is ambiguous."""
+    shown = ledger[["section", "statistic", "published", "reproduced", "difference", "tolerance", "status"]].copy()
+    shown["note"] = ["; ".join(part for part in (c, r) if isinstance(part, str) and part)
+                     for c, r in zip(ledger["compared"], ledger["reading"])]
+    for column in ("published", "tolerance"):
+        shown[column] = [fmt.as_printed(v) for v in shown[column]]
+    return shown
