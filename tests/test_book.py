@@ -192,7 +192,7 @@ MEASURE = """(() => {
     figures: Array.from(document.querySelectorAll('figure.ketapain-figure')).map(figure => {
       const img = figure.querySelector('img');
       return {id: figure.id, caption: text(figure.querySelector('figcaption')), alt: img.alt,
-              png: img.src.startsWith('data:image/png;base64,'), right: box(img).right, loaded: img.naturalWidth > 0};
+              vector: img.src.startsWith('data:image/svg+xml;base64,'), right: box(img).right, loaded: img.naturalWidth > 0};
     }),
     downloads: Array.from(document.querySelectorAll('a.ketapain-download')).map(a => a.getAttribute('href')),
     internal: Array.from(document.querySelectorAll('a.reference.internal')).map(a => a.getAttribute('href')),
@@ -241,7 +241,7 @@ def test_chapter_renders_in_a_browser_with_its_tables_and_figures(rendered, chap
     assert page["bare_tables"] == 0, "a table outside a publication-table frame"
     assert len(page["figures"]) >= FIGURES.get(chapter, 0)
     for figure in page["figures"]:
-        assert figure["png"] and figure["loaded"] and figure["alt"], figure["id"]
+        assert figure["vector"] and figure["loaded"] and figure["alt"], figure["id"]
     if chapter != "06_discussion":
         assert page["tables"], "no table on the page"
     shown = {entry.number for entry in registry.OUTPUTS.values() if entry.chapter == chapter}

@@ -65,8 +65,9 @@ def output(results: Results, name: str) -> HTML:
     caption = f"<strong>{html.escape(entry.number)}.</strong> {html.escape(entry.caption)}"
     made = entry.make(results)
     if entry.kind == "figure":
-        png = base64.b64encode(figures.to_png(made)).decode("ascii")
-        return HTML(f'<figure class="ketapain-figure" id="{name}"><img src="data:image/png;base64,{png}" style="max-width:100%;height:auto" '
+        # vector on the page: sharp at any zoom, on a phone and in the printed PDF
+        svg = base64.b64encode(figures.to_svg(made)).decode("ascii")
+        return HTML(f'<figure class="ketapain-figure" id="{name}"><img src="data:image/svg+xml;base64,{svg}" style="max-width:100%;height:auto" '
                     f'alt="{html.escape(entry.alt)}"/><figcaption>{caption}</figcaption>'
                     f'{_downloads(entry.path + ".png", entry.path + ".svg")}</figure>')
     shown = entry.view(made)

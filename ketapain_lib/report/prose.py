@@ -16,6 +16,7 @@ from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, 
                       TREATMENTS)
 from ..stats import analyses, derive, interpretation, power, sensitivity
 from ..stats.crossover import PAIRS, sidak
+from . import wording
 
 Values = dict[str, str | int]
 
@@ -174,58 +175,6 @@ def primary(r: Mapping) -> Values:
     }
 
 
-def _disagreements(table):
-    """Rows whose omnibus tests (Wald vs Kenward-Roger) lead to different conclusions at ALPHA."""
-    return table[(table["omnibus_p"] < ALPHA) != (table["omnibus_p_kr"] < ALPHA)]
-
-
-def _omnibus_agreement(table) -> str:
-    differ = _disagreements(table)
-    if differ.empty:
-        return "lead to the same conclusion in every row"
-    names = [f"{row.measure.replace('_', ' ')} to day {row.last_day} ({row.imputation})" for row in differ.itertuples()]
-    return f"lead to different conclusions in {len(differ)} row(s): " + "; ".join(names)
-
-
-def _score_agreement(table) -> str:
-    differ = _disagreements(table)
-    if differ.empty:
-        return "agree on every score"
-    return "disagree on " + ", ".join(differ["score"].str.replace("_", " "))
-
-
-def significant_tests(table, names: list[str], what: str) -> str:
-    """Every significant omnibus test of a table, named, with its Sidak post hoc comparisons, in words.
-
-    ``names`` labels each row of ``table`` (which has ``omnibus_p`` and the ``p_sidak: <comparison>`` columns
-    of :func:`ketapain_lib.stats.analyses.auc_table`); ``what`` names the rows ("scores").
-    """
-    significant = [(name, row) for name, (_, row) in zip(names, table.iterrows()) if row["omnibus_p"] < ALPHA]
-    if not significant:
-        return f"none of the {len(table)} {what} differs significantly across treatments (omnibus P ≥ {fmt.fixed(ALPHA, 2)})"
-    parts = []
-    for name, row in significant:
-        post_hoc = ", ".join(f"{column.removeprefix('p_sidak: ').replace('_magnesium', '/magnesium')} P "
-                             f"{fmt.p_equals(row[column])}" for column in table.columns if column.startswith("p_sidak: "))
-        parts.append(f"{name} (omnibus P {fmt.p_equals(row['omnibus_p'])}; Sidak post hoc: {post_hoc})")
-    return (f"{len(significant)} of the {len(table)} {what} differ significantly across treatments: "
-            + "; ".join(parts))
-
-
-def _table2_row_names(auc_table) -> list[str]:
-    from ..design import IMPUTATION_LABELS, MEASURE_LABELS
-
-    return [f"{MEASURE_LABELS[m].lower()} to day {d} ({IMPUTATION_LABELS[i]})"
-            for m, d, i in zip(auc_table["measure"], auc_table["last_day"], auc_table["imputation"])]
-
-
-def _score_names(questionnaires) -> list[str]:
-    from ..rawdata.schema import SCORE_LABELS
-
-    return [f"{instrument} {SCORE_LABELS[score].split(' (')[0].lower()}"
-            for instrument, score in zip(questionnaires["instrument"], questionnaires["score"])]
-
-
 def secondary(r: Mapping) -> Values:
     day7 = analyses.table2_row(r["auc_table"], DAY7)
     consecutive = r["consecutive"].iloc[0]
@@ -241,7 +190,7 @@ def secondary(r: Mapping) -> Values:
         "day7_against_paper": _day7_against_paper(day7, r["ledger"]),
         "other_measures_day35": _other_measures(r["auc_table"]),
         "n_table2_rows": len(r["auc_table"]),
-        "table2_agreement": _omnibus_agreement(r["auc_table"]),
+        "table2_agreement": wording.omnibus_agreement(r["auc_table"]),
         "n_consecutive": int(consecutive["n_first"]),
         "n_separated": int(consecutive["n_second"]),
         "consecutive_p": fmt.p_equals(consecutive["p"]),
@@ -249,11 +198,13 @@ def secondary(r: Mapping) -> Values:
         **{f"improved_{arm}_{day}": _count_of(improvement.loc[("baseline_30pct", day)], arm)
            for arm in ("active", "placebo") for day in (first, last)},
         "response_pct": fmt.fixed(100 * RESPONSE_THRESHOLD, 0),
-        "table2_significant": significant_tests(r["auc_table"], _table2_row_names(r["auc_table"]), "rows"),
-        "table3_significant": significant_tests(r["questionnaires"], _score_names(r["questionnaires"]), "scores"),
+        "table2_significant": wording.significant_tests(r["auc_table"], wording.table2_row_names(r["auc_table"]),
+                                                        "rows"),
+        "table3_significant": wording.significant_tests(r["questionnaires"],
+                                                        wording.score_names(r["questionnaires"]), "scores"),
         "pgic_sleep_published": fmt.p_equals(r["ledger"].set_index("key").at["pgic_sleep_p", "published"]),
         "n_significant_scores_kr": int((questionnaires["omnibus_p_kr"] < ALPHA).sum()),
-        "table3_agreement": _score_agreement(r["questionnaires"]),
+        "table3_agreement": wording.score_agreement(r["questionnaires"]),
         "pgic_sleep_p": fmt.p_equals(questionnaires.at["pgic_sleep", "omnibus_p"]),
     }
 
@@ -355,7 +306,16 @@ def beyond(r: Mapping) -> Values:
         **{f"resp30_{treatment}": int(responders.at[("30% reduction", treatment), "responders"])
            for treatment in TREATMENTS},
         "period_days": PERIOD_DAYS,
+        "primary_reading": _primary_reading(r["primary"]["summary"].iloc[0]),
     }
+
+
+def _primary_reading(summary) -> str:
+    """This data's primary result in words, so that the chapter's opening follows it rather than the paper."""
+    words = verdict(summary["omnibus_p"], "the three treatments differ (omnibus P {p}), and this chapter asks by "
+                    "how much", "the three treatments do not differ (omnibus P {p}), and this chapter asks what "
+                    "that excludes")
+    return words.format(p=fmt.p_equals(summary["omnibus_p"]))
 
 
 def ledger_page(r: Mapping) -> Values:
