@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow  # builds the book and drives a browser
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ["00_summary", "01_methods", "02_population", "03_primary_endpoint", "04_secondary_endpoints", "05_safety",
-            "06_discussion", "07_beyond_the_paper", "a1_data_dictionary", "a2_synthetic_data", "a3_ledger",
-            "a4_environment"]
+            "06_discussion", "07_beyond_the_paper", "08_audit", "a1_data_dictionary", "a2_synthetic_data",
+            "a3_ledger", "a4_environment"]
 FIGURES = {"02_population": 1, "03_primary_endpoint": 2, "04_secondary_endpoints": 3, "07_beyond_the_paper": 3}  # at least
 EXECUTING = "Executing notebook"
 

@@ -318,6 +318,19 @@ def _primary_reading(summary) -> str:
     return words.format(p=fmt.p_equals(summary["omnibus_p"]))
 
 
+def audit(r: Mapping) -> Values:
+    """The audit's counts and its inconsistencies in words (the checks read only the published numbers)."""
+    from ..provenance.audit import audit_table
+
+    table = audit_table()
+    counts = table["verdict"].value_counts()
+    found = table[table["verdict"] == "inconsistent"]
+    return {"n_checks": len(table), **{f"n_{v}": int(counts.get(v, 0)) for v in ("consistent", "inconsistent",
+                                                                               "undetermined")},
+            "inconsistencies": "; ".join(f"{check} - {detail}" for check, detail in
+                                         zip(found["check"], found["detail"])) or "none"}
+
+
 def ledger_page(r: Mapping) -> Values:
     return _ledger_counts(r)
 
@@ -353,5 +366,6 @@ VALUES: dict[str, Callable[[Mapping], Values]] = {
     "05_safety": safety,
     "06_discussion": discussion,
     "07_beyond_the_paper": beyond,
+    "08_audit": audit,
     "a3_ledger": ledger_page,
 }

@@ -27,6 +27,7 @@ from .. import formatting as fmt
 from ..design import CI_LEVEL, FIGURE4_WINDOWS, PRIMARY, RESPONSE_THRESHOLD, TREATMENT_LABELS
 from ..stats.crossover import PAIRS
 from . import figures, tables, views
+from ..provenance import audit
 from .publication import Layout
 
 _CI = f"{fmt.fixed(100 * CI_LEVEL, 0)}%"
@@ -107,6 +108,10 @@ _POST_HOC_PAIRS = tuple(f"{views.PAIR_ABBREVIATIONS[first]} vs {views.PAIR_ABBRE
 #: The order in which the paper lists the treatments; the supplement's three tables are numbered in it (the
 #: supplement itself is not public, so the pairing of table and treatment is this report's).
 PAPER_TREATMENT_ORDER = ("ketamine", "ketamine_magnesium", "placebo")
+AUDIT_NOTE = ("Consistent: some dataset of the trial's shape prints these numbers; inconsistent: none can, under "
+              "the stated reading; undetermined: the paper alone cannot decide.")
+
+
 def _missing_diary(treatment: str) -> Callable:
     return lambda r: r["missing_diary"][r["missing_diary"]["treatment"] == treatment].reset_index(drop=True)
 
@@ -274,6 +279,12 @@ _ENTRIES: tuple[Output, ...] = (
     Output("responders", "Table", "07_beyond_the_paper",
            "Responders by treatment: mean daily pain over the period at least 30% (50%) below the pain before "
            "the infusion.", _beyond("responders"), precision=1),
+    # ---- the paper audited
+    Output("audit", "Table", "08_audit",
+           "Every consistency check of the published numbers: what it reads, its verdict, the tolerance it allows "
+           "and what it finds.", lambda r: audit.audit_table(), from_data=False,
+           layout=Layout(group="section", labels=(("published", "Published numbers"),),
+                         footnotes=((AUDIT_NOTE, ("verdict",)),))),
     # ---- appendices
     Output("file_dictionary", "Table", "a1_data_dictionary", "The files of a raw-data export.",
            lambda r: tables.file_dictionary(), from_data=False),
