@@ -4,7 +4,10 @@
   problem per line (``file:line: column: problem``) and exits 1.
 * ``simulate --seed N --out DIR [--patients N] [--dropouts K]`` writes a
   synthetic raw dataset (the shipped one by default; another size, or with
-  drop-outs, for tests and benchmarks).
+  drop-outs, for tests and benchmarks). ``--reconstruct`` first runs the offline
+  search for data that reproduce the model-based published numbers too, and
+  records it (:mod:`ketapain_lib.provenance.reconstruct`); without it the
+  recorded reconstruction is replayed.
 * ``calibrate [DIR]`` prints the calibration report (published vs achieved)
   and exits 1 if a target is outside its tolerance.
 * ``export --out DIR [--data DIR]`` writes every table (CSV), figure (PNG,
@@ -35,8 +38,21 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .provenance.simulate import simulate_trial, write_dataset
+    from .provenance.simulate import DEFAULT_SEED, simulate_trial, write_dataset
 
+    if args.reconstruct:
+        if args.patients is not None or args.seed != DEFAULT_SEED:
+            print("simulate: --reconstruct searches the trial's own dataset (default seed, 20 patients)")
+            return 1
+        from .provenance import reconstruct, replay
+
+        changes, report = reconstruct.run(args.seed, args.budget)
+        for path in replay.record(changes, report):
+            print(f"recorded {path}")
+        counts = report["status"].value_counts()
+        print(f"reconstruction: {len(changes)} value(s) changed; of {len(report)} targeted numbers "
+              f"{int(counts.get('met', 0))} met, {int(counts.get('unmet', 0))} unmet, "
+              f"{int(counts.get('unreachable', 0))} unreachable on this allocation")
     try:
         frames = simulate_trial(args.seed, args.patients, args.dropouts)
     except ValueError as err:
@@ -111,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--out", required=True, help="output directory (created if needed)")
     simulate.add_argument("--patients", type=int, help="number of patients (default: the trial's 20; counts scale)")
     simulate.add_argument("--dropouts", type=int, default=0, help="patients who discontinue (default 0)")
+    simulate.add_argument("--reconstruct", action="store_true",
+                          help="first search the calibrated data for one that reproduces the model-based published "
+                               "numbers too, and record it (offline, under 10 minutes)")
+    simulate.add_argument("--budget", type=float, default=480.0, help="seconds for the diary search (default 480)")
     simulate.set_defaults(run=_simulate)
     calibrate = commands.add_parser("calibrate", help="published summaries vs those of a dataset")
     calibrate.add_argument("directory", nargs="?", help="data directory (default: $KETAPAIN_DATA or data/synthetic)")

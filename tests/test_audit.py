@@ -86,6 +86,42 @@ def test_the_audit_runs_at_least_sixty_checks_and_finds_the_papers_inconsistenci
     assert table["tolerance"].str.len().gt(0).all() and table["detail"].str.len().gt(0).all()
     flagged = set(table.loc[table["verdict"] == "inconsistent", "check"])
     assert flagged == {"Sample size from its stated inputs", "Subgroups against the whole: mean of the ketamine sums",
-                       "P against the groups' summaries (t tests)", "Any adverse event against each term"}
+                       "P against the groups' summaries (t tests)", "Any adverse event against each term",
+                       "Model structure: the primary P values, effect sizes and CIs together, under the paper's model "
+                       "(treatment, sequence and carry-over)"}
     # and what holds: every percentage of the 20 patients, every mean and SD
     assert (table.loc[table["check"].str.startswith(("GRIM", "Percentage")), "verdict"] == "consistent").all()
+
+
+def test_the_allocation_algebra_matches_a_fitted_design_matrix():
+    """The contrasts' covariance from per-sequence blocks equals (X'V^-1X)^-1 of the whole design."""
+    import pandas as pd
+
+    from ketapain_lib.design import SEQUENCES, TREATMENT_CODES, TREATMENTS
+    from ketapain_lib.stats.crossover import FORMULAS
+    from ketapain_lib.stats.formulas import design_matrix
+
+    counts = np.array([[1, 2, 1, 8, 7, 1], [3, 3, 3, 3, 4, 4]])
+    for model in ("paper", "period"):
+        blocks, names = test.sequence_information(model, 0.89)
+        covariances = test.contrast_covariances(blocks, names, counts, ("ketamine", "ketamine_magnesium"))
+        for allocation, covariance in zip(counts, covariances):
+            rows = []
+            for s, sequence in enumerate(SEQUENCES):
+                for k in range(allocation[s]):
+                    codes = sequence.split("-")
+                    rows += [{"patient_id": f"{s}-{k}", "period": q + 1, "treatment": TREATMENT_CODES[c],
+                              "carryover": "none" if q == 0 else TREATMENT_CODES[codes[q - 1]],
+                              "sequence": sequence, "y": 0.0} for q, c in enumerate(codes)]
+            frame = pd.DataFrame(rows)
+            frame["treatment"] = pd.Categorical(frame["treatment"], categories=list(TREATMENTS))
+            _, X, columns = design_matrix("y ~ " + FORMULAS[model].format(treatment="C(treatment, Treatment('placebo'))"),
+                                          frame)
+            keep = [j for j in range(X.shape[1]) if np.linalg.matrix_rank(X[:, : j + 1]) > np.linalg.matrix_rank(X[:, :j])]
+            X = X[:, keep]
+            columns = [columns[j] for j in keep]
+            t = 0.89 / 0.11
+            v_inverse = np.kron(np.eye(len(frame) // 3), np.eye(3) - t / (1 + 3 * t) * np.ones((3, 3)))
+            full = np.linalg.inv(X.T @ v_inverse @ X)
+            index = [columns.index(f"C(treatment, Treatment('placebo'))[T.{name}]") for name in ("ketamine", "ketamine_magnesium")]
+            assert covariance == pytest.approx(full[np.ix_(index, index)], rel=1e-9)

@@ -9,6 +9,8 @@ never depends on rounding) and what it found. Verdicts:
 * ``inconsistent`` - none can, under the stated reading;
 * ``undetermined`` - the numbers alone cannot decide (the detail says what is missing).
 
+``keys`` lists the published-results keys a check reads, so that the ledger can cite the check for each.
+
 The facts of the design (20 patients, scales 0-10, AUC of an integer diary on a day grid) come from
 :mod:`ketapain_lib.design`; nothing here reads the data.
 
@@ -19,11 +21,14 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from .. import formatting as fmt
-from ..design import AUC_WINDOWS, CI_LEVEL, PERIOD_DAYS, TREATMENTS
+from ..design import AUC_WINDOWS, CI_LEVEL, PERIOD_DAYS, SEQUENCES, TREATMENTS
+from . import audit_structure as structure
 from . import consistency as test
 from .published import planning_inputs, published_precision, published_results, published_value
 
@@ -46,7 +51,7 @@ def _row(key_section: str, check: str, keys: tuple[str, ...], verdict: str, deta
     tolerance = tolerance or "; ".join(sorted({f"±{fmt.as_printed(published_precision(k))}" for k in keys}))
     section = str(published_results().at[key_section, "section"])
     return {"section": section, "check": check, "published": numbers, "verdict": verdict, "tolerance": tolerance,
-            "detail": detail}
+            "detail": detail, "keys": ",".join(keys)}
 
 
 def _says(condition: bool) -> str:
@@ -230,7 +235,7 @@ def intervals_and_p() -> list[dict[str, str]]:
                      f"read as labelled (placebo minus ketamine/magnesium), K - K/M = {fmt.fixed(as_labelled, 1)}, "
                      f"not {_printed(EFFECT_SIZES[2])}; read as ketamine/magnesium minus placebo (the sign of the "
                      f"means), {fmt.fixed(as_signed, 1)}: the label's order is reversed"))
-    rows += [*_effect_size_scale(), _omnibus_primary(), _omnibus_day7(), _consecutive_test(), _sample_size(),
+    rows += [*_effect_size_scale(), *_model_structure(), _omnibus_primary(), _omnibus_day7(), _consecutive_test(), _sample_size(),
              _sample_size_difference()]
     return rows
 
@@ -326,6 +331,26 @@ def _sample_size_difference() -> dict[str, str]:
                 f"{fmt.fixed(implied, 1)}")
 
 
+def _model_structure() -> list[dict[str, str]]:
+    """Given the two pairwise P values against placebo, the design fixes the omnibus P, the third pairwise P and
+    every effect size with its CI (:mod:`ketapain_lib.provenance.audit_structure`)."""
+    keys = ("auc35_es_ketamine_vs_placebo_p", "auc35_es_placebo_vs_ketamine_magnesium_p", "auc35_locf_icc",
+            *structure.IMPLIED_KEYS.values())
+    rows = []
+    for model, words in structure.STRUCTURE_MODELS.items():
+        candidates, compatible, (_, (allocation, missed)) = structure.compatible_allocations(model)
+        if compatible.any():
+            detail = (f"{int(compatible.sum())} of the {len(candidates)} allocations give every one of them, e.g. "
+                      f"{'/'.join(map(str, candidates[np.argmax(compatible)]))} patients in {'/'.join(SEQUENCES)}")
+        else:
+            detail = (f"none of the {len(candidates)} allocations does; the closest ({'/'.join(map(str, allocation))}) "
+                      f"still misses {', '.join(missed)}")
+        rows.append(_row("auc35_locf_omnibus_p", f"Model structure: the primary P values, effect sizes and CIs "
+                         f"together, under {words}", keys, _says(bool(compatible.any())),
+                         detail + " (effect sizes read as the contrast over the SD of a within-patient difference)"))
+    return rows
+
+
 #: The checks, in the order the chapter shows them.
 CHECKS: tuple[Callable[[], list[dict[str, str]]], ...] = (means_and_sds, percentages, sums_and_subgroups,
                                                           intervals_and_p)
@@ -333,8 +358,14 @@ CHECKS: tuple[Callable[[], list[dict[str, str]]], ...] = (means_and_sds, percent
 
 def audit_table() -> pd.DataFrame:
     """Every check on every published number, grouped by the paper's sections in the paper's order."""
+    return _audit_table().copy()
+
+
+@lru_cache(maxsize=1)
+def _audit_table() -> pd.DataFrame:
+    # the published numbers do not change within a process: one audit serves the table and the prose
     rows = [row for check in CHECKS for row in check()]
-    table = pd.DataFrame(rows, columns=["section", "check", "published", "verdict", "tolerance", "detail"])
+    table = pd.DataFrame(rows, columns=["section", "check", "published", "verdict", "tolerance", "detail", "keys"])
     order = list(dict.fromkeys(published_results()["section"]))
     return (table.assign(_order=table["section"].map(order.index)).sort_values("_order", kind="stable")
             .drop(columns="_order").reset_index(drop=True))

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from scipy import stats
 
 EPS = 1e-9
@@ -149,3 +151,83 @@ def second_contrast_for_omnibus(z_first: float, omnibus_p: float) -> list[float]
         return []
     root = math.sqrt(discriminant)
     return sorted([(z_first - root) / 2, (z_first + root) / 2])
+
+
+# --------------------------------------------------------------------------- the crossover model's structure
+
+def sequence_information(model: str, icc: float) -> tuple[np.ndarray, list[str]]:
+    """Each sequence's contribution to the information matrix X'V^-1X of a crossover mixed model (one patient,
+    residual variance 1), and the design's column names.
+
+    In a random-intercept model every patient of a sequence has the same three design rows and the same
+    V = I + t 11' (t = ICC / (1 - ICC)), so an allocation's information is the sum over sequences of the
+    patients' count times this block: the precision of every contrast follows from the allocation alone.
+    """
+    import pandas as pd
+
+    from ..design import SEQUENCES, TREATMENT_CODES, TREATMENTS
+    from ..stats.crossover import FORMULAS
+    from ..stats.formulas import design_matrix
+
+    rows = []
+    for patient, sequence in enumerate(SEQUENCES):
+        codes = sequence.split("-")
+        for period, code in enumerate(codes, start=1):
+            rows.append({"patient_id": f"S{patient}", "period": period, "treatment": TREATMENT_CODES[code],
+                         "carryover": "none" if period == 1 else TREATMENT_CODES[codes[period - 2]],
+                         "sequence": sequence, "y": 0.0})
+    frame = pd.DataFrame(rows)
+    frame["treatment"] = pd.Categorical(frame["treatment"], categories=list(TREATMENTS))
+    formula = "y ~ " + FORMULAS[model].format(treatment=f"C(treatment, Treatment({TREATMENTS[0]!r}))")
+    _, design, names = design_matrix(formula, frame)
+    t = icc / (1 - icc)
+    v_inverse = np.eye(3) - t / (1 + 3 * t) * np.ones((3, 3))
+    blocks = np.stack([design[3 * s: 3 * s + 3].T @ v_inverse @ design[3 * s: 3 * s + 3]
+                       for s in range(len(SEQUENCES))])
+    return blocks, list(names)
+
+
+def contrast_covariances(blocks: np.ndarray, names: list[str], allocations: np.ndarray,
+                         treatments: tuple[str, str]) -> np.ndarray:
+    """The 2 x 2 covariances (residual-variance units) of the two treatment effects against the reference,
+    one per allocation (rows of patient counts by sequence, each at least one)."""
+    keep = _independent_columns(blocks.sum(axis=0))  # every allocation with all six sequences spans the same
+    information = np.einsum("as,sij->aij", np.asarray(allocations, dtype=float), blocks)[:, keep][:, :, keep]
+    covariance = np.linalg.inv(information)
+    positions = [keep.index(names.index(f"C(treatment, Treatment('placebo'))[T.{t}]")) for t in treatments]
+    return covariance[:, positions][:, :, positions]
+
+
+def _independent_columns(information: np.ndarray) -> list[int]:
+    """Columns of a positive semi-definite matrix that are not combinations of earlier ones (Stata's and
+    R's rule for aliased terms: the first of a dependent set is kept)."""
+    keep: list[int] = []
+    for j in range(len(information)):
+        trial = keep + [j]
+        if np.linalg.matrix_rank(information[np.ix_(trial, trial)], tol=1e-9 * np.trace(information)) == len(trial):
+            keep = trial
+    return keep
+
+
+def implied_primary(covariance: np.ndarray, z_first: float, z_second: float, level: float = 0.95) -> dict:
+    """What two z tests against the reference imply, given the contrasts' covariance (residual-variance units;
+    one 2 x 2 matrix or a stack of them): the omnibus 2-df Wald P, the third pairwise P, and each effect size (the
+    contrast over the SD of a within-patient difference, sqrt(2) residual SDs) with its CI.
+
+    >>> values = implied_primary(np.array([[0.1, 0.05], [0.05, 0.1]]), -0.798, 0.764)
+    >>> round(float(values["omnibus_p"]), 3), round(float(values["third_p"]), 3)
+    (0.295, 0.118)
+    """
+    z_level = float(stats.norm.ppf(0.5 + level / 2))
+    c11, c22, c12 = covariance[..., 0, 0], covariance[..., 1, 1], covariance[..., 0, 1]
+    se1, se2 = np.sqrt(c11), np.sqrt(c22)
+    e1, e2 = z_first * se1, z_second * se2
+    chi2 = (c22 * e1 ** 2 - 2 * c12 * e1 * e2 + c11 * e2 ** 2) / (c11 * c22 - c12 ** 2)
+    se3 = np.sqrt(c11 + c22 - 2 * c12)
+    e3 = e1 - e2
+    out = {"omnibus_p": stats.chi2.sf(chi2, 2), "third_p": 2 * stats.norm.sf(np.abs(e3 / se3))}
+    for name, estimate, error in (("first", e1, se1), ("second", e2, se2), ("third", e3, se3)):
+        out[f"{name}_es"] = estimate / math.sqrt(2)
+        out[f"{name}_es_lo"] = (estimate - z_level * error) / math.sqrt(2)
+        out[f"{name}_es_hi"] = (estimate + z_level * error) / math.sqrt(2)
+    return out

@@ -125,6 +125,49 @@ def _log_scale_keys(results: Mapping) -> set[str]:
     return keys
 
 
+#: Published numbers whose computation depends on a coding the paper does not state, and what it leaves open.
+UNKNOWN_CODINGS = {
+    "improved_": "depends on the unknown definition of \"improved\": the paper does not say against what (the report "
+                 "reads it as mean daily pain at least 30% below the pain before the infusion; the chapter shows "
+                 "the other readings)",
+    "abstract_ae_any_": "depends on the unknown meaning of the abstract's figure: it equals the share with a "
+                        "treatment-related event (row ae_related_{treatment}_pct), not the share with any event",
+}
+
+
+def reasons(trial: Trial, table: pd.DataFrame) -> list[str]:
+    """Why each "differs" row of the ledger differs: a check of the audit that no dataset can pass
+    (:mod:`ketapain_lib.provenance.audit`), a number that the data's allocation of patients to sequences cannot
+    give together with the published pairwise P values under the paper's model
+    (:func:`ketapain_lib.provenance.diary_search.unreachable`), or a coding the paper leaves unknown."""
+    from .audit import audit_table
+    from .diary_search import unreachable
+
+    audit = audit_table()
+    failed = audit[audit["verdict"] == "inconsistent"]
+    forced = unreachable(trial.randomization)
+    out = []
+    for key, status in zip(table["key"], table["status"]):
+        if status != "differs":
+            out.append("")
+            continue
+        found = []
+        for check, keys in zip(failed["check"], failed["keys"]):
+            keys = keys.split(",")
+            if key in keys:
+                others = [k for k in keys if k != key]
+                cited = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+                found.append(f"incompatible with {cited or 'itself'} (audit: {check})")
+        if key in forced:
+            found.append(f"the allocation of patients to sequences and the published pairwise P values force "
+                         f"{forced[key]:.3f} under the paper's model (audit: model structure)")
+        for prefix, words in UNKNOWN_CODINGS.items():
+            if key.startswith(prefix):
+                found.append(words.format(treatment=key.removeprefix(prefix).removesuffix("_pct")))
+        out.append("; ".join(found))
+    return out
+
+
 def _text(value) -> str:
     return "" if pd.isna(value) else str(value)
 
@@ -134,9 +177,10 @@ def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
 
     Columns: ``key``, ``section``, ``statistic``, ``published``,
     ``reproduced``, ``difference``, ``tolerance``, ``status``, ``compared``
-    (what the report computes for it: statistic, direction, adjustment) and
+    (what the report computes for it: statistic, direction, adjustment),
     ``reading`` (where the paper is ambiguous, the reading the report took,
-    labelled "assumption" when it is the report's own).
+    labelled "assumption" when it is the report's own) and, for a row that differs, ``reason``
+    (:func:`reasons`).
     """
     published = published_results()
     values = reproduced_values(trial, results)
@@ -158,4 +202,6 @@ def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
                      "published": float(row["value"]), "reproduced": reproduced, "difference": difference,
                      "tolerance": tolerance, "status": status, "compared": _text(row["compared"]),
                      "reading": _text(row["reading"])})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["reason"] = reasons(trial, table)
+    return table

@@ -130,14 +130,17 @@ def _diary(rng: np.random.Generator, ids: list[str], treatment_of: dict, auc7: n
     return pd.DataFrame(rows, columns=list(TABLES["diary"].column_names))
 
 
-def simulate_trial(seed: int = DEFAULT_SEED, patients: int | None = None, dropouts: int = 0) -> dict[str, pd.DataFrame]:
+def simulate_trial(seed: int = DEFAULT_SEED, patients: int | None = None, dropouts: int = 0,
+                  reconstructed: bool = True) -> dict[str, pd.DataFrame]:
     """Generate the whole raw dataset; returns one DataFrame per table of the contract.
 
     ``patients`` (default: the trial's 20) scales every published count to another size, for tests and
-    benchmarks; ``dropouts`` patients then discontinue (:func:`discontinue`). The defaults give the
-    shipped dataset.
+    benchmarks; ``dropouts`` patients then discontinue (:func:`discontinue`). For the trial's own size and the
+    default seed, the recorded reconstruction is replayed unless ``reconstructed`` is False
+    (:mod:`ketapain_lib.provenance.reconstruct`). The defaults give the shipped dataset.
     """
     rng = np.random.default_rng(seed)
+    replay = reconstructed and patients is None and seed == DEFAULT_SEED  # the trial's own dataset
     n = int(pv("flow_randomized")) if patients is None else int(patients)
     if n < 6 or not 0 <= dropouts <= n:
         raise ValueError(f"need at least 6 patients (one per sequence) and 0 to {n} drop-outs; "
@@ -170,6 +173,12 @@ def simulate_trial(seed: int = DEFAULT_SEED, patients: int | None = None, dropou
         "concomitant_changes": concomitant,
         "blinding": draw_blinding(rng, ids, treatment_of),
     }
+    if replay:
+        # the recorded reconstruction (python -m ketapain_lib simulate --reconstruct), replayed
+        from .replay import apply_changes, recorded_changes
+
+        changes = recorded_changes()
+        frames = frames if changes is None else apply_changes(frames, changes)
     # a stream of its own, so that drop-outs leave every other draw of the dataset as it was
     return discontinue(frames, np.random.default_rng([seed, dropouts]), dropouts) if dropouts else frames
 

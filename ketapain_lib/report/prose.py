@@ -325,10 +325,32 @@ def audit(r: Mapping) -> Values:
     table = audit_table()
     counts = table["verdict"].value_counts()
     found = table[table["verdict"] == "inconsistent"]
-    return {"n_checks": len(table), **{f"n_{v}": int(counts.get(v, 0)) for v in ("consistent", "inconsistent",
+    from ..provenance.replay import recorded_changes, recorded_report
+
+    report, changes = recorded_report(), recorded_changes()
+    status = report["status"].value_counts() if report is not None else {}
+    # a diary entry is one day's average pain (the maximal pain raised with it is not counted again)
+    files = (changes.loc[changes["column"] != "maximal_pain", "file"].value_counts() if changes is not None else {})
+    reconstruction = {"n_targeted": 0 if report is None else len(report),
+                      **{f"n_{s}": int(status.get(s, 0)) for s in ("met", "unmet", "unreachable")},
+                      **{f"n_changed_{name}": int(files.get(f"{name}.csv", 0)) for name in
+                         ("diary", "infusions", "questionnaires")},
+                      "unmet_numbers": _described(report, "unmet")}
+    return {**reconstruction, "n_checks": len(table), **{f"n_{v}": int(counts.get(v, 0)) for v in ("consistent", "inconsistent",
                                                                                "undetermined")},
             "inconsistencies": "; ".join(f"{check} - {detail}" for check, detail in
                                          zip(found["check"], found["detail"])) or "none"}
+
+
+def _described(report, status: str) -> str:
+    """The published numbers of the reconstruction report with this status, by their descriptions."""
+    from ..provenance.published import published_results
+
+    if report is None:
+        return "none"
+    descriptions = published_results()["description"]
+    chosen = [descriptions[key] for key in report.loc[report["status"] == status, "key"]]
+    return "; ".join(chosen) or "none"
 
 
 def ledger_page(r: Mapping) -> Values:

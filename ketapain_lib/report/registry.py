@@ -27,7 +27,7 @@ from .. import formatting as fmt
 from ..design import CI_LEVEL, FIGURE4_WINDOWS, PRIMARY, RESPONSE_THRESHOLD, TREATMENT_LABELS
 from ..stats.crossover import PAIRS
 from . import figures, tables, views
-from ..provenance import audit
+from ..provenance import audit, replay
 from .publication import Layout
 
 _CI = f"{fmt.fixed(100 * CI_LEVEL, 0)}%"
@@ -282,9 +282,15 @@ _ENTRIES: tuple[Output, ...] = (
     # ---- the paper audited
     Output("audit", "Table", "08_audit",
            "Every consistency check of the published numbers: what it reads, its verdict, the tolerance it allows "
-           "and what it finds.", lambda r: audit.audit_table(), from_data=False,
+           "and what it finds.", lambda r: audit.audit_table(), view=lambda frame: frame.drop(columns="keys"),
+           from_data=False,
            layout=Layout(group="section", labels=(("published", "Published numbers"),),
                          footnotes=((AUDIT_NOTE, ("verdict",)),))),
+    Output("reconstruction", "Table", "08_audit",
+           "The numbers the reconstruction aimed at: published, given by the reconstructed (shipped synthetic) data, "
+           "and, where the data's allocation of patients to sequences cannot give them, the value it forces.",
+           lambda r: replay.recorded_report(), view=views.reconstruction_view, from_data=False,
+           layout=Layout(group="", footnotes=((views.RECONSTRUCTION_NOTE, ("status",)),))),
     # ---- appendices
     Output("file_dictionary", "Table", "a1_data_dictionary", "The files of a raw-data export.",
            lambda r: tables.file_dictionary(), from_data=False),

@@ -93,6 +93,8 @@ RELATED_NOTE = "Events, not patients: a patient may have several."
 ODDS_RATIO_NOTE = ("Random-intercept logistic model fitted by maximum likelihood (adaptive Gauss-Hermite "
                    "quadrature); Wald test and 95% CI. Treatment is the only fixed effect: the paper's sequence "
                    "and carry-over terms cannot be estimated from so few events.")
+RECONSTRUCTION_NOTE = ("Met: prints as published; unreachable: with the published P values against placebo, the paper's "
+                       "model on this allocation forces another value (see the model-structure check).")
 LOG_NOTE = "Analysed on the log scale: the residuals on the original scale failed the normality check."
 
 
@@ -209,8 +211,25 @@ def ledger_view(ledger: pd.DataFrame) -> pd.DataFrame:
     """The ledger as a reader checks it: published values and tolerances as the paper prints them, and one
     note saying what is compared and the reading taken where the paper is ambiguous."""
     shown = ledger[["section", "statistic", "published", "reproduced", "difference", "tolerance", "status"]].copy()
-    shown["note"] = ["; ".join(part for part in (c, r) if isinstance(part, str) and part)
-                     for c, r in zip(ledger["compared"], ledger["reading"])]
+    reasons = ledger["reason"] if "reason" in ledger else [""] * len(ledger)
+    shown["note"] = ["; ".join(part for part in (c, r, f"differs: {why}" if why else "")
+                               if isinstance(part, str) and part)
+                     for c, r, why in zip(ledger["compared"], ledger["reading"], reasons)]
     for column in ("published", "tolerance"):
         shown[column] = [fmt.as_printed(v) for v in shown[column]]
     return shown
+
+
+def reconstruction_view(report: pd.DataFrame) -> pd.DataFrame:
+    """The reconstruction's targets as a reader checks them: the published number as printed, the number the
+    reconstructed data give (one decimal more), and for an unreachable one the value the design forces."""
+    from ..provenance.published import published_results
+
+    descriptions = published_results()["description"]
+    decimals = [len(fmt.as_printed(v).split(".")[1]) + 1 if "." in fmt.as_printed(v) else 1 for v in report["published"]]
+    return pd.DataFrame({
+        "number": [descriptions[key] for key in report["key"]],
+        "published": [fmt.as_printed(v) for v in report["published"]],
+        "reconstructed": [fmt.fixed(v, d) for v, d in zip(report["achieved"], decimals)],
+        "status": report["status"].to_numpy(),
+        "forced by the design": ["" if pd.isna(v) else fmt.fixed(v, d) for v, d in zip(report["implied"], decimals)]})
