@@ -64,6 +64,7 @@ def test_honest_reading_turns_contrasts_into_active_minus_placebo():
     assert table.at["ketamine - placebo", "p_benefit_sceptical"] < table.at["ketamine - placebo", "p_benefit_flat"]
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_simulated_power_is_alpha_under_the_null_and_independent_of_the_workers(beyond):
     trial = load_trial()
     from ketapain_lib.stats import derive
@@ -87,6 +88,7 @@ def test_simulated_power_is_alpha_under_the_null_and_independent_of_the_workers(
     assert np.all(np.diff(curve) >= -0.02) and curve[-1] > 0.99
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_detectable_difference_matches_the_simulated_power(beyond):
     detectable = beyond["detectable"].set_index("power").at[0.8, "detectable_difference"]
     curve = beyond["power_curve"]
@@ -94,6 +96,7 @@ def test_detectable_difference_matches_the_simulated_power(beyond):
     assert at_detectable == pytest.approx(0.8, abs=0.06)  # t tests on 30 df vs the normal approximation
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_missing_data_approaches(beyond):
     missing = beyond["missing_data"]
     primary = analyses.primary_endpoint(load_trial())["pairwise"].set_index("comparison")

@@ -103,6 +103,7 @@ def test_improvement_of_a_missing_period_is_unknown_not_no():
     assert pd.isna(flags.at["P02", "improved_active"]) and bool(flags.at["P02", "improved_placebo"])
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_figure1_and_the_analyses_take_the_dropout(data):
     from ketapain_lib.report import figures
     from ketapain_lib.report.results import Results

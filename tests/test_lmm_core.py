@@ -183,6 +183,7 @@ def test_extended_reference(key):
 UNBALANCED = CORE["fits"]["ketapain_auc35_locf/paper/REML/unbalanced"]["drop"]
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 @pytest.mark.parametrize("name", ["ketapain_auc35_locf", "ketapain_auc7"])
 @pytest.mark.parametrize("model", ["paper", "period"])
 @pytest.mark.parametrize("drop", [(), UNBALANCED], ids=["complete", "unbalanced"])

@@ -74,6 +74,7 @@ def relabelled(wide: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, dict]:
     return shuffled.rename(index=renaming, level=0), renaming
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 @pytest.mark.parametrize("case", ["shipped", "chained"])
 def test_row_order_labels_and_column_order_do_not_matter(case, shipped):
     wide = shipped if case == "shipped" else diary_like()
@@ -169,6 +170,7 @@ def test_donor_ties_are_broken_by_position_not_by_noise():
     assert set(nearest) == {0, 1, 2}  # distance 1 both sides: the three first in canonical position win
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 @pytest.mark.parametrize("case", ["shipped", "chained"])
 def test_imputes_observed_values_and_keeps_observed_cells(case, shipped):
     wide = shipped if case == "shipped" else diary_like()

@@ -61,6 +61,7 @@ def auc_of(values, missing=(), last_day=35, imputation="locf") -> float:
 
 @settings(max_examples=60, deadline=None)
 @given(daily, daily, st.integers(0, 3), st.integers(0, 3))
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_auc_is_linear_in_the_scores(first, second, a, b):
     combined = [a * x + b * y for x, y in zip(first, second)]
     assert auc_of(combined) == pytest.approx(a * auc_of(first) + b * auc_of(second))
@@ -68,6 +69,7 @@ def test_auc_is_linear_in_the_scores(first, second, a, b):
 
 @settings(max_examples=60, deadline=None)
 @given(daily, st.integers(-5, 5), st.sets(st.integers(1, 35), max_size=10))
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_adding_a_constant_adds_35_times_it_to_the_day_35_auc(values, c, missing):
     shifted = [v + c for v in values]
     for imputation in ("locf", "none"):
@@ -79,6 +81,7 @@ def test_adding_a_constant_adds_35_times_it_to_the_day_35_auc(values, c, missing
 
 @settings(max_examples=40, deadline=None)
 @given(daily)
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_auc_of_a_complete_curve_is_the_trapezoid_sum(values):
     expected = sum((values[d] + values[d + 1]) / 2 for d in range(35))
     assert auc_of(values) == pytest.approx(expected)
@@ -289,6 +292,7 @@ def test_primary_endpoint_reproduces_its_descriptives_from_the_calibration(shipp
     assert (small["p_kr"] > small["p_wald"]).all()  # Wald tests on ML variances are the liberal ones
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_every_table_two_row_has_an_omnibus_p(shipped):
     table = shipped["auc_table"]
     assert len(table) == 3 * 5 * 2
@@ -312,6 +316,7 @@ def test_carryover_comes_from_the_previous_period_even_when_a_period_is_missing(
     assert frame["carryover"].tolist() == ["none", "ketamine"]  # period 3 follows the ketamine period 2
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_ledger_flags_model_numbers_refitted_on_the_log_scale(shipped):
     from ketapain_lib.provenance import ledger
 

@@ -11,6 +11,8 @@ from ketapain_lib.provenance import diary_search, replay
 from ketapain_lib.provenance.simulate import simulate_trial
 from ketapain_lib.report.results import Results
 
+pytestmark = pytest.mark.slow  # every analysis of the book, and searches
+
 
 @pytest.fixture(scope="module")
 def shipped():

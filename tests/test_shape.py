@@ -113,6 +113,7 @@ def test_modules_and_functions_are_small(path):
             assert length <= MAX_FUNCTION_LINES, f"{relative}: {node.name} has {length} lines"
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_importing_the_library_changes_no_global_state():
     script = (
         "import matplotlib\n"
@@ -220,6 +221,7 @@ def test_the_cache_lives_outside_the_package():
     assert LIBRARY not in cache.cache_dir().resolve().parents
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_every_glued_name_of_a_chapter_is_a_value_of_that_chapter():
     from ketapain_lib import load_trial
     from ketapain_lib.report.results import Results

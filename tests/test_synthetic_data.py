@@ -30,6 +30,7 @@ def report(trial):
     return calibration_report(trial)
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_regenerating_from_the_seed_gives_the_committed_files_byte_for_byte(tmp_path):
     result = subprocess.run([sys.executable, "-m", "ketapain_lib", "simulate", "--seed", str(DEFAULT_SEED),
                              "--out", str(tmp_path)], capture_output=True, text=True, check=True)
@@ -40,6 +41,7 @@ def test_regenerating_from_the_seed_gives_the_committed_files_byte_for_byte(tmp_
     assert (mismatch, errors) == ([], [])
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_another_seed_gives_other_data_still_calibrated(tmp_path):
     write_dataset(simulate_trial(seed=7), tmp_path, 7)
     assert (tmp_path / "diary.csv").read_bytes() != (SHIPPED_DATA_DIR / "diary.csv").read_bytes()
@@ -73,6 +75,7 @@ def test_report_covers_every_target_in_the_published_file(report):
     assert {"auc35_locf_icc", "auc7_icc", "consecutive_n", "ae_none_n", "flow_screened"} <= set(report["key"])
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_calibration_report_fails_a_dataset_that_misses_a_target(tmp_path):
     """The report is a check, not decoration: shift every diary entry and the AUC targets fail."""
     write_dataset(simulate_trial(), tmp_path, DEFAULT_SEED)

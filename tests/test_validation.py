@@ -277,6 +277,7 @@ def test_loading_bad_data_raises_with_every_problem(corrupted):
     assert "diary.csv:7: average_pain" in str(caught.value)
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_nothing_is_written_into_the_data_directory(corrupted):
     before = checksums(corrupted)
     mtimes = {p.name: p.stat().st_mtime_ns for p in corrupted.iterdir()}
@@ -294,6 +295,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env={**os.environ, **(env or {})}, check=False)
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_cli_validate_lists_problems_without_traceback(corrupted):
     result = run_cli("validate", str(corrupted))
     assert result.returncode == 1
@@ -303,11 +305,13 @@ def test_cli_validate_lists_problems_without_traceback(corrupted):
     assert f"problem(s) found in {corrupted}" in result.stderr
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_cli_validate_ok_on_shipped_data():
     result = run_cli("validate")
     assert (result.returncode, result.stdout) == (0, "OK\n")
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_data_directory_from_environment(corrupted):
     result = run_cli("validate", env={"KETAPAIN_DATA": str(corrupted)})
     assert result.returncode == 1 and "diary.csv:7: average_pain" in result.stdout
@@ -315,6 +319,7 @@ def test_data_directory_from_environment(corrupted):
 
 @pytest.mark.parametrize("table_column", [(t.filename, c) for t in TABLES.values() for c in t.column_names],
                          ids=lambda tc: f"{tc[0]}-{tc[1]}")
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_every_missing_column_is_one_clean_message(data, table_column):
     filename, column = table_column
     path = data / filename

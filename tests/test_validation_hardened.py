@@ -91,6 +91,7 @@ def test_a_folder_or_a_link_out_of_the_data_is_not_read(data, tmp_path):
     assert "secret" not in message.replace("blinding.csv", "")
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_the_export_never_writes_into_the_data_directory(data):
     before = checksums(data)
     result = subprocess.run([sys.executable, "-m", "ketapain_lib", "export", "--out", str(data / "out"),
@@ -128,6 +129,7 @@ def test_an_export_folder_is_refused_if_it_holds_foreign_files_and_replaced_if_i
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine\n"
 
 
+@pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 @pytest.mark.parametrize("target", ["/proc/ketapain_export", "/sys/ketapain_export", "a_file"])
 def test_an_unwritable_export_folder_is_one_line_before_any_data_are_loaded(tmp_path, target):
     (tmp_path / "a_file").write_text("x", encoding="utf-8")

@@ -13,10 +13,9 @@ means "the paper would have printed the same number". Statuses:
   model was refitted on log(y) and its P value, ICC or effect size is not the
   raw-scale number the paper prints.
 
-On synthetic data the calibrated summaries match by construction and the
-model-based numbers (P values, effect sizes, ICCs) generally differ: the
-synthetic data carry the published means and SDs, not the trial's
-within-patient structure. On the real export every row is a genuine check.
+On the shipped synthetic data the calibrated summaries match by construction and the reconstruction
+(:mod:`ketapain_lib.provenance.reconstruct`) meets the model-based numbers where the design allows; a row
+that differs carries its ``reason`` (:func:`reasons`). On the real export every row is a genuine check.
 """
 from __future__ import annotations
 
