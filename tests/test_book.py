@@ -98,35 +98,6 @@ def test_glued_prose_numbers_are_rendered(built):
         "glued P value missing"
 
 
-def test_unchanged_rebuild_executes_nothing_and_a_real_export_with_a_dropout_executes_everything(built, tmp_path):
-    """The second build reads "a real export" (no synthetic marker) in which P02 left during period 2.
-
-    jupyter-cache alone would keep the stale outputs; the book re-executes every page, builds with -W,
-    reports the drop-out, and stops calling its data synthetic.
-    """
-    from test_dropouts import discontinue_p02_after_period_2
-
-    out, html, first_log = built
-    assert f"pre-executed {len(CHAPTERS)} notebook(s)" in first_log
-    unchanged = build(out)
-    assert EXECUTING not in unchanged and "pre-executed" not in unchanged
-    before = (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8")
-    changed = tmp_path / "changed"
-    shutil.copytree(SHIPPED_DATA_DIR, changed)
-    (changed / SYNTHETIC_MARKER).unlink()
-    discontinue_p02_after_period_2(changed)
-    log = build(out, data=changed)
-    # every page executes again: pre-executed in two processes, none left to a kernel of its own
-    assert f"pre-executed {len(CHAPTERS)} notebook(s)" in log and EXECUTING not in log
-    assert (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8") != before
-    population = (html / "chapters" / "02_population.html").read_text(encoding="utf-8")
-    assert "19 completed the three periods and 1 discontinued (1 during period 2; reasons: adverse event 1)" in \
-        population
-    intro = (html / "intro.html").read_text(encoding="utf-8")
-    assert "data in this book are synthetic" not in intro and "reads a raw export" in intro
-    assert "Synthetic data." not in population and str(tmp_path) not in population
-
-
 def test_a_corrupted_export_stops_the_build_within_seconds_with_the_validators_lines(tmp_path):
     import time
 
@@ -320,3 +291,35 @@ def test_the_pdf_of_the_whole_report_is_made_offline_and_holds_every_chapter(chr
     titles = [re.search(r"^# (.+)$", (ROOT / "chapters" / f"{chapter}.md").read_text(encoding="utf-8"),
                         re.MULTILINE).group(1) for chapter in CHAPTERS]
     assert [title for title in titles if title.replace("&", "&amp;") not in page] == []
+
+
+# --------------------------------------------------------------------------- rebuilds (last: they rebuild the shared
+# book from other data, so every check of the shipped report above has run on the first build)
+
+def test_unchanged_rebuild_executes_nothing_and_a_real_export_with_a_dropout_executes_everything(built, tmp_path):
+    """The second build reads "a real export" (no synthetic marker) in which P02 left during period 2.
+
+    jupyter-cache alone would keep the stale outputs; the book re-executes every page, builds with -W,
+    reports the drop-out, and stops calling its data synthetic.
+    """
+    from test_dropouts import discontinue_p02_after_period_2
+
+    out, html, first_log = built
+    assert f"pre-executed {len(CHAPTERS)} notebook(s)" in first_log
+    unchanged = build(out)
+    assert EXECUTING not in unchanged and "pre-executed" not in unchanged
+    before = (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8")
+    changed = tmp_path / "changed"
+    shutil.copytree(SHIPPED_DATA_DIR, changed)
+    (changed / SYNTHETIC_MARKER).unlink()
+    discontinue_p02_after_period_2(changed)
+    log = build(out, data=changed)
+    # every page executes again: pre-executed in two processes, none left to a kernel of its own
+    assert f"pre-executed {len(CHAPTERS)} notebook(s)" in log and EXECUTING not in log
+    assert (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8") != before
+    population = (html / "chapters" / "02_population.html").read_text(encoding="utf-8")
+    assert "19 completed the three periods and 1 discontinued (1 during period 2; reasons: adverse event 1)" in \
+        population
+    intro = (html / "intro.html").read_text(encoding="utf-8")
+    assert "data in this book are synthetic" not in intro and "reads a raw export" in intro
+    assert "Synthetic data." not in population and str(tmp_path) not in population
