@@ -151,11 +151,3 @@ class Browser:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path
-
-    def pdf(self, path: Path) -> Path:
-        """The page printed at A4 with its backgrounds, without the browser's header and footer."""
-        data = self.command("Page.printToPDF", paperWidth=8.27, paperHeight=11.69, printBackground=True,
-                            displayHeaderFooter=False, preferCSSPageSize=True)["data"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(data))
-        return path

@@ -29,12 +29,11 @@ import pandas as pd
 from .. import formatting as fmt
 from ..design import AUC_WINDOWS, CI_LEVEL, PERIOD_DAYS, SEQUENCES, TREATMENTS
 from . import audit_structure as structure
+from .audit_structure import N  # the patients whose numbers the paper summarizes
 from . import consistency as test
 from .published import planning_inputs, published_precision, published_results, published_value
 
 VERDICTS = ("consistent", "inconsistent", "undetermined")
-#: Patients whose numbers the paper summarizes (randomized and analysed).
-N = 20
 PAIN_SCALE = (0, 10)
 #: The AUC of an integer diary by the trapezoidal rule on whole days is a multiple of 1/2.
 AUC_UNIT = 0.5

@@ -19,8 +19,8 @@ from ..design import CI_LEVEL, SEQUENCES
 from . import consistency as test
 from .published import published_precision, published_value
 
-#: Patients randomized.
-N = 20
+#: Patients randomized (the published flow).
+N = int(published_value("flow_randomized"))
 
 #: The primary endpoint's model-based numbers that two pairwise P values and the design determine.
 IMPLIED_KEYS = {"omnibus_p": "auc35_locf_omnibus_p", "third_p": "auc35_es_ketamine_vs_ketamine_magnesium_p",

@@ -30,18 +30,13 @@ from ..design import ALPHA, DAY7, PRIMARY, REPORT_METHOD, TREATMENTS
 from ..stats import crossover, derive, lmm_core, small_sample
 from ..stats.descriptives import shapiro_wilk
 from ..stats.crossover import _Z, PAIRS, sidak
-from .published import published_precision, published_results, published_value
+from .published import PAIR_KEYS, published_precision, published_results, published_value
+from .sprite import hinge_loss
 
 #: Seconds the offline search may run (the issue allows ten minutes on two cores).
 BUDGET_SECONDS = 480.0
 #: Seconds the continuous stage usually takes (the scale of its progress bar).
 PLAN_SECONDS = 240.0
-#: A number counts as met when it is within this share of its printed precision (a margin for the last bits).
-MARGIN = 0.9
-#: The report's contrasts (first - second) and the paper's labels of the same effect sizes.
-_PAIR_KEYS = {"ketamine vs placebo": "ketamine_vs_placebo",
-              "ketamine_magnesium vs placebo": "placebo_vs_ketamine_magnesium",
-              "ketamine vs ketamine_magnesium": "ketamine_vs_ketamine_magnesium"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +67,7 @@ def targets(excluded: frozenset[str] = frozenset()) -> list[Target]:
     """The published numbers the search aims at, with their printed precision (less ``excluded``)."""
     keys = [f"auc35_locf_{stat}_{t}" for t in TREATMENTS for stat in ("mean", "sd")]
     keys += ["auc35_locf_omnibus_p", "auc35_locf_icc"]
-    keys += [f"auc35_es_{stem}{suffix}" for stem in _PAIR_KEYS.values() for suffix in ("", "_lo", "_hi", "_p")]
+    keys += [f"auc35_es_{stem}{suffix}" for stem in PAIR_KEYS.values() for suffix in ("", "_lo", "_hi", "_p")]
     keys += [f"auc7_{stat}_{t}" for t in ("ketamine", "placebo") for stat in ("mean", "sd")]
     keys += ["auc7_omnibus_p", "auc7_ketamine_vs_placebo_p", "auc7_icc"]
     keys += ["consecutive_auc_sd", "nonconsecutive_auc_sd"]
@@ -189,7 +184,7 @@ class Reconstruction:
                 se = float(np.sqrt(vector @ core.cov_beta @ vector))
                 p = float(2 * stats.norm.sf(abs(estimate / se)))
                 if name == "auc35":
-                    stem = _PAIR_KEYS[comparison]
+                    stem = PAIR_KEYS[comparison]
                     out[f"auc35_es_{stem}"] = estimate / scale
                     out[f"auc35_es_{stem}_lo"] = (estimate - _Z * se) / scale
                     out[f"auc35_es_{stem}_hi"] = (estimate + _Z * se) / scale
@@ -208,9 +203,8 @@ class Reconstruction:
         return np.array([(values[t.key] - t.value) / t.tolerance for t in self.targets])
 
     def loss(self, values: dict[str, float]) -> float:
-        """Zero when every target prints as published (within :data:`MARGIN` of its precision) on the raw scale."""
-        excess = np.maximum(0.0, np.abs(self.residuals(values)) - MARGIN)
-        return float(1e6 * (values["auc35_log_scale"] + values["auc7_log_scale"]) + (excess ** 2).sum())
+        """Zero when every target prints as published (:func:`ketapain_lib.provenance.sprite.hinge_loss`)."""
+        return hinge_loss(self.residuals(values), values["auc35_log_scale"] + values["auc7_log_scale"])
 
     def unmet(self, values: dict[str, float]) -> list[str]:
         return [t.key for t in self.targets if abs(values[t.key] - t.value) > t.tolerance]

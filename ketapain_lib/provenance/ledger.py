@@ -29,16 +29,11 @@ from ..stats.crossover import PAIRS, sidak
 from ..design import ALPHA, DAY7, FIGURE4_WINDOWS, TREATMENTS
 from .calibration import achieved_statistics
 from ..rawdata.load import Trial
-from .published import published_precision, published_results
+from .published import PAIR_KEYS, published_precision, published_results
 
 #: Keys the paper states as design choices or planning inputs.
 INPUT_KEYS = ("design_alpha", "samplesize_alpha", "samplesize_power", "samplesize_correlation",
               "samplesize_pilot_auc28_mean", "samplesize_pilot_auc28_sd")
-#: The report's contrasts (first - second) and the paper's labels of the same numbers: the paper writes
-#: "placebo versus ketamine/magnesium" for the effect size it prints as ketamine/magnesium minus placebo.
-_PAIR_KEYS = {"ketamine vs placebo": "ketamine_vs_placebo",
-              "ketamine_magnesium vs placebo": "placebo_vs_ketamine_magnesium",
-              "ketamine vs ketamine_magnesium": "ketamine_vs_ketamine_magnesium"}
 
 
 def reproduced_values(trial: Trial, results: Mapping) -> dict[str, float]:
@@ -72,7 +67,7 @@ def reproduced_values(trial: Trial, results: Mapping) -> dict[str, float]:
     values["auc35_locf_omnibus_p"] = float(primary["summary"]["omnibus_p"].item())
     values["auc35_locf_icc"] = float(primary["summary"]["icc"].item())
     for _, row in primary["pairwise"].iterrows():
-        stem = f"auc35_es_{_PAIR_KEYS[row['comparison']]}"
+        stem = f"auc35_es_{PAIR_KEYS[row['comparison']]}"
         values[stem] = row["effect_size"]
         values[f"{stem}_lo"] = row["es_ci_low"]
         values[f"{stem}_hi"] = row["es_ci_high"]

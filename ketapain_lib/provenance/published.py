@@ -67,6 +67,13 @@ def calibration_targets() -> pd.DataFrame:
     return frame[frame["calibration_tolerance"].notna()]
 
 
+#: The report's contrasts (first - second) and the paper's labels of the same numbers (key stems): the paper
+#: writes "placebo versus ketamine/magnesium" for the effect size it prints as ketamine/magnesium minus placebo.
+PAIR_KEYS = {"ketamine vs placebo": "ketamine_vs_placebo",
+             "ketamine_magnesium vs placebo": "placebo_vs_ketamine_magnesium",
+             "ketamine vs ketamine_magnesium": "ketamine_vs_ketamine_magnesium"}
+
+
 def planning_inputs() -> dict[str, float]:
     """The inputs of the paper's sample-size calculation, and the number of patients it states."""
     keys = {"difference": "samplesize_difference", "sd": "samplesize_pilot_auc28_sd", "alpha": "samplesize_alpha",

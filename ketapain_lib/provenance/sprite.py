@@ -25,9 +25,16 @@ from ..stats import crossover
 MARGIN = 0.9
 
 
+def hinge_loss(distances, log_scale: float = 0.0) -> float:
+    """The searches' loss: zero when every distance (in units of a number's printed precision) is within
+    :data:`MARGIN`, else the sum of the squared excess; a fit that would move to the log scale costs a million."""
+    excess = np.maximum(0.0, np.abs(np.asarray(distances, dtype=float)) - MARGIN)
+    return float((excess ** 2).sum() + 1e6 * log_scale)
+
+
 def _loss(values: dict[str, float], targets: dict[str, tuple[float, float]]) -> float:
-    excess = [max(0.0, abs(values[key] - value) / tolerance - MARGIN) for key, (value, tolerance) in targets.items()]
-    return float(sum(e * e for e in excess)) + 1e6 * values.get("log_scale", 0.0)
+    return hinge_loss([(values[key] - value) / tolerance for key, (value, tolerance) in targets.items()],
+                      values.get("log_scale", 0.0))
 
 
 def search_scores(start: np.ndarray, bounds: tuple[int, int], evaluate: Callable[[np.ndarray], dict[str, float]],

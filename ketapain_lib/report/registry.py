@@ -101,8 +101,7 @@ def _model_table_layout(pairs: tuple[str, ...], summary_target: str) -> Layout:
                              (views.POST_HOC_NOTE, ("Post hoc P",))))
 
 
-_POST_HOC_PAIRS = tuple(f"{views.PAIR_ABBREVIATIONS[first]} vs {views.PAIR_ABBREVIATIONS[second]}"
-                        for first, second in PAIRS)
+_POST_HOC_PAIRS = tuple(views.pair_label(f"{first} vs {second}") for first, second in PAIRS)
 
 
 #: The order in which the paper lists the treatments; the supplement's three tables are numbered in it (the

@@ -98,7 +98,7 @@ RECONSTRUCTION_NOTE = ("Met: prints as published; unreachable: with the publishe
 LOG_NOTE = "Analysed on the log scale: the residuals on the original scale failed the normality check."
 
 
-def _pair_label(comparison: str) -> str:
+def pair_label(comparison: str) -> str:
     first, second = comparison.split(" vs ")
     return f"{PAIR_ABBREVIATIONS[first]} vs {PAIR_ABBREVIATIONS[second]}"
 
@@ -114,7 +114,7 @@ def _omnibus_and_post_hoc(frame: pd.DataFrame, labels: list[str]) -> pd.DataFram
     shown["omnibus_p_kr"] = frame["omnibus_p_kr"].to_numpy()
     for column in frame.columns:
         if column.startswith("p_sidak: "):
-            shown[f"p_sidak: {_pair_label(column.removeprefix('p_sidak: '))}"] = frame[column].to_numpy()
+            shown[f"p_sidak: {pair_label(column.removeprefix('p_sidak: '))}"] = frame[column].to_numpy()
     shown.attrs["footnotes"] = ((LOG_NOTE, ()),) if (frame["transform"] != "none").any() else ()
     return shown
 
@@ -186,7 +186,7 @@ def _abbreviate_pair(column: str) -> str:
     if ": " not in column or " vs " not in column:
         return column
     kind, comparison = column.split(": ", 1)
-    return f"{kind}: {_pair_label(comparison)}"
+    return f"{kind}: {pair_label(comparison)}"
 
 
 def equivalence_view(reading: pd.DataFrame) -> pd.DataFrame:
