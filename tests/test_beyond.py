@@ -1,7 +1,9 @@
-"""Beyond the paper: missing-data approaches, equivalence, Bayesian reading, power simulation, responders."""
+"""Beyond the paper: missing-data approaches, equivalence, Bayesian reading, exact power, responders."""
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -64,8 +66,35 @@ def test_honest_reading_turns_contrasts_into_active_minus_placebo():
     assert table.at["ketamine - placebo", "p_benefit_sceptical"] < table.at["ketamine - placebo", "p_benefit_flat"]
 
 
+POWER_REFERENCE = json.loads((Path(__file__).parent / "reference" / "power_reference.json").read_text())
+
+
+def _reference_design(name: str) -> pd.DataFrame:
+    return pd.read_csv(Path(__file__).parent / "reference" / f"{name}.csv", dtype={"patient_id": str})
+
+
+@pytest.mark.parametrize("name", [k for k in POWER_REFERENCE if not k.startswith("paired")])
+def test_exact_power_agrees_with_r(name):
+    """R's lm() (patient fixed effects) and pt(ncp = ...): tests/reference/make_power_reference.R."""
+    expected = POWER_REFERENCE[name]
+    design = _reference_design(name)
+    powers = power.exact_power(design, expected["deltas"], expected["sigma"])
+    assert np.allclose(powers, expected["power"], rtol=1e-9, atol=1e-12)
+    for level in (80, 90):
+        assert power.detectable_difference(design, expected["sigma"], level / 100) == pytest.approx(
+            expected[f"detectable_{level}"], rel=1e-8)
+
+
+def test_exact_power_of_a_paired_design_is_r_power_t_test():
+    design = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 2), "period": [1, 2] * 10, "sequence": "PK",
+                           "treatment": ["placebo", "ketamine"] * 10, "carryover": "none"})
+    # power.t.test solves to its own tolerance (eps^0.25), hence 1e-5
+    assert power.detectable_difference(design, 1.0, 0.8) == pytest.approx(
+        POWER_REFERENCE["paired_n10_sd1_detectable_80"], rel=1e-5)
+
+
 @pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
-def test_simulated_power_is_alpha_under_the_null_and_independent_of_the_workers(beyond):
+def test_simulated_trials_agree_with_the_exact_power_and_do_not_depend_on_workers_or_ids(beyond):
     trial = load_trial()
     from ketapain_lib.stats import derive
     from ketapain_lib.stats import crossover as models
@@ -74,26 +103,32 @@ def test_simulated_power_is_alpha_under_the_null_and_independent_of_the_workers(
                                   trial.randomization)
     design = power.canonical_design(data)
 
-    def uncached(delta, simulations, n_jobs):
+    def simulated(delta, simulations, n_jobs):
         return power._simulate(design, delta, 80.0, 30.0, simulations, power.SEED, 0.05, n_jobs)
 
-    null = uncached(0.0, 4000, 2)
-    assert abs(null - 0.05) < 4 * math.sqrt(0.05 * 0.95 / 4000)
-    assert uncached(20.0, 800, 1) == uncached(20.0, 800, 2)
+    # Monte Carlo estimates of the closed form, within 4 standard errors, under the null and two benefits
+    for delta in (0.0, 20.0, 35.0):
+        exact = float(power.exact_power(data, [delta], 30.0)[0])
+        assert abs(simulated(delta, 4000, 2) - exact) < 4 * math.sqrt(exact * (1 - exact) / 4000)
+    assert float(power.exact_power(data, [0.0], 30.0)[0]) == pytest.approx(0.05, abs=1e-12)
+    assert simulated(20.0, 800, 1) == simulated(20.0, 800, 2)
     # the ids and the row order are not part of the design: relabelled, shuffled patients give the same power
     relabelled = data.assign(patient_id="X" + (99 - data["patient_id"].str[1:].astype(int)).astype(str))
-    shuffled = power.canonical_design(relabelled.sample(frac=1.0, random_state=3))
-    assert power._simulate(shuffled, 20.0, 80.0, 30.0, 800, power.SEED, 0.05, 1) == uncached(20.0, 800, 1)
+    shuffled = relabelled.sample(frac=1.0, random_state=3)
+    assert power._simulate(power.canonical_design(shuffled), 20.0, 80.0, 30.0, 800, power.SEED, 0.05, 1) == \
+        simulated(20.0, 800, 1)
+    assert power.exact_power(shuffled, [20.0], 30.0)[0] == power.exact_power(data, [20.0], 30.0)[0]
     curve = beyond["power_curve"]["power"].to_numpy()
-    assert np.all(np.diff(curve) >= -0.02) and curve[-1] > 0.99
+    assert np.all(np.diff(curve) > 0) and curve[0] == pytest.approx(0.05) and curve[-1] > 0.99
 
 
 @pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
-def test_detectable_difference_matches_the_simulated_power(beyond):
-    detectable = beyond["detectable"].set_index("power").at[0.8, "detectable_difference"]
+def test_detectable_difference_lies_on_the_power_curve(beyond):
+    detectable = beyond["detectable"].set_index("power")["detectable_difference"]
     curve = beyond["power_curve"]
-    at_detectable = np.interp(detectable, curve["delta"], curve["power"])
-    assert at_detectable == pytest.approx(0.8, abs=0.06)  # t tests on 30 df vs the normal approximation
+    for level in (0.8, 0.9):
+        at_detectable = np.interp(detectable[level], curve["delta"], curve["power"])
+        assert at_detectable == pytest.approx(level, abs=0.005)  # linear interpolation between 1-point steps
 
 
 @pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not

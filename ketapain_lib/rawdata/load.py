@@ -34,19 +34,13 @@ from pathlib import Path
 import pandas as pd
 
 from .checks import check_design
+from .location import DATA_DIR_ENV, SHIPPED_DATA_DIR, SYNTHETIC_MARKER, data_dir, fingerprint, is_synthetic
 from .problems import DataValidationError, Problem
 from .read import read_table
 from .schema import TABLES, Table
 
 __all__ = ["DATA_DIR_ENV", "SHIPPED_DATA_DIR", "SYNTHETIC_MARKER", "DataValidationError", "Problem", "Trial",
            "data_dir", "fingerprint", "is_synthetic", "load_trial", "validate"]
-
-#: The synthetic dataset that ships with the project.
-SHIPPED_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "synthetic"
-#: Marker file the generator writes; a real export does not have it.
-SYNTHETIC_MARKER = "SYNTHETIC_DATA.md"
-DATA_DIR_ENV = "KETAPAIN_DATA"
-
 
 @dataclass
 class Trial:
@@ -68,37 +62,6 @@ class Trial:
     adverse_events: pd.DataFrame
     concomitant_changes: pd.DataFrame
     blinding: pd.DataFrame
-
-
-def is_synthetic(directory: str | os.PathLike | None = None) -> bool:
-    """Whether a data directory holds the generator's data (its marker file), not a real export."""
-    return (data_dir(directory) / SYNTHETIC_MARKER).is_file()
-
-
-def fingerprint(directory: str | os.PathLike | None = None) -> str:
-    """A short SHA-256 fingerprint of a data directory's contract files (names and bytes), to name a dataset.
-
-    The book prints it, with the folder's name, instead of the folder's full path.
-    """
-    import hashlib
-
-    directory = data_dir(directory)
-    digest = hashlib.sha256()
-    for table in TABLES.values():
-        path = directory / table.filename
-        digest.update(f"{table.filename}\n".encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def data_dir(directory: str | os.PathLike | None = None) -> Path:
-    """The data directory to read: argument, else ``$KETAPAIN_DATA``, else the shipped synthetic data."""
-    if directory is not None:
-        return Path(directory)
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV])
-    return SHIPPED_DATA_DIR
 
 
 # --------------------------------------------------------------------------- checks across rows and files

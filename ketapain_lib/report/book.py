@@ -18,8 +18,9 @@ from dataclasses import replace
 from IPython.display import HTML, Markdown
 
 from .. import formatting as fmt
-from ..rawdata.load import Trial, fingerprint, load_trial
-from . import cache, figures, prose, registry, views
+from ..rawdata import load
+from ..rawdata.load import Trial, fingerprint
+from . import cache, prose, registry, views
 from .export import DOWNLOADS_FOLDER
 from .publication import publication_table, treatment_counts
 from .results import Results
@@ -27,6 +28,24 @@ from .results import Results
 __all__ = ["load_trial", "provenance", "results", "output", "side_by_side", "glue_chapter", "glue_values", "show", "ledger_rows"]
 
 _RESULTS: dict[str, Results] = {}
+_TRIALS: dict[tuple[str, str], Trial] = {}
+
+
+def load_trial(directory=None) -> Trial:
+    """:func:`ketapain_lib.rawdata.load.load_trial`, read and validated once per process and data content.
+
+    The pre-execution's workers run many pages in one process (:mod:`.prerun`): each page gets its own copy
+    of the tables (a page cannot change another's data), keyed by the folder and its fingerprint (the bytes
+    of its contract files), so edited data are read again.
+    """
+    source = load.data_dir(directory)
+    key = (str(source.resolve()), fingerprint(source))
+    if key not in _TRIALS:
+        _TRIALS.clear()  # one dataset at a time: a long session switching folders keeps only the latest
+        _TRIALS[key] = load.load_trial(directory)
+    trial = _TRIALS[key]
+    return replace(trial, **{name: getattr(trial, name).copy() for name in trial.__dataclass_fields__
+                             if hasattr(getattr(trial, name), "copy") and name != "source"})
 
 
 def provenance(trial: Trial) -> Markdown | None:
@@ -63,13 +82,13 @@ def output(results: Results, name: str) -> HTML:
     """Display one registry output (:data:`ketapain_lib.report.registry.OUTPUTS`) with its number and caption."""
     entry = registry.OUTPUTS[name]
     caption = f"<strong>{html.escape(entry.number)}.</strong> {html.escape(entry.caption)}"
-    made = entry.make(results)
     if entry.kind == "figure":
         # vector on the page: sharp at any zoom, on a phone and in the printed PDF
-        svg = base64.b64encode(figures.to_svg(made)).decode("ascii")
+        svg = base64.b64encode(registry.figure_bytes(results, name, "svg")).decode("ascii")
         return HTML(f'<figure class="ketapain-figure" id="{name}"><img src="data:image/svg+xml;base64,{svg}" style="max-width:100%;height:auto" '
                     f'alt="{html.escape(entry.alt)}"/><figcaption>{caption}</figcaption>'
                     f'{_downloads(entry.path + ".png", entry.path + ".svg")}</figure>')
+    made = entry.make(results)
     shown = entry.view(made)
     text = fmt.frame_as_text(shown, entry.precision)
     notes = [*([_source_note(results.trial)] if entry.from_data else []), *_model_notes(made)]

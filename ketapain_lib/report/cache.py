@@ -20,9 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, TypeVar
 
-import numpy as np
-import pandas as pd
-
 CACHE_ENV = "KETAPAIN_CACHE_DIR"
 LIBRARY = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -57,11 +54,15 @@ def hash_library(library: Path) -> str:
 
 def value_hash(*values: object) -> str:
     """A stable hash of DataFrames, arrays and plain values (content only, not identity or row labels' memory)."""
+    import numpy as np  # here, not at the top: the Sphinx extension imports this module for library_hash only
+    import pandas as pd
+
     digest = hashlib.sha256()
     for value in values:
         if isinstance(value, pd.DataFrame):
-            digest.update(repr(list(value.columns)).encode())
-            digest.update(pd.util.hash_pandas_object(value.astype(str), index=False).to_numpy().tobytes())
+            # names and dtypes, then pandas' content hash of each row (fixed key: the same in every process)
+            digest.update(repr([(str(c), str(t)) for c, t in value.dtypes.items()]).encode())
+            digest.update(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
         elif isinstance(value, np.ndarray):
             digest.update(value.tobytes())
         elif hasattr(value, "__dataclass_fields__"):

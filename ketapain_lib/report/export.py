@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # the annotations only: the folder rules and names serve the book's build, which should not
+    # pay for pandas (an unchanged rebuild imports none) or matplotlib
+    import pandas as pd
 
-from ..rawdata.load import Trial
-
-if TYPE_CHECKING:  # the annotations only: importing the results would load matplotlib for the folder rules
+    from ..rawdata.load import Trial
     from .results import Results
 
 FLOAT_FORMAT = "%.10g"
@@ -81,8 +81,7 @@ def export_all(trial: Trial, out: str | Path, results: "Results | None" = None) 
     Raises ``ValueError`` for an output folder in or around the data directory, or holding other files.
     """
     # imported here: the folder rules above serve the book's build, which should not pay for matplotlib
-    from . import figures
-    from .registry import OUTPUTS
+    from .registry import FIGURE_FORMATS, OUTPUTS, figure_bytes
     from .results import Results
 
     out = prepare_output_folder(out, trial.source)
@@ -91,14 +90,13 @@ def export_all(trial: Trial, out: str | Path, results: "Results | None" = None) 
     for entry in (entry for entry in OUTPUTS.values() if entry.exported):
         target = out / entry.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        made = entry.make(results)
         if entry.kind == "figure":
-            for suffix, render in (("png", figures.to_png), ("svg", figures.to_svg)):
+            for suffix in FIGURE_FORMATS:
                 path = target.with_name(f"{target.name}.{suffix}")
-                path.write_bytes(render(made))
+                path.write_bytes(figure_bytes(results, entry.name, suffix))
                 written.append(path)
         else:
-            _write_table(made, target)
+            _write_table(entry.make(results), target)
             written.append(target)
     for name, make in DATASETS.items():
         path = out / "tables" / f"{name}.csv"

@@ -256,16 +256,16 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
 
 @styled
 def power_curve(curve: pd.DataFrame, margin: float | None = None) -> Figure:
-    """Simulated power of the achieved design against the true benefit."""
+    """Exact power of the achieved design (:func:`ketapain_lib.stats.power.exact_power`) against the true benefit."""
     figure = Figure(figsize=(6.0, 3.8))
     axis = figure.add_subplot()
-    axis.plot(curve["delta"], curve["power"], marker="o", color=INK)
+    axis.plot(curve["delta"], curve["power"], color=INK)
     axis.axhline(0.8, color="#999999", linewidth=1, linestyle=":")
     axis.axhline(0.9, color="#999999", linewidth=1, linestyle=":")
     if margin is not None:
         axis.axvline(margin, color=ACCENT, linewidth=1, linestyle="--")
     axis.set_xlabel("True benefit of ketamine over placebo (pain score-days)")
-    axis.set_ylabel("Power (share of simulated trials)")
+    axis.set_ylabel("Power (two-sided 5% test)")
     axis.set_ylim(0, 1.02)
     figure.tight_layout()
     return figure

@@ -4,7 +4,8 @@ myst-nb executes each notebook in a kernel of its own, one after the other: ever
 for importing pandas, SciPy and matplotlib, and for loading the shared analyses. Here, before Sphinx reads
 any page, the notebooks that jupyter-cache does not hold yet are executed by two forked worker processes
 that share the parent's imports: the analyses of :data:`ketapain_lib.report.results.ANALYSES` are first
-split between the two workers and stored in the report's cache, then the notebooks run, cell by cell, in an
+split between the two workers and stored in the report's cache, then every figure is drawn once (SVG and
+PNG, :func:`ketapain_lib.report.registry.figure_bytes`) for the pages and the export, then the notebooks run, cell by cell, in an
 IPython shell inside each worker. Their outputs (display data, results, streams) are stored in
 jupyter-cache under the notebook's own hash, where myst-nb's ``cache`` mode finds them; the pages are the
 same as those of a kernel execution. A notebook that fails here is left out of the cache, so myst-nb runs
@@ -18,6 +19,7 @@ In ``_config.yml`` this runs through :mod:`ketapain_lib.report.sphinx_ext`; from
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -25,8 +27,8 @@ from pathlib import Path
 
 #: Worker processes: the machine's two cores.
 PROCESSES = 2
-#: Analyses run by the first worker while the second runs all the others (balanced on the shipped data).
-FIRST_WORKER_ANALYSES = ("beyond",)
+#: The slowest analyses, started first (on the shipped data); the others follow in the order of ``ANALYSES``.
+FIRST_ANALYSES = ("beyond", "auc_table", "questionnaires", "model_comparison")
 
 
 def notebooks_to_run(app) -> list[tuple[str, object]]:
@@ -64,19 +66,36 @@ def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str,
     from jupyter_cache.base import CacheBundleIn
 
     from . import book  # imported once here; the forked workers share it
+    from .registry import OUTPUTS
     from .results import ANALYSES
 
-    trial = book.load_trial()
-    groups = [FIRST_WORKER_ANALYSES, tuple(name for name in ANALYSES if name not in FIRST_WORKER_ANALYSES)]
+    book.load_trial()  # read and validated once, here: the forked workers get copies of it (book.load_trial)
+    analyses = [*FIRST_ANALYSES, *(name for name in ANALYSES if name not in FIRST_ANALYSES)]
+    figures = [name for name, entry in OUTPUTS.items() if entry.kind == "figure"]
+    # the longest pages first, so that neither worker is left with a long one at the end
+    ordered = sorted(notebooks, key=lambda item: -len(item[1].cells))
+    # the parent's objects (imports, the trial) go to the permanent generation: the workers' collections, one per
+    # page when its namespace is reset, then scan only what the pages made (and the forked pages share memory)
+    gc.freeze()
     context = multiprocessing.get_context("fork")
-    with context.Pool(PROCESSES) as pool:
-        pool.starmap(_compute_analyses, [(trial, group) for group in groups])
-        # the longest pages first, so that neither worker is left with a long one at the end
-        ordered = sorted(notebooks, key=lambda item: -len(item[1].cells))
-        exported = pool.apply_async(export_downloads, (trial, downloads)) if downloads else None
-        executed = pool.starmap(_execute, ordered)
-        if exported is not None:
-            exported.get()
+    try:
+        with context.Pool(PROCESSES) as pool:
+            # one task per analysis, the slowest first; an analysis that needs another still running computes
+            # it again, which costs less than a worker left idle (they are stored atomically, either way)
+            pool.map(_compute_analysis, analyses, chunksize=1)
+            # each figure drawn once for the pages (SVG), stored in the report's cache
+            pool.starmap(_render_figure, [(name, "svg") for name in figures], chunksize=1)
+            pages = [pool.apply_async(_execute, item) for item in ordered]
+            # the export's PNGs fill the workers' gaps between pages; the export then only writes files
+            rasters = [pool.apply_async(_render_figure, (name, "png")) for name in figures]
+            for raster in rasters:
+                raster.get()
+            exported = pool.apply_async(_export, (downloads,)) if downloads else None
+            executed = [page.get() for page in pages]
+            if exported is not None:
+                exported.get()
+    finally:
+        gc.unfreeze()
     cache = get_cache(cache_path)
     report = []
     for (path, _), (notebook, outcome) in zip(ordered, executed):
@@ -95,12 +114,24 @@ def export_downloads(trial, folder: str) -> int:
     return len(export_all(trial, folder, book.results(trial)))
 
 
-def _compute_analyses(trial, names: tuple[str, ...]) -> None:
+def _compute_analysis(name: str) -> None:
+    # the workers are forked after the parent loaded the trial: book.load_trial hands them its copy, so no
+    # task sends the data through a pipe
     from . import book
 
-    results = book.results(trial)
-    for name in names:
-        results[name]
+    book.results(book.load_trial())[name]
+
+
+def _render_figure(name: str, suffix: str) -> None:
+    from . import book, registry
+
+    registry.figure_bytes(book.results(book.load_trial()), name, suffix)
+
+
+def _export(folder: str) -> int:
+    from . import book
+
+    return export_downloads(book.load_trial(), folder)
 
 
 _SHELL: list = []  # the worker's one shell, made on first use

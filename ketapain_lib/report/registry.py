@@ -26,7 +26,7 @@ import pandas as pd
 from .. import formatting as fmt
 from ..design import CI_LEVEL, FIGURE4_WINDOWS, PRIMARY, RESPONSE_THRESHOLD, TREATMENT_LABELS
 from ..stats.crossover import PAIRS
-from . import figures, tables, views
+from . import cache, figures, tables, views
 from ..provenance import audit, replay
 from .publication import Layout
 
@@ -267,10 +267,10 @@ _ENTRIES: tuple[Output, ...] = (
                          footnotes=((views.EQUIVALENCE_NOTE, ("Equivalence",)),
                                     (views.BENEFIT_NOTE, ("Probability of a benefit",))))),
     Output("power_curve", "Figure", "07_beyond_the_paper",
-           "Simulated power of the achieved design against the true benefit of ketamine over placebo; the "
+           "Exact power of the achieved design against the true benefit of ketamine over placebo; the "
            "dashed line marks one point sustained over the period.",
            lambda r: figures.power_curve(r["beyond"]["power_curve"], margin=_margin(r)),
-           alt="Simulated power against the true benefit of ketamine over placebo."),
+           alt="Exact power against the true benefit of ketamine over placebo."),
     Output("design_precision", "Table", "07_beyond_the_paper",
            "Variance components of the primary model and the smallest benefit detected with 80% and 90% power.",
            lambda r: r["beyond"]["variance_components"].join(r["beyond"]["detectable"], how="cross"),
@@ -337,3 +337,18 @@ if len(OUTPUTS) != len(_ENTRIES):  # pragma: no cover - a duplicated name would 
 def for_chapter(chapter: str) -> list[Output]:
     """The outputs a chapter shows, in order."""
     return [entry for entry in OUTPUTS.values() if entry.chapter == chapter]
+
+
+#: The files of a figure: SVG (on the pages, and exported) and PNG (exported).
+FIGURE_FORMATS: dict[str, Callable] = {"svg": figures.to_svg, "png": figures.to_png}
+
+
+def figure_bytes(results, name: str, suffix: str) -> bytes:
+    """The bytes of figure ``name`` as ``suffix`` (:data:`FIGURE_FORMATS`), rendered once per results.
+
+    Drawing dominates a figure's cost, and a build needs each figure on its page and in the export: the bytes
+    are kept in the report's cache under the results' key, so the page and the export share one rendering
+    (also across the pre-execution's worker processes).
+    """
+    render = lambda: FIGURE_FORMATS[suffix](OUTPUTS[name].make(results))  # noqa: E731
+    return cache.memoize(f"figures/{name}.{suffix}", results.key, render) if results.cached else render()

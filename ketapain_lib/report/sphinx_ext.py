@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from . import cache
-from ..rawdata.load import DATA_DIR_ENV, data_dir, fingerprint, is_synthetic, validate
+from ..rawdata.location import DATA_DIR_ENV, data_dir, fingerprint, is_synthetic
 
 SYNTHETIC_BANNER = (
     "Synthetic data: every number in this book is computed from a simulated dataset calibrated to the "
@@ -63,17 +63,22 @@ def inputs_hash(directory: Path | None = None) -> str:
 def _validate_first(app, config) -> None:
     """Validate the data before any page is read, so a bad export stops the build at once, in its own words.
 
-    The ``only`` directive then follows the data: ``synthetic_data`` is set for the generator's data.
+    Data whose bytes, with the library's, are those of the last successful build (its stamp, see
+    :func:`_check_inputs`) were validated by that build and are not read again: an unchanged rebuild imports
+    no pandas. The ``only`` directive then follows the data: ``synthetic_data`` is set for the generator's data.
     """
     directory = data_dir()
-    problems = validate(directory)
-    if problems:
-        # the validator's own lines and exit status 1; a traceback would bury them (jupyter-book prints one
-        # for any exception), so the build ends here as the command line validator does
-        print(DATA_PROBLEMS, *map(str, problems), sep="\n", file=sys.stderr)
-        print(f"{len(problems)} problem(s) in {directory.name}; check it with: python -m ketapain_lib validate DIR",
-              file=sys.stderr)
-        raise SystemExit(1)
+    if _stamped_hash(app) != inputs_hash():
+        from ..rawdata.load import validate
+
+        problems = validate(directory)
+        if problems:
+            # the validator's own lines and exit status 1; a traceback would bury them (jupyter-book prints one
+            # for any exception), so the build ends here as the command line validator does
+            print(DATA_PROBLEMS, *map(str, problems), sep="\n", file=sys.stderr)
+            print(f"{len(problems)} problem(s) in {directory.name}; check it with: python -m ketapain_lib validate DIR",
+                  file=sys.stderr)
+            raise SystemExit(1)
     if is_synthetic(directory):
         app.tags.add(SYNTHETIC_TAG)
 
@@ -92,11 +97,16 @@ def _cache_dir(app) -> Path:
     return Path(configured) if configured else Path(app.outdir).parent / ".jupyter_cache"
 
 
+def _stamped_hash(app) -> str | None:
+    """The inputs hash stamped by the last successful build, if any."""
+    stamp = _cache_dir(app) / STAMP
+    return stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
+
+
 def _check_inputs(app, config) -> None:
     execution_cache = _cache_dir(app)
     current = inputs_hash()
-    stamp = execution_cache / STAMP
-    previous = stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
+    previous = _stamped_hash(app)
     app.ketapain_inputs_changed = previous != current
     app.ketapain_inputs_hash = current
     if app.ketapain_inputs_changed and execution_cache.exists():

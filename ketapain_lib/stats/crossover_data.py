@@ -25,7 +25,8 @@ def _period_order(labels: pd.Series) -> list:
 
 def _plain_periods(periods: pd.Series, order: list) -> pd.Series:
     """Periods as plain integers (or floats) when they are numbers, else an ordered categorical."""
-    numeric = pd.to_numeric(periods.astype(str), errors="coerce")
+    numeric = pd.to_numeric(periods if pd.api.types.is_numeric_dtype(periods) else periods.astype(str),
+                            errors="coerce")
     if numeric.notna().all():
         values = numeric.to_numpy(dtype=float)
         return pd.Series(values.astype(np.int64) if np.all(values == np.round(values)) else values,
@@ -118,12 +119,11 @@ def _schedule(infusions: pd.DataFrame, randomization: pd.DataFrame, carryover: C
     """Every period given: ``patient_id``, ``period``, ``rank``, ``treatment``, ``carryover``, ``sequence``."""
     periods = infusions[["patient_id", "period", "treatment"]].astype({"patient_id": str, "treatment": str})
     sequences = randomization[["patient_id", "sequence"]].astype({"patient_id": str, "sequence": str})
-    key = (int(pd.util.hash_pandas_object(periods.astype(str), index=False).sum()),
+    key = (int(pd.util.hash_pandas_object(periods, index=False).sum()), str(periods["period"].dtype),
            int(pd.util.hash_pandas_object(sequences, index=False).sum()), len(periods), len(sequences),
            carryover, tuple(treatments) if treatments is not None else None, reference)
     if key in _SCHEDULES:
-        schedule, order, levels = _SCHEDULES[key]
-        return schedule.copy(), order, levels
+        return _SCHEDULES[key]  # read-only: crossover_frame only merges it into a new frame
     order = _period_order(periods["period"])
     rank = {label: i for i, label in enumerate(order)}
     levels = _treatment_levels(set(periods["treatment"]), treatments, reference)
@@ -140,4 +140,4 @@ def _schedule(infusions: pd.DataFrame, randomization: pd.DataFrame, carryover: C
     if len(_SCHEDULES) > 64:  # bounded: a long session modelling many trials keeps the latest few
         _SCHEDULES.clear()
     _SCHEDULES[key] = (schedule, order, levels)
-    return schedule.copy(), order, levels
+    return schedule, order, levels

@@ -112,27 +112,61 @@ def auc(diary: pd.DataFrame, measure: str = PRIMARY.measure, last_day: int = PRI
     Returns
     -------
     DataFrame with ``patient_id``, ``period`` and ``auc`` (pain score-days).
+
+    >>> d = pd.DataFrame({"patient_id": ["P01"] * 3, "period": [1] * 3, "day": [0, 2, 35],
+    ...                   "average_pain": [4, None, 6]})
+    >>> float(auc(d, "average_pain", 35, "none")["auc"].iloc[0])   # (4 + 6) / 2 x 35 days
+    175.0
+    >>> float(auc(d, "average_pain", 7, "locf")["auc"].iloc[0])    # 4 carried over days 0-7
+    28.0
     """
-    if imputation == "locf":
-        grid = locf(diary, (measure,), periods)
-    elif imputation == "none":
-        grid = diary_grid(diary, (measure,), periods)
-    else:
+    if imputation not in ("locf", "none"):
         raise ValueError(f"imputation must be 'locf' or 'none', not {imputation!r}")
-    keys = grid[["patient_id", "period"]].drop_duplicates().reset_index(drop=True)
-    window = grid[grid["day"] <= last_day]
-    observed = window[window[measure].notna()]
-    day = observed["day"].astype("float64")
-    value = observed[measure].astype("float64")
-    same_curve = (observed["patient_id"].eq(observed["patient_id"].shift())
-                  & observed["period"].eq(observed["period"].shift()))
-    # one trapezoid between each observed day and the previous observed day of the same curve
-    area = ((day - day.shift()) * (value + value.shift()) / 2).where(same_curve, 0.0)
-    by_curve = [observed["patient_id"], observed["period"]]
-    totals = pd.DataFrame({"auc": area.groupby(by_curve).sum(), "points": value.groupby(by_curve).size()})
-    totals.loc[totals["points"] < 2, "auc"] = np.nan
-    out = keys.merge(totals["auc"].reset_index(), on=["patient_id", "period"], how="left")
-    return out[["patient_id", "period", "auc"]]
+    keys, values = _day_matrix(diary, (measure,), periods)
+    areas = _cumulative_auc(_carried(values[measure]) if imputation == "locf" else values[measure])
+    return keys.assign(auc=areas[:, DIARY_DAYS.index(last_day)])
+
+
+def _day_matrix(diary: pd.DataFrame, measures: tuple[str, ...],
+                periods: pd.DataFrame | None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Keys (``patient_id``, ``period``; sorted) and, per measure, a (periods x days 0-35) array, NaN if missing."""
+    keys = (diary if periods is None else periods)[["patient_id", "period"]].drop_duplicates()
+    keys = keys.sort_values(["patient_id", "period"], kind="stable").reset_index(drop=True)
+    row = pd.MultiIndex.from_frame(keys).get_indexer(pd.MultiIndex.from_frame(diary[["patient_id", "period"]]))
+    column = pd.to_numeric(diary["day"], errors="coerce").to_numpy(dtype=float)
+    on_grid = (row >= 0) & np.isin(column, DIARY_DAYS)  # as the grid's left join: rows off the grid are ignored
+    row, column = row[on_grid], column[on_grid].astype(int) - DIARY_DAYS[0]
+    values = {}
+    for measure in measures:
+        array = np.full((len(keys), len(DIARY_DAYS)), np.nan)
+        array[row, column] = pd.to_numeric(diary[measure], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[
+            on_grid]
+        values[measure] = array
+    return keys, values
+
+
+def _carried(values: np.ndarray) -> np.ndarray:
+    """LOCF along the days of each row, then the first observation carried backward to the missing first days."""
+    frame = pd.DataFrame(values)
+    return frame.ffill(axis=1).bfill(axis=1).to_numpy()
+
+
+def _cumulative_auc(values: np.ndarray) -> np.ndarray:
+    """Trapezoid AUC from day 0 to each day (columns), joining consecutive observed days; NaN below two points.
+
+    Each observed day adds the trapezoid back to the previous observed day of its row, so one cumulative sum
+    gives every window at once.
+    """
+    days = np.asarray(DIARY_DAYS, dtype=float)
+    observed = ~np.isnan(values)
+    index = np.where(observed, np.arange(values.shape[1]), -1)
+    previous = np.concatenate([np.full((len(values), 1), -1), np.maximum.accumulate(index, axis=1)[:, :-1]], axis=1)
+    has_previous = observed & (previous >= 0)
+    safe = np.maximum(previous, 0)
+    previous_values = np.take_along_axis(values, safe, axis=1)
+    trapezoids = np.where(has_previous, (days - days[safe]) * (values + previous_values) / 2, 0.0)
+    areas = np.cumsum(trapezoids, axis=1)
+    return np.where(np.cumsum(observed, axis=1) >= 2, areas, np.nan)
 
 
 def with_treatment(frame: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFrame:
@@ -203,14 +237,16 @@ def auc_all(diary: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFrame:
     Long format: ``patient_id``, ``period``, ``treatment``, ``measure``,
     ``last_day``, ``imputation``, ``auc`` (pain score-days). The primary
     endpoint is ``measure == "average_pain"``, ``last_day == 35``,
-    ``imputation == "locf"``.
+    ``imputation == "locf"``. The same values as :func:`auc` for each, from one pass over the diary.
     """
+    keys, values = _day_matrix(diary, PAIN_MEASURES, infusions)
     parts = []
     for measure in PAIN_MEASURES:
+        by_imputation = {"locf": _cumulative_auc(_carried(values[measure])), "none": _cumulative_auc(values[measure])}
         for last_day in AUC_WINDOWS:
             for imputation in ("locf", "none"):
-                part = auc(diary, measure, last_day, imputation, periods=infusions)
-                parts.append(part.assign(measure=measure, last_day=last_day, imputation=imputation))
+                parts.append(keys.assign(auc=by_imputation[imputation][:, DIARY_DAYS.index(last_day)],
+                                         measure=measure, last_day=last_day, imputation=imputation))
     frame = with_treatment(pd.concat(parts, ignore_index=True), infusions)
     return frame[["patient_id", "period", "treatment", "measure", "last_day", "imputation", "auc"]]
 

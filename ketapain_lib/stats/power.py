@@ -1,24 +1,19 @@
-"""The design audited: the power the achieved trial had, by simulation under its own variance components.
+"""The design audited: the power the achieved trial had, exactly, under its own variance components.
 
-Each simulated trial keeps the achieved design (the same patients' sequences,
-hence periods and carry-over) and draws
-``y = mu + effect(treatment) + b_patient + e``, with ``b ~ N(0, sigma2_patient)``
-and ``e ~ N(0, sigma2_residual)`` taken from the REML fit of the primary
-model. Both active treatments get the same true benefit ``delta`` (pain
-score-days, less pain than placebo). Each trial is analysed within patients
-(patient fixed effects + treatment + carry-over, ordinary least squares),
-which for a complete crossover gives the mixed model's treatment contrast
-with exact t tests, and lets thousands of trials be solved as one matrix
-product; the patient effects are absorbed by centring within patient
-(Frisch-Waugh-Lovell), so the cost grows linearly with the patients. Power is the share of trials whose ketamine-vs-placebo test rejects
-at the two-sided 5% level.
+The achieved design (the same patients' sequences, hence periods and carry-over) is analysed within
+patients: patient fixed effects + treatment + carry-over, ordinary least squares. For a complete crossover
+this gives the mixed model's treatment contrast, and its t statistic for ketamine against placebo has an
+exact noncentral t distribution: ``df = observations - patients - covariates`` and noncentrality
+``delta / (sigma_residual * sqrt(g))``, where ``g`` is the contrast's diagonal entry of the inverse
+within-patient Gram matrix. The patient variance drops out (the fixed effects absorb it). Power is
+``P(|T| > t_crit)``: :func:`exact_power`, a closed form whose cost does not grow with the simulations.
 
-Simulations run in chunks spread over the cores with joblib, on threads by
-default (so a cluster backend can take them unchanged, e.g.
-``with joblib.parallel_backend("dask")``),
-each chunk with its own seed spawned from one ``SeedSequence``: the result
-does not depend on the number of workers. The report stores the results with
-the rest of "beyond the paper" (:mod:`ketapain_lib.report.results`).
+:func:`simulated_power` draws the same trials (``y = mu + effect + b_patient + e``) and counts rejections: the
+Monte Carlo estimate of the same number, kept as the independent check of the closed form (the tests
+compare them within Monte Carlo error) and for designs a reader may want to perturb. The patient effects
+are absorbed by centring within patient (Frisch-Waugh-Lovell), so both grow linearly with the patients.
+Simulations run in chunks over the cores with joblib, each chunk seeded from one ``SeedSequence``: the
+result does not depend on the number of workers.
 """
 from __future__ import annotations
 
@@ -46,52 +41,84 @@ def canonical_design(design: pd.DataFrame) -> pd.DataFrame:
     """
     rows = design[["patient_id", "period", "sequence", "treatment", "carryover"]].astype(
         {"patient_id": str, "sequence": str, "treatment": str, "carryover": str})
-    rows = rows.sort_values(["patient_id", "period"], kind="stable")
-    schedule = rows.groupby("patient_id", sort=False).agg(
-        sequence=("sequence", "first"), periods=("period", tuple), treatments=("treatment", tuple),
-        carryovers=("carryover", tuple))
-    keys = zip(schedule["sequence"], schedule["periods"], schedule["treatments"], schedule["carryovers"],
-               schedule.index)
-    order = [pid for *_, pid in sorted(keys, key=lambda key: key[:4])]
-    rank = {pid: i for i, pid in enumerate(order)}
-    rows = rows.assign(_rank=rows["patient_id"].map(rank)).sort_values(["_rank", "period"], kind="stable")
+    rows = rows.sort_values(["patient_id", "period"], kind="stable").reset_index(drop=True)
+    # one row per patient: sequence, then per period (in order) whether it is there, its treatment, its carry-over
+    periods = np.sort(pd.unique(rows["period"]))
+    wide = rows.pivot(index="patient_id", columns="period", values=["treatment", "carryover"]).reindex(
+        columns=periods, level=1)
+    schedule = pd.concat([rows.groupby("patient_id", sort=True)["sequence"].first(),
+                          wide["treatment"].notna().astype(int).add_prefix("has_"),
+                          wide.fillna("").set_axis([f"{a}_{b}" for a, b in wide.columns], axis=1)], axis=1)
+    order = schedule.sort_values(list(schedule.columns), kind="stable").index
+    rank = pd.Series(np.arange(len(order)), index=order)
+    rows = rows.assign(_rank=rows["patient_id"].map(rank).to_numpy()).sort_values(["_rank", "period"], kind="stable")
     return rows.drop(columns="_rank").reset_index(drop=True)
 
 
-def design_matrix(design: pd.DataFrame) -> tuple[np.ndarray, int]:
-    """Within-patient design (patient dummies, treatment, carry-over) and the column of ketamine vs placebo."""
-    ids = design["patient_id"].astype(str)
-    # one column per patient in order of appearance: with a canonical design, the matrix does not see the ids
-    patients = pd.get_dummies(pd.Categorical(ids, categories=pd.unique(ids)), dtype=float)
-    treatment = pd.get_dummies(pd.Categorical(design["treatment"].astype(str), categories=list(TREATMENTS)),
-                               dtype=float).iloc[:, 1:]
-    # carry-over levels as coded (design.CARRYOVER_CODING): "none" is the reference
+def design_matrix(design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Within-patient covariates (treatment, carry-over; first column ketamine vs placebo) and patient codes.
+
+    The patient dummies of the fixed-effects model are not built: :func:`_within` absorbs them, and at
+    2,000 patients they would be a 6,000 x 2,000 matrix.
+    """
+    codes = pd.factorize(design["patient_id"].astype(str), sort=False)[0]  # order of appearance: not the ids
+    treatment = pd.Categorical(design["treatment"].astype(str), categories=list(TREATMENTS)).codes
     carried = set(design["carryover"].astype(str))
-    carry = pd.get_dummies(pd.Categorical(design["carryover"].astype(str),
-                                          categories=["none", *(t for t in TREATMENTS if t in carried)]),
-                           dtype=float).iloc[:, 1:]
-    X = np.column_stack([patients.to_numpy(), treatment.to_numpy(), carry.to_numpy()])
-    return X, patients.shape[1]  # first treatment column: ketamine vs placebo
+    # carry-over levels as coded (design.CARRYOVER_CODING): "none" is the reference
+    carry_levels = [t for t in TREATMENTS if t in carried]
+    carry = pd.Categorical(design["carryover"].astype(str), categories=["none", *carry_levels]).codes
+    columns = [treatment == k for k in range(1, len(TREATMENTS))] + \
+              [carry == k for k in range(1, len(carry_levels) + 1)]
+    return np.column_stack(columns).astype(float), codes
 
 
-def _chunk(X: np.ndarray, column: int, patient_codes: np.ndarray, effects: np.ndarray, sd_patient: float,
+def _within_gram(design: pd.DataFrame) -> tuple[float, int]:
+    """``g``, the ketamine-vs-placebo entry of the inverse within-patient Gram matrix, and the residual df."""
+    covariates, codes = design_matrix(design)
+    centred = _within(covariates, codes, codes.max() + 1)
+    gram_inverse = np.linalg.pinv(np.einsum("ij,ik->jk", centred, centred))  # einsum: no BLAS-dependent sums
+    df = len(codes) - (codes.max() + 1) - np.linalg.matrix_rank(centred)
+    return float(gram_inverse[0, 0]), int(df)
+
+
+def exact_power(design: pd.DataFrame, deltas, sd_residual: float, alpha: float = ALPHA) -> np.ndarray:
+    """Exact power of the within-patient t test of ketamine vs placebo for each true benefit in ``deltas``.
+
+    ``deltas`` and ``sd_residual`` in pain score-days. The noncentral t distribution of the statistic (see
+    the module's docstring) gives the two-sided rejection probability at level ``alpha``.
+
+    >>> two_periods = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 2), "period": [1, 2] * 10,
+    ...     "sequence": "PK", "treatment": ["placebo", "ketamine"] * 10, "carryover": "none"})
+    >>> round(float(exact_power(two_periods, [0.0], 1.0)[0]), 3)   # no benefit: the test's level
+    0.05
+    """
+    g, df = _within_gram(canonical_design(design))
+    return _two_sided(np.asarray(deltas, dtype=float) / (sd_residual * np.sqrt(g)), df, alpha)
+
+
+def _two_sided(noncentrality, df: int, alpha: float):
+    """P(|T| > t_crit) for T ~ noncentral t(df, noncentrality)."""
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    # the lower tail as the upper tail of -T: SciPy's nct.cdf(-c) returns NaN for noncentralities above ~8
+    return stats.nct.sf(critical, df, noncentrality) + stats.nct.sf(critical, df, -np.asarray(noncentrality))
+
+
+def _chunk(covariates: np.ndarray, patient_codes: np.ndarray, effects: np.ndarray, sd_patient: float,
            sd_residual: float, n: int, seed: np.random.SeedSequence, alpha: float) -> int:
     rng = np.random.default_rng(seed)
-    n_obs, n_patients = X.shape[0], patient_codes.max() + 1
+    n_obs, n_patients = covariates.shape[0], patient_codes.max() + 1
     y = (effects[:, None] + sd_patient * rng.standard_normal((n_patients, n))[patient_codes]
          + sd_residual * rng.standard_normal((n_obs, n)))
-    # Frisch-Waugh-Lovell: the patient dummies (the first n_patients columns) are absorbed by centring y and
-    # the other columns within patient; the treatment estimates, residuals and t tests are those of the full
-    # least-squares fit, at the cost of a few columns instead of one per patient
-    covariates = _within(X[:, n_patients:], patient_codes, n_patients)
+    # Frisch-Waugh-Lovell: the patient dummies are absorbed by centring y and the covariates within patient;
+    # the treatment estimates, residuals and t tests are those of the full least-squares fit
+    covariates = _within(covariates, patient_codes, n_patients)
     y = _within(y, patient_codes, n_patients)
     gram_inverse = np.linalg.pinv(covariates.T @ covariates)
     beta = gram_inverse @ (covariates.T @ y)
     residuals = y - covariates @ beta
     df = n_obs - n_patients - np.linalg.matrix_rank(covariates)
     sigma2 = (residuals**2).sum(axis=0) / df
-    within_column = column - n_patients
-    t = beta[within_column] / np.sqrt(sigma2 * gram_inverse[within_column, within_column])
+    t = beta[0] / np.sqrt(sigma2 * gram_inverse[0, 0])  # column 0: ketamine vs placebo
     return int((np.abs(t) > stats.t.ppf(1 - alpha / 2, df)).sum())
 
 
@@ -113,6 +140,8 @@ def simulated_power(design: pd.DataFrame, delta: float, sd_patient: float, sd_re
                     n_jobs: int = -1) -> float:
     """Share of simulated trials (achieved design) that detect a true benefit ``delta`` of ketamine over placebo.
 
+    The Monte Carlo estimate of :func:`exact_power` (which the report prints), kept as its check.
+
     ``design`` has ``patient_id``, ``treatment`` and ``carryover`` for every
     period (e.g. :func:`ketapain_lib.stats.crossover.crossover_frame` output).
     """
@@ -121,31 +150,40 @@ def simulated_power(design: pd.DataFrame, delta: float, sd_patient: float, sd_re
 
 def _simulate(design: pd.DataFrame, delta: float, sd_patient: float, sd_residual: float, simulations: int,
               seed: int, alpha: float, n_jobs: int) -> float:
-    X, column = design_matrix(design)
-    codes = pd.factorize(design["patient_id"], sort=False)[0]
+    covariates, codes = design_matrix(design)
     effects = np.where(design["treatment"].astype(str).to_numpy() == REFERENCE_TREATMENT, 0.0, -delta)
     seeds = np.random.SeedSequence(seed).spawn(CHUNKS)
     sizes = [simulations // CHUNKS + (i < simulations % CHUNKS) for i in range(CHUNKS)]
     # threads by default: the work is numpy, which releases the GIL, and no worker process outlives a
     # notebook's kernel; a joblib.parallel_backend context (loky, dask, ...) overrides the preference
     rejections = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_chunk)(X, column, codes, effects, sd_patient, sd_residual, size, child, alpha)
+        delayed(_chunk)(covariates, codes, effects, sd_patient, sd_residual, size, child, alpha)
         for size, child in zip(sizes, seeds))
     return sum(rejections) / simulations
 
 
-def power_curve(design: pd.DataFrame, deltas: np.ndarray, sd_patient: float, sd_residual: float,
-                simulations: int = SIMULATIONS) -> pd.DataFrame:
-    """Simulated power for each true benefit in ``deltas`` (pain score-days)."""
-    canonical = canonical_design(design)  # once for every delta
-    return pd.DataFrame({"delta": deltas, "power": [_simulate(canonical, float(d), sd_patient, sd_residual,
-                                                              simulations, SEED, ALPHA, -1) for d in deltas]})
+def power_curve(design: pd.DataFrame, deltas: np.ndarray, sd_residual: float) -> pd.DataFrame:
+    """Exact power (:func:`exact_power`) for each true benefit in ``deltas`` (pain score-days)."""
+    return pd.DataFrame({"delta": np.asarray(deltas, dtype=float), "power": exact_power(design, deltas, sd_residual)})
 
 
-def detectable_difference(se: float, power: float, alpha: float = ALPHA) -> float:
-    """The smallest true difference detected with ``power`` given a contrast's standard error (normal approximation).
+def detectable_difference(design: pd.DataFrame, sd_residual: float, power: float, alpha: float = ALPHA) -> float:
+    """The smallest true benefit (pain score-days) that the achieved design detects with ``power`` (exact).
 
-    >>> round(detectable_difference(10.0, 0.8), 2)
-    28.02
+    >>> two_periods = pd.DataFrame({"patient_id": np.repeat(np.arange(10), 2), "period": [1, 2] * 10,
+    ...     "sequence": "PK", "treatment": ["placebo", "ketamine"] * 10, "carryover": "none"})
+    >>> round(detectable_difference(two_periods, 1.0, 0.8), 3)   # power.t.test(n=10, sd=sqrt(2), type="paired")
+    1.409
     """
-    return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
+    from scipy import optimize
+
+    g, df = _within_gram(canonical_design(design))
+    scale = sd_residual * np.sqrt(g)
+
+    def shortfall(noncentrality: float) -> float:
+        return float(_two_sided(noncentrality, df, alpha)) - power
+
+    upper = 1.0
+    while shortfall(upper) < 0:  # power grows with the noncentrality: bracket the root by doubling
+        upper *= 2
+    return float(optimize.brentq(shortfall, 0.0, upper, xtol=1e-12) * scale)

@@ -138,7 +138,7 @@ def missing_data_contrasts(trial: Trial, n_imputations: int = N_IMPUTATIONS) -> 
     """
     parts = []
     grid = derive.diary_grid(trial.diary, (PRIMARY.measure,), trial.infusions)
-    complete = grid.groupby(["patient_id", "period"])[PRIMARY.measure].apply(lambda s: s.notna().all())
+    complete = grid[PRIMARY.measure].notna().groupby([grid["patient_id"], grid["period"]]).all()
     complete_keys = complete[complete].reset_index()[["patient_id", "period"]]
     locf_auc = derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions)
     complete_auc = locf_auc.merge(complete_keys, on=["patient_id", "period"])
