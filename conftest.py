@@ -34,3 +34,16 @@ def pytest_unconfigure(config):
 
     if os.path.basename(os.environ.get(CACHE_ENV, "")).startswith("ketapain_cache_"):
         shutil.rmtree(os.environ[CACHE_ENV], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def shipped_export(tmp_path_factory):
+    """The export command's output on the shipped data (``python -m ketapain_lib export``), made once per run."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("shipped") / "export"
+    result = subprocess.run([sys.executable, "-m", "ketapain_lib", "export", "--out", str(out)], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out

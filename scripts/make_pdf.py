@@ -1,6 +1,7 @@
 """Make a PDF of the whole report, offline: the book as one HTML page, printed by headless Chromium.
 
-    python scripts/make_pdf.py            # writes _build/pdf/ketapain_report.pdf
+    python scripts/make_pdf.py                      # writes _build/pdf/ketapain_report.pdf
+    python scripts/make_pdf.py --path-output DIR    # beside an HTML build made with --path-output DIR
 
 It builds the book with Sphinx's ``singlehtml`` builder (the chapters' executed outputs come from the same
 cache as the HTML build, so nothing runs twice), then prints that page with Debian's Chromium
@@ -9,22 +10,28 @@ style sheet of the book keeps tables and figures inside the page.
 """
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "_build" / "pdf" / "ketapain_report.pdf"
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--path-output", type=Path, default=ROOT,
+                        help="the folder holding _build (jupyter-book's --path-output): its execution cache is reused")
+    output = parser.parse_args().path_output.resolve()
+    OUT = output / "_build" / "pdf" / "ketapain_report.pdf"  # noqa: N806 (the one output path)
     chromium = shutil.which("chromium")
     if chromium is None:
         print("make_pdf: Debian's chromium is needed (apt-get install chromium)")
         return 1
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    build = subprocess.run([str(jupyter_book), "build", str(ROOT), "--builder", "singlehtml"], cwd=ROOT,
+    build = subprocess.run([str(jupyter_book), "build", str(ROOT), "--builder", "singlehtml", "--path-output",
+                            str(output)], cwd=ROOT,
                            capture_output=True, text=True, check=False)
     if build.returncode != 0:
         print(build.stdout[-3000:] + build.stderr[-3000:])
@@ -32,7 +39,7 @@ def main() -> int:
     # the single page is the root document's (index.html only redirects to it)
     root = next(line.split(":", 1)[1].strip() for line in (ROOT / "_toc.yml").read_text(encoding="utf-8").splitlines()
                 if line.startswith("root:"))
-    page = ROOT / "_build" / "singlehtml" / f"{root}.html"
+    page = output / "_build" / "singlehtml" / f"{root}.html"
     OUT.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                     "--disable-background-networking", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
@@ -41,7 +48,7 @@ def main() -> int:
     if not OUT.is_file() or OUT.stat().st_size < 10_000:
         print(f"make_pdf: Chromium did not write {OUT}")
         return 1
-    print(f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size // 1024} KiB)")
+    print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KiB)")
     return 0
 
 

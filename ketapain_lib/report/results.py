@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from ..design import PRIMARY
 from ..provenance import calibration, ledger, published
 from ..rawdata.load import Trial
-from ..stats import analyses, derive, planning
+from ..stats import analyses, derive, planning, sensitivity
 from . import cache
 
 #: Every analysis of the report: name -> function of the results (so an entry may use another entry).
@@ -44,7 +44,8 @@ ANALYSES: dict[str, Callable[["Results"], object]] = {
     "missing_diary": lambda r: derive.missing_diary(r.trial.diary, r.trial.infusions),
     "adverse_events": lambda r: analyses.adverse_event_model(r.trial),
     "sample_size": lambda r: planning.planning_sample_size(published.planning_inputs()),
-    "beyond": lambda r: analyses.beyond_the_paper(r.trial),
+    "missing_data": lambda r: sensitivity.missing_data_contrasts(r.trial),
+    "beyond": lambda r: analyses.beyond_the_paper(r.trial, missing_data=r["missing_data"]),
     "calibration": lambda r: calibration.calibration_report(r.trial),
     "ledger": lambda r: ledger.ledger(r.trial, r),
 }

@@ -229,8 +229,11 @@ def model_choice_contrasts(trial: Trial) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[["model", "comparison", "estimate", "se", "ci_low", "ci_high", "p"]]
 
 
-def beyond_the_paper(trial: Trial) -> dict[str, object]:
+def beyond_the_paper(trial: Trial, missing_data: pd.DataFrame | None = None) -> dict[str, object]:
     """The analyses the paper ran without showing, and a reading of its negative result.
+
+    ``missing_data``: :func:`ketapain_lib.stats.sensitivity.missing_data_contrasts` of ``trial`` if already
+    computed (the report computes it as an analysis of its own, the slowest, in parallel with the others).
 
     Missing-data approaches, model choices, clinically important differences
     with equivalence tests and Bayesian probabilities, the exact power of the
@@ -252,7 +255,7 @@ def beyond_the_paper(trial: Trial) -> dict[str, object]:
     sd_patient, sd_residual = reml.patient_variance ** 0.5, reml.residual_variance ** 0.5
     design = power.canonical_design(data)  # once: the power functions below get it ready
     return {
-        "missing_data": sensitivity.missing_data_contrasts(trial),
+        "missing_data": sensitivity.missing_data_contrasts(trial) if missing_data is None else missing_data,
         "model_choices": model_choice_contrasts(trial),
         "cids": cids,
         "honest_reading": interpretation.honest_reading(pairwise, cids),

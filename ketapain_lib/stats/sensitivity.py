@@ -43,8 +43,9 @@ MICE_SEED = 20150610
 PATTERN_DELTAS = (1.0, 2.0)
 
 
-def _contrasts(trial: Trial, auc_values: pd.DataFrame) -> pd.DataFrame:
-    data = models.crossover_frame(auc_values, trial.infusions, trial.randomization)
+def _contrasts(trial: Trial, auc_values: pd.DataFrame, data: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The three contrasts of the paper's model; ``data``: the model frame of ``auc_values`` if already made."""
+    data = models.crossover_frame(auc_values, trial.infusions, trial.randomization) if data is None else data
     fit = models.fit_crossover(data, "paper", REPORT_METHOD)
     table = fit.pairwise()[["comparison", "estimate", "se", "ci_low", "ci_high", "p"]].copy()
     table["n_periods"] = len(data)
@@ -91,7 +92,10 @@ def imputations(trial: Trial, n: int = N_IMPUTATIONS, seed: int = MICE_SEED) -> 
         predictors[column] = near + [c for c in complete if c.startswith("is_")]
     completed = impute_pmm(wide, predictors, n_imputations=n, burn_in=MICE_BURN_IN, thinning=MICE_THINNING,
                            seed=seed)
-    return [frame.clip(0, 10) for frame in completed]
+    days = [c for c in wide.columns if c.startswith("d")]
+    for frame in completed:
+        frame[days] = np.clip(frame[days].to_numpy(), 0, 10)  # the diary's 0-10 scale
+    return completed
 
 
 def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> dict[str, float]:
@@ -119,8 +123,25 @@ def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> d
             "fraction_missing_information": float((1 + 1 / m) * between / total) if total > 0 else 0.0}
 
 
+def _model_frames(trial: Trial, aucs: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The model frame of each completed dataset's AUCs: built once, then only the outcome changes.
+
+    The completed datasets share their patients and periods (the same wide diary), so the schedule, the
+    carry-over and the row order of the first frame hold for all; each one's AUCs are aligned to it by key.
+    """
+    template = models.crossover_frame(aucs[0], trial.infusions, trial.randomization)
+    keys = pd.MultiIndex.from_arrays([template["patient_id"].astype(str), template["period"].astype(str)])
+    frames = [template]
+    for auc in aucs[1:]:
+        by_key = pd.Series(auc["auc"].to_numpy(dtype=float),
+                           index=pd.MultiIndex.from_arrays([auc["patient_id"].astype(str), auc["period"].astype(str)]))
+        frames.append(template.assign(y=by_key.reindex(keys).to_numpy()))
+    return frames
+
+
 def _pooled(trial: Trial, completed: list[pd.DataFrame]) -> pd.DataFrame:
-    per_imputation = [_contrasts(trial, _auc_from_wide(frame)) for frame in completed]
+    aucs = [_auc_from_wide(frame) for frame in completed]
+    per_imputation = [_contrasts(trial, auc, data) for auc, data in zip(aucs, _model_frames(trial, aucs))]
     rows = []
     for comparison in per_imputation[0]["comparison"]:
         parts = [t.set_index("comparison").loc[comparison] for t in per_imputation]
