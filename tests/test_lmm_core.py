@@ -26,7 +26,7 @@ import pandas as pd
 import patsy
 import pytest
 
-from ketapain_lib.stats.lmm_core import fit_random_intercept
+from ketapain_lib.stats.lmm_core import fit_random_intercept, refit
 from ketapain_lib.stats.small_sample import kenward_roger, satterthwaite_df, wald_chi2
 
 HERE = Path(__file__).resolve().parent / "reference"
@@ -177,6 +177,26 @@ def test_extended_reference(key):
     test, omni = satterthwaite_df(fit, omnibus), ref["satterthwaite"]["omnibus_lmerTest"]
     assert test.F == pytest.approx(omni["F"], rel=1e-6) and test.ddf == pytest.approx(omni["den_df"], rel=1e-4)
     assert test.p == pytest.approx(omni["p"], abs=1e-6)
+
+
+#: one REML fit per dataset and model with carry-over (aliased columns included), or the within-subject model
+REFITS = sorted(key for key in EXTRA["fits"] if key.endswith("/REML") and (
+    key.split("/")[1] in ("paper", "paper_stata") or f"{key.split('/')[0]}/paper/REML" not in EXTRA["fits"]))
+
+
+@pytest.mark.parametrize("key", REFITS or [pytest.param("none", marks=pytest.mark.skip("absent"))])
+def test_refit_from_sufficient_statistics_is_bitwise_a_new_fit(key):
+    """lmm_core.refit (ML <-> REML, what the report does before Kenward-Roger) equals fitting the data again."""
+    name, model, method = key.split("/")
+    frame = load(name, treatments=EXTRA["datasets"][name]["treatments"])
+    other, _ = fit_frame(frame, model, method != "REML")
+    direct, _ = fit_frame(frame, model, method == "REML")
+    again = refit(other, reml=(method == "REML"))
+    for field in ("beta", "cov_beta"):
+        assert np.array_equal(getattr(again, field), getattr(direct, field), equal_nan=True)
+    assert np.array_equal([again.s2_patient, again.s2_residual, again.loglik],
+                          [direct.s2_patient, direct.s2_residual, direct.loglik], equal_nan=True)
+    assert (again.notes, again.kept, again.dropped) == (direct.notes, direct.kept, direct.dropped)
 
 
 # ----------------------------------------------------------------------------- statsmodels

@@ -15,7 +15,7 @@ Examples
 --------
 In ``_config.yml`` this runs through :mod:`ketapain_lib.report.sphinx_ext`; from Python::
 
-    executed = prerun_notebooks(notebooks, cache_path)   # [(path, seconds or error)]
+    executed, wait = prerun_notebooks(notebooks, cache_path)   # [(path, seconds or error)], a no-op here
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import gc
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 #: Worker processes: the machine's two cores.
@@ -54,18 +55,17 @@ def notebooks_to_run(app) -> list[tuple[str, object]]:
 
 
 def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str,
-                     downloads: str | None = None) -> list[tuple[str, object]]:
+                     downloads: str | None = None) -> tuple[list[tuple[str, object]], Callable[[], None]]:
     """Execute ``notebooks`` in :data:`PROCESSES` forked workers and store them in jupyter-cache.
 
-    With ``downloads``, the export (every table as CSV, every figure as PNG and SVG, the ledger) is
-    written there by the same workers, for the pages' download links. Returns (path, seconds) for each
-    notebook stored, or (path, error message) for one left to myst-nb.
+    Returns (path, seconds) for each notebook stored, or (path, error message) for one left to myst-nb, and a
+    function that waits for the export. With ``downloads``, the export (every table as CSV, every figure as
+    PNG and SVG, the ledger) is written there by the same workers, for the pages' download links: its PNGs
+    are drawn in the background while Sphinx, in this process, reads and writes the pages (one core each),
+    and the returned function waits for them (call it before the build ends).
     """
     if not notebooks:
-        return []
-    from jupyter_cache import get_cache
-    from jupyter_cache.base import CacheBundleIn
-
+        return [], lambda: None
     from . import book  # imported once here; the forked workers share it
     from .registry import OUTPUTS
     from .results import ANALYSES
@@ -78,25 +78,41 @@ def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str,
     # the parent's objects (imports, the trial) go to the permanent generation: the workers' collections, one per
     # page when its namespace is reset, then scan only what the pages made (and the forked pages share memory)
     gc.freeze()
-    context = multiprocessing.get_context("fork")
     try:
-        with context.Pool(PROCESSES) as pool:
-            # one task per analysis, the slowest first; an analysis that needs another still running computes
-            # it again, which costs less than a worker left idle (they are stored atomically, either way)
-            pool.map(_compute_analysis, analyses, chunksize=1)
-            # each figure drawn once for the pages (SVG), stored in the report's cache
-            pool.starmap(_render_figure, [(name, "svg") for name in figures], chunksize=1)
-            pages = [pool.apply_async(_execute, item) for item in ordered]
-            # the export's PNGs fill the workers' gaps between pages; the export then only writes files
-            rasters = [pool.apply_async(_render_figure, (name, "png")) for name in figures]
-            for raster in rasters:
-                raster.get()
-            exported = pool.apply_async(_export, (downloads,)) if downloads else None
-            executed = [page.get() for page in pages]
-            if exported is not None:
-                exported.get()
+        pool = multiprocessing.get_context("fork").Pool(PROCESSES)
     finally:
         gc.unfreeze()
+    try:
+        # one task per analysis, the slowest first; an analysis that needs another still running computes
+        # it again, which costs less than a worker left idle (they are stored atomically, either way)
+        pool.map(_compute_analysis, analyses, chunksize=1)
+        # each figure drawn once for the pages (SVG), stored in the report's cache
+        pool.starmap(_render_figure, [(name, "svg") for name in figures], chunksize=1)
+        executed = pool.starmap(_execute, ordered, chunksize=1)
+        # the export's PNGs, while this process stores the pages and Sphinx reads and writes them
+        rasters = [pool.apply_async(_render_figure, (name, "png")) for name in figures] if downloads else []
+    except BaseException:
+        pool.terminate()
+        raise
+    report = _store(ordered, executed, cache_path)
+
+    def wait_for_downloads() -> None:
+        try:
+            for raster in rasters:
+                raster.get()
+            if downloads:
+                pool.apply(_export, (downloads,))  # the files only: every figure is drawn
+        finally:
+            pool.close()
+            pool.join()
+    return report, wait_for_downloads
+
+
+def _store(ordered: list, executed: list, cache_path: str) -> list[tuple[str, object]]:
+    """Store each executed notebook in jupyter-cache; (path, seconds), or (path, error) for one that failed."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
     cache = get_cache(cache_path)
     report = []
     for (path, _), (notebook, outcome) in zip(ordered, executed):

@@ -37,7 +37,7 @@ Conventions chosen where the paper is silent:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -244,10 +244,10 @@ class CrossoverFit:
 
     def refit(self, method: Method) -> "CrossoverFit":
         """The same model on the same (possibly log-transformed) data, estimated by ``method``."""
-        other = fit_crossover(self.data, self.model, method)
-        other.transform = self.transform
-        other.notes = [note for note in self.notes if note not in self.core.notes] + other.notes
-        return other
+        # the same design and data: the core refits from its sufficient statistics, bitwise as a new fit would
+        core = lmm_core.refit(self.core, reml=(method == "REML"))
+        return replace(self, method=method, core=core,
+                       notes=[note for note in self.notes if note not in self.core.notes] + list(core.notes))
 
     def small_sample(self) -> pd.DataFrame:
         """Kenward-Roger and Satterthwaite tests of a REML fit: the omnibus F test and each pairwise contrast.

@@ -254,10 +254,28 @@ def fit_random_intercept(y, X, groups, reml: bool) -> RandomInterceptFit:
     """
     y, X, codes = _validate(y, X, groups)
     d, kept, resid = _design(y, X, codes)
-    dropped = tuple(j for j in range(X.shape[1]) if j not in kept)
-    notes = [f"dropped aliased column(s): {list(dropped)}"] if dropped else []
     if not (resid ** 2).sum() > 1e-24 * (y ** 2).sum():
         raise ValueError("y is fitted exactly by X: the residual variance is zero")
+    return _fit(d, tuple(kept), X.shape[1], reml)
+
+
+def refit(fit: RandomInterceptFit, reml: bool) -> RandomInterceptFit:
+    """The same model on the same data by REML (``reml=True``) or ML, from the fit's sufficient statistics.
+
+    Bitwise what :func:`fit_random_intercept` gives on the data (the statistics are the ones it computes),
+    without the data's canonical ordering and orthogonalisation again.
+
+    >>> X = np.column_stack([np.ones(8), [0., 1.] * 4])
+    >>> ml = fit_random_intercept([10., 12., 20., 25., 14., 15., 30., 31.], X, [1, 1, 2, 2, 3, 3, 4, 4], reml=False)
+    >>> round(refit(ml, reml=True).s2_patient, 6)
+    74.833333
+    """
+    return _fit(fit._design, fit.kept, len(fit.kept) + len(fit.dropped), reml)
+
+
+def _fit(d: _Design, kept: tuple[int, ...], columns: int, reml: bool) -> RandomInterceptFit:
+    dropped = tuple(j for j in range(columns) if j not in kept)
+    notes = [f"dropped aliased column(s): {list(dropped)}"] if dropped else []
     problem = _identifiability(d)
     t, converged, flat = (0.0, True, None) if problem else _optimum(d, reml)
     problem = problem or ((flat, False, False) if flat else None)
@@ -279,5 +297,5 @@ def fit_random_intercept(y, X, groups, reml: bool) -> RandomInterceptFit:
     elif t == 0.0:
         notes.append("singular fit: the between-patient variance is estimated at zero")
     return RandomInterceptFit(beta=beta, cov_beta=cov, s2_patient=s2_b, s2_residual=s2_e, loglik=loglik,
-                              reml=reml, n_obs=d.n, n_groups=d.n_groups, rank=d.r, kept=tuple(kept),
+                              reml=reml, n_obs=d.n, n_groups=d.n_groups, rank=d.r, kept=kept,
                               dropped=dropped, converged=converged, notes=tuple(notes), _design=d, _ratio=t)

@@ -72,18 +72,19 @@ def _auc_from_wide(wide: pd.DataFrame) -> pd.DataFrame:
                          "auc": auc})
 
 
-def imputations(trial: Trial, n: int = N_IMPUTATIONS, seed: int = MICE_SEED) -> list[pd.DataFrame]:
+def imputations(trial: Trial, n: int = N_IMPUTATIONS, seed: int = MICE_SEED,
+                wide: pd.DataFrame | None = None) -> list[pd.DataFrame]:
     """``n`` completed wide diaries (one row per patient and period, one column per day) by MICE.
 
     Predictive mean matching (:func:`ketapain_lib.stats.mice.impute_pmm`):
     each diary day with gaps is predicted from the days within three days of
     it that are never missing and from the treatment of the period. The
     result depends on the data only, not on the row order, the patients' ids
-    or the machine's BLAS kernels.
+    or the machine's BLAS kernels. ``wide``: the trial's wide diary, if already made.
     """
     from .mice import impute_pmm
 
-    wide = _wide_diary(trial)
+    wide = _wide_diary(trial) if wide is None else wide
     complete = [c for c in wide.columns if wide[c].notna().all()]
     predictors = {}
     for column in (c for c in wide.columns if c.startswith("d") and wide[c].isna().any()):
@@ -158,23 +159,22 @@ def missing_data_contrasts(trial: Trial, n_imputations: int = N_IMPUTATIONS) -> 
     ``se``, ``ci_low``, ``ci_high``, ``p``, ``n_periods``.
     """
     parts = []
-    grid = derive.diary_grid(trial.diary, (PRIMARY.measure,), trial.infusions)
-    complete = grid[PRIMARY.measure].notna().groupby([grid["patient_id"], grid["period"]]).all()
-    complete_keys = complete[complete].reset_index()[["patient_id", "period"]]
+    wide = _wide_diary(trial)  # one row per patient and period, one column per day
+    day_columns = [f"d{d:02d}" for d in DIARY_DAYS]
+    missing_mask = wide[day_columns].isna()
+    complete_keys = wide.index[~missing_mask.any(axis=1).to_numpy()].to_frame(index=False)[["patient_id", "period"]]
     locf_auc = derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions)
     complete_auc = locf_auc.merge(complete_keys, on=["patient_id", "period"])
     parts.append(_contrasts(trial, complete_auc).assign(approach="complete case"))
     parts.append(_contrasts(trial, locf_auc).assign(approach="LOCF (paper)"))
 
-    completed = imputations(trial, n_imputations)
+    completed = imputations(trial, n_imputations, wide=wide)
     parts.append(_pooled(trial, completed).assign(approach=f"multiple imputation (m = {n_imputations})"))
-    missing_mask = _wide_diary(trial)[[f"d{d:02d}" for d in DIARY_DAYS]].isna()
-    active = _wide_diary(trial)[[f"is_{t}" for t in TREATMENTS[1:]]].sum(axis=1) > 0
+    active = wide[[f"is_{t}" for t in TREATMENTS[1:]]].sum(axis=1) > 0
     for delta in PATTERN_DELTAS:
         shifted = []
         for frame in completed:
             frame = frame.copy()
-            day_columns = [f"d{d:02d}" for d in DIARY_DAYS]
             shift = (missing_mask & active.to_numpy()[:, None]).to_numpy() * delta
             frame[day_columns] = np.clip(frame[day_columns].to_numpy() + shift, 0, 10)
             shifted.append(frame)
