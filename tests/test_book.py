@@ -280,6 +280,26 @@ def test_every_published_number_is_shown_in_the_chapter_where_it_belongs():
         assert f'book.ledger_rows(results, "{section}")' in sources, section
 
 
+def test_pre_executed_pages_hold_exactly_what_a_kernel_gives(built):
+    """The build's pre-execution (one process per core, shared imports and analyses) stores, for every chapter,
+    the outputs a kernel of its own gives: the paired notebooks' reviewed outputs, which nbval re-executes in
+    kernels. Equal outputs (type, text, data, metadata) make the same pages, byte for byte."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    cache = get_cache(built[0] / "_build" / ".jupyter_cache")
+    records = {Path(record.uri).stem: record for record in cache.list_cache_records()}
+    assert set(CHAPTERS) <= set(records)
+    for chapter in CHAPTERS:
+        executed = cache.get_cache_bundle(records[chapter].pk).nb
+        stored = nbformat.read(ROOT / "chapters" / f"{chapter}.ipynb", as_version=4)
+
+        def outputs(notebook):
+            return [[(o.output_type, o.get("name"), o.get("text"), dict(o.get("data", {})), dict(o.get("metadata", {})))
+                     for o in cell.outputs] for cell in notebook.cells if cell.cell_type == "code"]
+        assert outputs(executed) == outputs(stored), chapter
+
+
 def test_the_pdf_of_the_whole_report_is_made_offline_and_holds_every_chapter(chromium, built):
     """scripts/make_pdf.py: the single-page build printed by Chromium; every chapter's title is on the page.
 

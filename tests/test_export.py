@@ -1,7 +1,6 @@
-"""The export command: every table, figure and the ledger, byte-identical from one run to the next."""
+"""The export command: every table, figure and the ledger, as recorded (fresh recomputations: the portability tier)."""
 from __future__ import annotations
 
-import filecmp
 import subprocess
 import sys
 
@@ -18,18 +17,11 @@ def export(out) -> subprocess.CompletedProcess:
                           text=True, check=False)
 
 
-def test_export_twice_gives_identical_files(shipped_export, tmp_path):
-    """A second export, computed afresh (an empty cache), writes the same bytes."""
-    import os
-
-    first, second = shipped_export, tmp_path / "second"
-    fresh = {**os.environ, "KETAPAIN_CACHE_DIR": str(tmp_path / "cache")}
-    assert subprocess.run([sys.executable, "-m", "ketapain_lib", "export", "--out", str(second)], capture_output=True,
-                          env=fresh, check=False).returncode == 0
+def test_export_names_every_figure_and_table_of_the_paper_and_stamps_no_time(shipped_export):
+    """The export's files; that a fresh computation writes the same bytes is checked by the portability tier
+    (fresh caches, other kernels and re-stored data, against the recorded manifest)."""
+    first = shipped_export
     names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
-    assert names == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
-    _, mismatch, errors = filecmp.cmpfiles(first, second, names, shallow=False)
-    assert (mismatch, errors) == ([], [])
     for figure in ("figure1_flow", "figure2_daily_pain", "figure3_auc_windows", "figure4a_patients_day7",
                    "figure4b_patients_day35"):
         assert f"figures/{figure}.png" in names and f"figures/{figure}.svg" in names

@@ -14,9 +14,9 @@ from .. import formatting as fmt
 from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PRIMARY, Endpoint,
                       REFERENCE_TREATMENT, REPORT_METHOD, RESPONSE_THRESHOLD, SMALL_SAMPLE_METHOD,
                       TREATMENTS)
-from ..stats import analyses, derive, interpretation, power, sensitivity
+from ..stats import analyses, derive, interpretation, sensitivity
 from ..stats.crossover import PAIRS, sidak
-from . import wording
+from . import tables, wording
 
 Values = dict[str, str | int]
 
@@ -389,4 +389,5 @@ VALUES: dict[str, Callable[[Mapping], Values]] = {
     "07_beyond_the_paper": beyond,
     "08_audit": audit,
     "a3_ledger": ledger_page,
+    "a4_environment": lambda r: tables.benchmark_growth(),
 }

@@ -6,6 +6,8 @@ tables of the synthetic data.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from .. import formatting as fmt
@@ -246,3 +248,29 @@ def benchmark_table():
     return pd.DataFrame({"step": table["step"], "median (s)": table["median_s"],
                          "range (s)": table["min_s"] + "-" + table["max_s"], "runs": table["runs"],
                          "target (s)": table["target_s"], "target met": met, "cores": table["cores"]})
+
+
+#: The benchmark steps whose growth with the trial's size the environment appendix states.
+GROWTH_STEPS = {"growth_all": "every analysis of the report", "growth_fit": "one fit of the primary model"}
+
+
+def benchmark_growth() -> dict[str, str]:
+    """How the analyses' time grows with the trial's size: the medians at 2,000 over those at 200 patients.
+
+    Ten times the patients: a ratio near 10 is linear growth, below it the fixed costs (imports, per-model
+    set-up) still weigh. Values as text for the prose (``growth_all``, ``growth_fit``, ``growth_reading``);
+    "not measured" without the benchmark rows.
+    """
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else pd.DataFrame(
+        columns=["step", "median_s"])
+    medians = dict(zip(table["step"], table["median_s"]))
+    values, ratios = {}, []
+    for key, step in GROWTH_STEPS.items():
+        small, large = medians.get(f"200 patients: {step}"), medians.get(f"2,000 patients: {step}")
+        ratio = float(large) / float(small) if small and large else None
+        values[key] = fmt.fixed(ratio, 1) if ratio is not None else "not measured"
+        ratios += [ratio] if ratio is not None else []
+    values["growth_reading"] = ("at most linear" if ratios and max(ratios) <= 10.5 else
+                                "faster than linear" if ratios else "not measured")
+    return values
