@@ -28,9 +28,11 @@ from pathlib import Path
 
 #: Worker processes: the machine's two cores.
 PROCESSES = 2
-#: The slowest analyses, started first (on the shipped data), each after what it needs ("beyond" reads
-#: "missing_data"); the others follow in the order of ``ANALYSES``.
-FIRST_ANALYSES = ("missing_data", "auc_table", "questionnaires", "beyond", "model_comparison")
+#: The slowest analyses, started first, each late enough that what it reads is done ("beyond" reads
+#: "missing_data", the slowest on large trials); the others follow in the order of ``ANALYSES``.
+FIRST_ANALYSES = ("missing_data", "auc_table", "questionnaires", "model_comparison", "beyond")
+#: Analyses that read most others: computed once all the others are stored, so that none is computed twice.
+LAST_ANALYSES = ("ledger",)
 
 
 def notebooks_to_run(app) -> list[tuple[str, object]]:
@@ -68,10 +70,8 @@ def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str,
         return [], lambda: None
     from . import book  # imported once here; the forked workers share it
     from .registry import OUTPUTS
-    from .results import ANALYSES
 
     book.load_trial()  # read and validated once, here: the forked workers get copies of it (book.load_trial)
-    analyses = [*FIRST_ANALYSES, *(name for name in ANALYSES if name not in FIRST_ANALYSES)]
     figures = [name for name, entry in OUTPUTS.items() if entry.kind == "figure"]
     # the longest pages first, so that neither worker is left with a long one at the end
     ordered = sorted(notebooks, key=lambda item: -len(item[1].cells))
@@ -85,7 +85,8 @@ def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str,
     try:
         # one task per analysis, the slowest first; an analysis that needs another still running computes
         # it again, which costs less than a worker left idle (they are stored atomically, either way)
-        pool.map(_compute_analysis, analyses, chunksize=1)
+        for phase in analysis_phases():
+            pool.map(_compute_analysis, phase, chunksize=1)
         # each figure drawn once for the pages (SVG), stored in the report's cache
         pool.starmap(_render_figure, [(name, "svg") for name in figures], chunksize=1)
         executed = pool.starmap(_execute, ordered, chunksize=1)
@@ -131,12 +132,41 @@ def export_downloads(trial, folder: str) -> int:
     return len(export_all(trial, folder, book.results(trial)))
 
 
-def _compute_analysis(name: str) -> None:
+def analysis_phases() -> list[list[str]]:
+    """The analyses of :data:`~ketapain_lib.report.results.ANALYSES` in two phases: every one but
+    :data:`LAST_ANALYSES`, the slowest first (:data:`FIRST_ANALYSES`), then those."""
+    from .results import ANALYSES
+
+    ordered = [*FIRST_ANALYSES, *(name for name in ANALYSES if name not in FIRST_ANALYSES)]
+    return [[name for name in ordered if name not in LAST_ANALYSES], list(LAST_ANALYSES)]
+
+
+def compute_analyses(directory=None, processes: int = PROCESSES) -> None:
+    """Every analysis of the report for the data in ``directory``, as the build computes them: in ``processes``
+    forked workers that store each one in the report's cache (``$KETAPAIN_CACHE_DIR``), the slowest first.
+
+    The build's pre-execution starts with this step; the analysis benchmark times it beside the one-process
+    :meth:`~ketapain_lib.report.results.Results.compute_all`.
+    """
+    from . import book
+
+    book.load_trial(directory)
+    gc.freeze()
+    try:
+        pool = multiprocessing.get_context("fork").Pool(processes)
+    finally:
+        gc.unfreeze()
+    with pool:
+        for phase in analysis_phases():
+            pool.starmap(_compute_analysis, [(name, directory) for name in phase], chunksize=1)
+
+
+def _compute_analysis(name: str, directory=None) -> None:
     # the workers are forked after the parent loaded the trial: book.load_trial hands them its copy, so no
     # task sends the data through a pipe
     from . import book
 
-    book.results(book.load_trial())[name]
+    book.results(book.load_trial(directory))[name]
 
 
 def _render_figure(name: str, suffix: str) -> None:
