@@ -251,7 +251,7 @@ def benchmark_table():
 
 
 #: The benchmark steps whose growth with the trial's size the environment appendix states.
-GROWTH_STEPS = {"growth_all": "every analysis of the report", "growth_fit": "one fit of the primary model"}
+GROWTH_STEPS = {"growth_all": "every analysis of the report, one process", "growth_fit": "one fit of the primary model"}
 
 
 def benchmark_growth() -> dict[str, str]:
