@@ -3,13 +3,21 @@
 myst-nb executes each notebook in a kernel of its own, one after the other: every page pays for a kernel,
 for importing pandas, SciPy and matplotlib, and for loading the shared analyses. Here, before Sphinx reads
 any page, the notebooks that jupyter-cache does not hold yet are executed by two forked worker processes
-that share the parent's imports: the analyses of :data:`ketapain_lib.report.results.ANALYSES` are first
-split between the two workers and stored in the report's cache, then every figure is drawn once (SVG and
-PNG, :func:`ketapain_lib.report.registry.figure_bytes`) for the pages and the export, then the notebooks run, cell by cell, in an
-IPython shell inside each worker. Their outputs (display data, results, streams) are stored in
-jupyter-cache under the notebook's own hash, where myst-nb's ``cache`` mode finds them; the pages are the
-same as those of a kernel execution. A notebook that fails here is left out of the cache, so myst-nb runs
-it in a kernel as usual and reports its error in its own words.
+that share the parent's imports (and a copy of the loaded trial). In order:
+
+1. the analyses of :data:`ketapain_lib.report.results.ANALYSES`, one task each, the slowest first and the
+   ledger (which reads the others) last, each stored in the report's cache;
+2. every figure drawn once as SVG (:func:`ketapain_lib.report.registry.figure_bytes`), for its page and
+   the export;
+3. the notebooks, cell by cell, in an IPython shell inside each worker. Their outputs (display data,
+   results, streams) are stored in jupyter-cache under the notebook's own hash, where myst-nb's ``cache``
+   mode finds them: the same outputs as a kernel's (a test of the book compares them with the reviewed
+   notebooks), hence the same pages;
+4. in the background while Sphinx reads and writes the pages in the parent, the export's PNGs, then the
+   export itself, which the build waits for before it ends.
+
+A notebook that fails here is left out of the cache, so myst-nb runs it in a kernel as usual and reports
+its error in its own words.
 
 Examples
 --------
