@@ -69,6 +69,10 @@ def _imported_top_level_names(folder: Path) -> set[str]:
     return names
 
 
+#: pytest plugins that the tests use through an option of pyproject's addopts rather than an import
+PLUGIN_OPTIONS = {"nbval": "--nbval", "pytest-xdist": "--numprocesses"}
+
+
 def test_every_pinned_analysis_and_test_package_is_used():
     """No unused pins: each package of "The analysis" is imported by the library, each test package by the tests
     (or, for a pytest plugin, enabled in pyproject's options)."""
@@ -85,4 +89,5 @@ def test_every_pinned_analysis_and_test_package_is_used():
     for package in sections["analysis"]:
         assert package.replace("-", "_") in library, f"{package} is pinned but the library never imports it"
     for package in sections["tests"]:
-        assert package.replace("-", "_") in tests or f"--{package}" in options, f"{package} is pinned but unused"
+        assert package.replace("-", "_") in tests or PLUGIN_OPTIONS.get(package, f"--{package}") in options, \
+            f"{package} is pinned but unused"

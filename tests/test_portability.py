@@ -112,8 +112,9 @@ def _relabelled(tmp: Path) -> Path:
 def _numeric_tests(kernel: str, cache: Path) -> subprocess.CompletedProcess:
     tests = [t for t in NUMERIC_TESTS if (ROOT / t).is_file()]
     # the fast numeric tests; the tests that start their own kernels are left out
+    # one process (-n 0): this module's runs already occupy the cores
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "not slow",
-                           "--no-header", *tests], capture_output=True, text=True, env=_env(kernel, cache), cwd=ROOT,
+                           "--no-header", "-n", "0", *tests], capture_output=True, text=True, env=_env(kernel, cache), cwd=ROOT,
                           check=False)
 
 
