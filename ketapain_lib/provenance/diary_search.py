@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..design import ALPHA, DAY7, PRIMARY, REPORT_METHOD, TREATMENTS
+from ..design import ALPHA, DAY7, DIARY_DAYS, PRIMARY, REPORT_METHOD, TREATMENTS
 from ..stats import crossover, derive, lmm_core, small_sample
 from ..stats.descriptives import shapiro_wilk
 from ..stats.crossover import _Z, PAIRS, sidak
@@ -91,22 +91,10 @@ def _normality_p(core, y: np.ndarray, model: dict) -> float:
     return float(shapiro_wilk(np.sort(marginal - shrunk[codes]))[1])
 
 
-def _auc_locf(values: np.ndarray, last_day: int) -> np.ndarray:
-    """AUC (trapezoids on whole days) of each row, missing days carried forward; ``values`` cells x days."""
-    filled = pd.DataFrame(values[:, : last_day + 1]).ffill(axis=1).to_numpy()
-    return ((filled[:, 1:] + filled[:, :-1]) / 2).sum(axis=1)
-
-
-def _auc_observed(values: np.ndarray, last_day: int) -> np.ndarray:
-    """AUC of the observed days only (trapezoids between consecutive observed days); NaN below two days."""
-    out = np.full(len(values), np.nan)
-    days = np.arange(last_day + 1)
-    for row, cell in enumerate(values[:, : last_day + 1]):
-        seen = ~np.isnan(cell)
-        if seen.sum() >= 2:
-            x, y = days[seen], cell[seen]
-            out[row] = float(((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2).sum())
-    return out
+def _aucs(values: np.ndarray) -> dict[str, np.ndarray]:
+    """The searched AUCs of each row of a (cells x days) diary array, by the report's rules (:func:`derive.auc_by_day`)."""
+    return {"auc35": derive.auc_by_day(values, PRIMARY.imputation)[:, PRIMARY.last_day],
+            "auc7": derive.auc_by_day(values, DAY7.imputation)[:, DAY7.last_day]}
 
 
 class Reconstruction:
@@ -121,7 +109,7 @@ class Reconstruction:
         self.trial = trial
         diary = trial.diary.sort_values(["patient_id", "period", "day"])
         self.cells = list(dict.fromkeys(zip(diary["patient_id"].astype(str), diary["period"].astype(int))))
-        shape = (len(self.cells), int(diary["day"].max()) + 1)
+        shape = (len(self.cells), len(DIARY_DAYS))
         index = {cell: i for i, cell in enumerate(self.cells)}
         rows = np.array([index[(p, q)] for p, q in zip(diary["patient_id"].astype(str), diary["period"].astype(int))])
         days = diary["day"].astype(int).to_numpy()
@@ -160,7 +148,7 @@ class Reconstruction:
                 zip(infusions["patient_id"], infusions["period"], infusions["treatment"])}
 
     def aucs(self) -> dict[str, np.ndarray]:
-        return {"auc35": _auc_locf(self.average, PRIMARY.last_day), "auc7": _auc_observed(self.average, DAY7.last_day)}
+        return _aucs(self.average)
 
     def values(self, aucs: dict[str, np.ndarray] | None = None) -> dict[str, float]:
         """The targeted numbers, computed as the report computes them (:mod:`ketapain_lib.provenance.ledger`),
@@ -257,7 +245,7 @@ class Reconstruction:
 
     def _cell_aucs(self, cell: int) -> dict[str, float]:
         row = self.average[cell: cell + 1]
-        return {"auc35": float(_auc_locf(row, PRIMARY.last_day)[0]), "auc7": float(_auc_observed(row, DAY7.last_day)[0])}
+        return {key: float(value[0]) for key, value in _aucs(row).items()}
 
 
 def _plan(state: Reconstruction, progress: bool) -> dict[str, np.ndarray]:

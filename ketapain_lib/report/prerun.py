@@ -76,25 +76,14 @@ def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str,
     """
     if not notebooks:
         return [], lambda: None
-    from . import book  # imported once here; the forked workers share it
     from .registry import OUTPUTS
 
-    book.load_trial()  # read and validated once, here: the forked workers get copies of it (book.load_trial)
     figures = [name for name, entry in OUTPUTS.items() if entry.kind == "figure"]
     # the longest pages first, so that neither worker is left with a long one at the end
     ordered = sorted(notebooks, key=lambda item: -len(item[1].cells))
-    # the parent's objects (imports, the trial) go to the permanent generation: the workers' collections, one per
-    # page when its namespace is reset, then scan only what the pages made (and the forked pages share memory)
-    gc.freeze()
+    pool = _forked_pool(PROCESSES)
     try:
-        pool = multiprocessing.get_context("fork").Pool(PROCESSES)
-    finally:
-        gc.unfreeze()
-    try:
-        # one task per analysis, the slowest first; an analysis that needs another still running computes
-        # it again, which costs less than a worker left idle (they are stored atomically, either way)
-        for phase in analysis_phases():
-            pool.map(_compute_analysis, phase, chunksize=1)
+        _analyses_in(pool)
         # each figure drawn once for the pages (SVG), stored in the report's cache
         pool.starmap(_render_figure, [(name, "svg") for name in figures], chunksize=1)
         executed = pool.starmap(_execute, ordered, chunksize=1)
@@ -110,7 +99,7 @@ def prerun_notebooks(notebooks: list[tuple[str, object]], cache_path: str,
             for raster in rasters:
                 raster.get()
             if downloads:
-                pool.apply(_export, (downloads,))  # the files only: every figure is drawn
+                pool.apply(export_downloads, (downloads,))  # the files only: every figure is drawn
         finally:
             pool.close()
             pool.join()
@@ -132,11 +121,13 @@ def _store(ordered: list, executed: list, cache_path: str) -> list[tuple[str, ob
     return report
 
 
-def export_downloads(trial, folder: str) -> int:
-    """The export into the HTML build's download folder (see :mod:`ketapain_lib.report.export`); files written."""
+def export_downloads(folder: str) -> int:
+    """The export of the book's data into the HTML build's download folder (:mod:`ketapain_lib.report.export`);
+    files written."""
     from . import book
     from .export import export_all
 
+    trial = book.load_trial()
     return len(export_all(trial, folder, book.results(trial)))
 
 
@@ -156,17 +147,29 @@ def compute_analyses(directory=None, processes: int = PROCESSES) -> None:
     The build's pre-execution starts with this step; the analysis benchmark times it beside the one-process
     :meth:`~ketapain_lib.report.results.Results.compute_all`.
     """
+    with _forked_pool(processes, directory) as pool:
+        _analyses_in(pool, directory)
+
+
+def _forked_pool(processes: int, directory=None):
+    """Worker processes forked from this one once it has imported the report and loaded the trial (which the
+    workers then share) and frozen its heap."""
     from . import book
 
-    book.load_trial(directory)
+    book.load_trial(directory)  # read and validated once, here: the forked workers get copies of it
+    # the parent's objects (imports, the trial) go to the permanent generation: the workers' collections, one per
+    # page when its namespace is reset, then scan only what the pages made (and the forked pages share memory)
     gc.freeze()
     try:
-        pool = multiprocessing.get_context("fork").Pool(processes)
+        return multiprocessing.get_context("fork").Pool(processes)
     finally:
         gc.unfreeze()
-    with pool:
-        for phase in analysis_phases():
-            pool.starmap(_compute_analysis, [(name, directory) for name in phase], chunksize=1)
+
+
+def _analyses_in(pool, directory=None) -> None:
+    """Every analysis stored in the report's cache by ``pool``: one task each, in :func:`analysis_phases`."""
+    for phase in analysis_phases():
+        pool.starmap(_compute_analysis, [(name, directory) for name in phase], chunksize=1)
 
 
 def _compute_analysis(name: str, directory=None) -> None:
@@ -181,12 +184,6 @@ def _render_figure(name: str, suffix: str) -> None:
     from . import book, registry
 
     registry.figure_bytes(book.results(book.load_trial()), name, suffix)
-
-
-def _export(folder: str) -> int:
-    from . import book
-
-    return export_downloads(book.load_trial(), folder)
 
 
 _SHELL: list = []  # the worker's one shell, made on first use

@@ -163,7 +163,7 @@ def _ensure_downloads(app, exception) -> None:
     if missing or stale:
         from . import book, prerun
 
-        prerun.export_downloads(book.load_trial(), str(_downloads(app)))
+        prerun.export_downloads(str(_downloads(app)))
 
 
 def _outdated(app, env, added, changed, removed):

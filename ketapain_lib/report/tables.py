@@ -230,20 +230,26 @@ def environment_table():
     return pd.DataFrame(rows)
 
 
+#: Where the benchmark scripts record their measurements (``benchmarks/record.py``).
+BENCHMARK_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results.csv"
+
+
+def _benchmark_results() -> pd.DataFrame:
+    """The benchmark table as recorded (text cells), or an empty one with its step and median columns."""
+    if not BENCHMARK_RESULTS.is_file():
+        return pd.DataFrame(columns=["step", "median_s"])
+    return pd.read_csv(BENCHMARK_RESULTS, dtype=str, keep_default_na=False)
+
+
 def benchmark_table():
     """The latest measurements of ``benchmarks/`` (``results.csv``): each step's median and range against its target.
 
     The file is written by the benchmark scripts on the machine that ran them (its core count is a column);
     the book shows it as recorded and measures nothing itself.
     """
-    from pathlib import Path
-
-    import pandas as pd
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results.csv"
-    if not path.is_file():
+    table = _benchmark_results()
+    if table.empty:
         return pd.DataFrame({"note": ["no benchmark recorded yet: run the scripts of benchmarks/"]})
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
     met = [("yes" if float(m) <= float(t) else "no") if t else "" for m, t in zip(table["median_s"], table["target_s"])]
     return pd.DataFrame({"step": table["step"], "median (s)": table["median_s"],
                          "range (s)": table["min_s"] + "-" + table["max_s"], "runs": table["runs"],
@@ -261,9 +267,7 @@ def benchmark_growth() -> dict[str, str]:
     set-up) still weigh. Values as text for the prose (``growth_all``, ``growth_fit``, ``growth_reading``);
     "not measured" without the benchmark rows.
     """
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results.csv"
-    table = pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else pd.DataFrame(
-        columns=["step", "median_s"])
+    table = _benchmark_results()
     medians = dict(zip(table["step"], table["median_s"]))
     values, ratios = {}, []
     for key, step in GROWTH_STEPS.items():

@@ -253,17 +253,16 @@ def beyond_the_paper(trial: Trial, missing_data: pd.DataFrame | None = None) -> 
     reml = fit.refit(SMALL_SAMPLE_METHOD)
     se_ketamine = float(reml.pairwise().set_index("comparison").at["ketamine vs placebo", "se"])
     sd_patient, sd_residual = reml.patient_variance ** 0.5, reml.residual_variance ** 0.5
-    design = power.canonical_design(data)  # once: the power functions below get it ready
     return {
         "missing_data": sensitivity.missing_data_contrasts(trial) if missing_data is None else missing_data,
         "model_choices": model_choice_contrasts(trial),
         "cids": cids,
         "honest_reading": interpretation.honest_reading(pairwise, cids),
-        "power_curve": power.power_curve(design, np.arange(0.0, 70.5, 1.0), sd_residual),
+        "power_curve": power.power_curve(data, np.arange(0.0, 70.5, 1.0), sd_residual),
         "power_at_cid": cids[["cid", "score_days"]].assign(
-            power=power.exact_power(design, cids["score_days"].to_numpy(dtype=float), sd_residual)),
+            power=power.exact_power(data, cids["score_days"].to_numpy(dtype=float), sd_residual)),
         "detectable": pd.DataFrame([{"power": p, "detectable_difference": power.detectable_difference(
-            design, sd_residual, p), "se_ketamine_vs_placebo": se_ketamine} for p in (0.8, 0.9)]),
+            data, sd_residual, p), "se_ketamine_vs_placebo": se_ketamine} for p in (0.8, 0.9)]),
         "variance_components": pd.DataFrame([{"sd_patient": sd_patient, "sd_residual": sd_residual,
                                               "icc": reml.icc}]),
         "responders": interpretation.responders(trial),

@@ -69,10 +69,9 @@ def locf(diary: pd.DataFrame, measures: tuple[str, ...] = PAIN_MEASURES,
     [5.0, 5.0, 5.0, 7.0, 7.0]
     """
     grid = diary_grid(diary, measures, periods)
-    values = grid[list(measures)].astype("float64")
-    filled = values.groupby([grid["patient_id"], grid["period"]], sort=False).ffill()
-    filled = filled.groupby([grid["patient_id"], grid["period"]], sort=False).bfill()
-    grid[list(measures)] = filled
+    _, values = _day_matrix(diary, measures, periods)  # the same periods, in the grid's order, day by day
+    for measure in measures:
+        grid[measure] = _carried(values[measure]).reshape(-1)
     return grid
 
 
@@ -123,8 +122,19 @@ def auc(diary: pd.DataFrame, measure: str = PRIMARY.measure, last_day: int = PRI
     if imputation not in ("locf", "none"):
         raise ValueError(f"imputation must be 'locf' or 'none', not {imputation!r}")
     keys, values = _day_matrix(diary, (measure,), periods)
-    areas = _cumulative_auc(_carried(values[measure]) if imputation == "locf" else values[measure])
-    return keys.assign(auc=areas[:, DIARY_DAYS.index(last_day)])
+    return keys.assign(auc=auc_by_day(values[measure], imputation)[:, DIARY_DAYS.index(last_day)])
+
+
+def auc_by_day(values: np.ndarray, imputation: Imputation) -> np.ndarray:
+    """AUC from day 0 to each day (pain score-days) of each row of a (rows x days 0-35) array, NaN if missing.
+
+    The rules of :func:`auc` on arrays: with ``"locf"`` the missing days are imputed first; with ``"none"``
+    the trapezoids join consecutive observed days. Column ``d`` is the AUC of the window ending on day ``d``.
+
+    >>> float(auc_by_day(np.array([[4.0] + [np.nan] * 34 + [6.0]]), "none")[0, 35])
+    175.0
+    """
+    return _cumulative_auc(_carried(values) if imputation == "locf" else values)
 
 
 def _day_matrix(diary: pd.DataFrame, measures: tuple[str, ...],
@@ -242,7 +252,7 @@ def auc_all(diary: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFrame:
     keys, values = _day_matrix(diary, PAIN_MEASURES, infusions)
     parts = []
     for measure in PAIN_MEASURES:
-        by_imputation = {"locf": _cumulative_auc(_carried(values[measure])), "none": _cumulative_auc(values[measure])}
+        by_imputation = {imputation: auc_by_day(values[measure], imputation) for imputation in ("locf", "none")}
         for last_day in AUC_WINDOWS:
             for imputation in ("locf", "none"):
                 parts.append(keys.assign(auc=by_imputation[imputation][:, DIARY_DAYS.index(last_day)],
