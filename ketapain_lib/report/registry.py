@@ -348,7 +348,27 @@ def figure_bytes(results, name: str, suffix: str) -> bytes:
 
     Drawing dominates a figure's cost, and a build needs each figure on its page and in the export: the bytes
     are kept in the report's cache under the results' key, so the page and the export share one rendering
-    (also across the pre-execution's worker processes).
+    (also across the pre-execution's worker processes). A process also keeps the figures it drew for the
+    latest results (:func:`held_figures`), so its second format saves the same figure again: the bytes are
+    those of a new drawing (a test checks it), at a fraction of the cost.
     """
-    render = lambda: FIGURE_FORMATS[suffix](OUTPUTS[name].make(results))  # noqa: E731
-    return cache.memoize(f"figures/{name}.{suffix}", results.key, render) if results.cached else render()
+    if not results.cached:
+        return FIGURE_FORMATS[suffix](OUTPUTS[name].make(results))
+    return cache.memoize(f"figures/{name}.{suffix}", results.key,
+                         lambda: FIGURE_FORMATS[suffix](_held_figure(results, name)))
+
+
+_HELD: dict[tuple[str, str], object] = {}  # this process's drawn figures, by (results key, figure name)
+
+
+def _held_figure(results, name: str):
+    if any(key != results.key for key, _ in _HELD):
+        _HELD.clear()  # one results at a time: a long session switching data keeps only the latest drawings
+    if (results.key, name) not in _HELD:
+        _HELD[(results.key, name)] = OUTPUTS[name].make(results)
+    return _HELD[(results.key, name)]
+
+
+def held_figures(results) -> list[str]:
+    """The figures of ``results`` this process has drawn and still holds, in the registry's order."""
+    return [name for name in OUTPUTS if (results.key, name) in _HELD]

@@ -8,7 +8,8 @@
 
 * **Pre-execution.** The notebooks jupyter-cache lacks are executed by two
   worker processes that share one import and compute each analysis once
-  (:mod:`ketapain_lib.report.prerun`); myst-nb then finds them in its cache.
+  (:mod:`ketapain_lib.report.prerun`), while Sphinx reads each page as soon
+  as its notebook is stored; myst-nb then finds it in its cache.
   ``KETAPAIN_PRERUN=0`` leaves each notebook to its own kernel.
 * **Banner.** An announcement on every page saying where the data come from,
   decided at build time from the data directory the book reads
@@ -68,11 +69,14 @@ def _validate_first(app, config) -> None:
     no pandas. The ``only`` directive then follows the data: ``synthetic_data`` is set for the generator's data.
     """
     directory = data_dir()
-    if _stamped_hash(app) != inputs_hash():
+    if app.ketapain_inputs_changed:
         from ..rawdata.load import validate
 
         problems = validate(directory)
         if problems:
+            running = getattr(app, "ketapain_prerun", None)
+            if running is not None:
+                running.stop()
             # the validator's own lines and exit status 1; a traceback would bury them (jupyter-book prints one
             # for any exception), so the build ends here as the command line validator does
             print(DATA_PROBLEMS, *map(str, problems), sep="\n", file=sys.stderr)
@@ -116,30 +120,40 @@ def _check_inputs(app, config) -> None:
     os.environ[cache.CACHE_ENV] = str(execution_cache / "ketapain")
 
 
-def _prerun(app) -> None:
-    """Execute the notebooks jupyter-cache lacks in two processes, before Sphinx reads them (:mod:`.prerun`)."""
+def _start_prerun(app, config) -> None:
+    """Fork the pre-execution's driver (:class:`.prerun.Prerun`) as soon as the inputs are known to have
+    changed: it imports the report and computes the analyses while Sphinx, here, starts up."""
     if os.environ.get(PRERUN_ENV, "1") == "0":
         return  # myst-nb executes each notebook in its own kernel, as without this extension
     if not getattr(app, "ketapain_inputs_changed", True):
         # nothing was invalidated: a page whose code changed is the only one to run, and myst-nb runs it;
         # reading every notebook to find that out would cost more than an unchanged rebuild itself
         return
-    from sphinx.util import logging
-
     from . import prerun
 
-    logger = logging.getLogger(__name__)
-    notebooks = prerun.notebooks_to_run(app)
-    if not notebooks:
+    app.ketapain_prerun = prerun.Prerun(str(_downloads(app)))
+
+
+def _prerun(app) -> None:
+    """Hand the driver the notebooks jupyter-cache lacks, once myst-nb's configuration can read them."""
+    running = getattr(app, "ketapain_prerun", None)
+    if running is not None:
+        from . import prerun
+
+        running.run(prerun.notebooks_to_run(app), app.env.mystnb_config.execution_cache_path)
+
+
+def _wait_for_page(app, docname, source) -> None:
+    """Before Sphinx reads a page, wait until the pre-execution has stored its notebook (myst-nb then finds it
+    in its cache), or has left it to myst-nb."""
+    running = getattr(app, "ketapain_prerun", None)
+    if running is None:
         return
-    start = time.perf_counter()
-    report, app.ketapain_wait_for_downloads = prerun.prerun_notebooks(
-        notebooks, app.env.mystnb_config.execution_cache_path, str(_downloads(app)))
-    for path, outcome in report:
-        if isinstance(outcome, str):
-            logger.info(f"{Path(path).name}: not pre-executed ({outcome}); myst-nb will execute it")
-    logger.info(f"[ketapain] pre-executed {sum(not isinstance(o, str) for _, o in report)} notebook(s) in "
-                f"{time.perf_counter() - start:.1f} s ({prerun.PROCESSES} processes)")
+    outcome = running.wait_for(str(app.env.doc2path(docname)))
+    if isinstance(outcome, str):
+        from sphinx.util import logging
+
+        logging.getLogger(__name__).info(f"{docname}: not pre-executed ({outcome}); myst-nb will execute it")
 
 
 def _downloads(app) -> Path:
@@ -153,17 +167,27 @@ def _ensure_downloads(app, exception) -> None:
     """Write the export for the download links if no pre-execution wrote it (e.g. ``KETAPAIN_PRERUN=0``)."""
     from .export import MANIFEST
 
-    wait = getattr(app, "ketapain_wait_for_downloads", None)
-    if wait is not None:
-        wait()  # the export the pre-execution finishes in the background
+    running = getattr(app, "ketapain_prerun", None)
+    if running is not None and exception is not None:
+        running.stop()
+    elif running is not None:
+        from . import prerun
+
+        running.finish()  # the export the pre-execution finishes in the background
+        from sphinx.util import logging
+
+        executed = sum(not isinstance(outcome, str) for _, outcome in running.outcomes())
+        logging.getLogger(__name__).info(
+            f"[ketapain] pre-executed {executed} notebook(s) and the export in "
+            f"{time.perf_counter() - running.started:.1f} s ({prerun.PROCESSES} processes)")
     if exception is not None or app.builder.name != "html":
         return  # the single-page build for the PDF has no download links to serve
     missing = not (_downloads(app) / MANIFEST).is_file()
     stale = getattr(app, "ketapain_inputs_changed", True) and os.environ.get(PRERUN_ENV, "1") == "0"
     if missing or stale:
-        from . import book, prerun
+        from .prerun import export_downloads
 
-        prerun.export_downloads(str(_downloads(app)))
+        export_downloads(str(_downloads(app)))
 
 
 def _outdated(app, env, added, changed, removed):
@@ -194,12 +218,15 @@ def _quick_exit(app, exception) -> None:
 
 
 def setup(app):
+    # the inputs' hash first, then the driver forked before the data are validated here (both take a while)
+    app.connect("config-inited", _check_inputs, priority=90)
+    app.connect("config-inited", _start_prerun, priority=95)
     app.connect("config-inited", _validate_first, priority=100)
     app.connect("config-inited", _announce)
     app.connect("config-inited", _static)
-    app.connect("config-inited", _check_inputs)
     app.connect("builder-inited", _prerun, priority=900)  # after myst-parser and myst-nb have their config
     app.connect("env-get-outdated", _outdated)
+    app.connect("source-read", _wait_for_page)
     app.connect("build-finished", _ensure_downloads)
     app.connect("build-finished", _stamp)
     app.connect("build-finished", _quick_exit, priority=999)  # after every other handler
