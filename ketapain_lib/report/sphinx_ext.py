@@ -107,8 +107,9 @@ def _stamped_hash(app) -> str | None:
     return stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
 
 
-def _check_inputs(app, config) -> None:
+def _check_inputs(app) -> None:
     execution_cache = _cache_dir(app)
+    app.ketapain_cache_dir = execution_cache
     current = inputs_hash()
     previous = _stamped_hash(app)
     app.ketapain_inputs_changed = previous != current
@@ -120,9 +121,10 @@ def _check_inputs(app, config) -> None:
     os.environ[cache.CACHE_ENV] = str(execution_cache / "ketapain")
 
 
-def _start_prerun(app, config) -> None:
+def _start_prerun(app) -> None:
     """Fork the pre-execution's driver (:class:`.prerun.Prerun`) as soon as the inputs are known to have
-    changed: it imports the report and computes the analyses while Sphinx, here, starts up."""
+    changed: it imports the report and computes the analyses while Sphinx, here, loads its other extensions
+    and reads its configuration."""
     if os.environ.get(PRERUN_ENV, "1") == "0":
         return  # myst-nb executes each notebook in its own kernel, as without this extension
     if not getattr(app, "ketapain_inputs_changed", True):
@@ -132,6 +134,18 @@ def _start_prerun(app, config) -> None:
     from . import prerun
 
     app.ketapain_prerun = prerun.Prerun(str(_downloads(app)))
+
+
+def _confirm_cache_dir(app, config) -> None:
+    """The inputs were checked, and the driver started, before the configuration was complete: had it moved the
+    execution cache (``nb_execution_cache_path``), both are done again for the configured folder."""
+    if _cache_dir(app) != app.ketapain_cache_dir:
+        running = getattr(app, "ketapain_prerun", None)
+        if running is not None:
+            running.stop()
+            app.ketapain_prerun = None
+        _check_inputs(app)
+        _start_prerun(app)
 
 
 def _prerun(app) -> None:
@@ -218,9 +232,11 @@ def _quick_exit(app, exception) -> None:
 
 
 def setup(app):
-    # the inputs' hash first, then the driver forked before the data are validated here (both take a while)
-    app.connect("config-inited", _check_inputs, priority=90)
-    app.connect("config-inited", _start_prerun, priority=95)
+    # the inputs' hash, then the driver forked at once: _config.yml loads this extension first, so the driver
+    # imports the report while Sphinx loads the others, reads its configuration and validates the data here
+    _check_inputs(app)
+    _start_prerun(app)
+    app.connect("config-inited", _confirm_cache_dir, priority=90)
     app.connect("config-inited", _validate_first, priority=100)
     app.connect("config-inited", _announce)
     app.connect("config-inited", _static)
