@@ -46,6 +46,9 @@ PROCESSES = 2
 FIRST_ANALYSES = ("missing_data", "auc_table", "questionnaires", "model_comparison", "beyond")
 #: Analyses that read most others: computed once all the others are stored, so that none is computed twice.
 LAST_ANALYSES = ("ledger",)
+#: The slowest figures to draw, started first beside the ledger; the others follow in the registry's order.
+FIRST_FIGURES = ("model_choice_forest", "figure2_daily_pain", "missing_data_forest", "figure4a_patients_day7",
+                 "figure4b_patients_day35")
 #: How long a worker waits for the other at the start of the PNG step before drawing on its own (seconds).
 BARRIER_SECONDS = 60
 
@@ -158,6 +161,8 @@ def _drive(connection, downloads: str | None) -> None:
             pool.starmap(_task, [("analysis", name) for name in phases[0]], chunksize=1)
             # the ledger reads the other analyses, the figures too: beside each other, neither waits for the other
             figures = [name for name, entry in OUTPUTS.items() if entry.kind == "figure"]
+            figures = [*(name for name in FIRST_FIGURES if name in figures),
+                       *(name for name in figures if name not in FIRST_FIGURES)]
             pool.starmap(_task, [*(("analysis", name) for name in phases[1]),
                                  *(("svg", name) for name in figures)], chunksize=1)
             notebooks, cache_path = connection.recv()
@@ -279,6 +284,7 @@ def _shell():
         return _SHELL[0]
     from IPython.core.displayhook import DisplayHook
     from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
     class ResultHook(DisplayHook):
         """Keeps a cell's result as a mime bundle, as a kernel's ``execute_result`` carries it."""
@@ -289,7 +295,9 @@ def _shell():
             if result is not None:
                 self.results.append(self.shell.display_formatter.format(result))
 
-    shell = InteractiveShell.instance()
+    settings = Config()
+    settings.HistoryManager.enabled = False  # a page's cells are not the user's history (nor a thread's work)
+    shell = InteractiveShell.instance(config=settings)
     hook = ResultHook(shell=shell)
     shell.displayhook = hook
     shell.display_trap.hook = hook

@@ -36,6 +36,18 @@ def _model_data(trial: Trial, values: pd.DataFrame, outcome: str = "auc",
                                      carryover=carryover)
 
 
+def _model_data_by(trial: Trial, long: pd.DataFrame, keys: list[str], outcome: str):
+    """(key, model data) of each group of ``long`` by ``keys``, in order of appearance: the
+    :func:`_model_data` of each group, with the values merged with the schedule once for all groups."""
+    groups = long.groupby(keys, sort=False).ngroup()
+    wide = (long.assign(_group=groups.map("group {}".format)).pivot(index=["patient_id", "period"], columns="_group",
+                                                                    values=outcome).reset_index())
+    names = [f"group {number}" for number in range(groups.max() + 1)] if len(long) else []
+    frames = crossover.crossover_frames(wide, trial.infusions, trial.randomization, names)
+    firsts = long.loc[~groups.duplicated(), keys].itertuples(index=False, name=None)
+    return [(key, frames[name]) for key, name in zip(firsts, names)]
+
+
 #: How each carry-over coding is named in the model-choice tables.
 CODING_LABELS = {"previous_treatment": "carry-over from every treatment", "placebo_carries_nothing":
                  "carry-over from active treatments"}
@@ -148,8 +160,8 @@ def auc_table(trial: Trial, auc_long: pd.DataFrame | None = None) -> pd.DataFram
     """
     auc_long = derive.auc_all(trial.diary, trial.infusions) if auc_long is None else auc_long
     rows = []
-    for (measure, last_day, imputation), part in auc_long.groupby(["measure", "last_day", "imputation"], sort=False):
-        data = _model_data(trial, part)
+    for (measure, last_day, imputation), data in _model_data_by(trial, auc_long, ["measure", "last_day", "imputation"],
+                                                                "auc"):
         fit = crossover.fit_with_normality_check(data, "paper", REPORT_METHOD)
         omnibus = fit.omnibus()
         row = {"measure": measure, "last_day": last_day, "imputation": imputation, **_descriptives(data),
@@ -177,10 +189,11 @@ def questionnaire_table(trial: Trial) -> pd.DataFrame:
     test, their Sidak adjustment.
     """
     ends = trial.questionnaires[trial.questionnaires["visit"] == "end_of_period"]
+    by_score = dict(_model_data_by(trial, ends, ["score"], "value"))
     rows = []
     for score in SCORES:
-        values = ends[ends["score"] == score.name][["patient_id", "period", "value"]]
-        data = _model_data(trial, values, outcome="value")
+        data = by_score[(score.name,)] if (score.name,) in by_score else \
+            _model_data(trial, ends[ends["score"] == score.name], outcome="value")
         fit = crossover.fit_with_normality_check(data, "paper", REPORT_METHOD)
         omnibus_p = fit.omnibus()["p"]
         rows.append({"score": score.name, "instrument": score.instrument,

@@ -47,15 +47,19 @@ def _treatment_levels(observed: set[str], treatments: Sequence[str] | None, refe
     return [reference, *(t for t in treatments if t != reference)]
 
 
-def _outcome_values(values: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """``patient_id``, ``period`` and ``y``; an infinite outcome is refused, naming the rows."""
-    if outcome not in values.columns:
-        raise ValueError(f"no column {outcome!r} in the values")
-    y = pd.to_numeric(values[outcome], errors="coerce").astype(float)
-    if np.isinf(y).any():
-        bad = values.loc[np.isinf(y), ["patient_id", "period"]].astype(str).agg(" period ".join, axis=1)
-        raise ValueError(f"infinite {outcome} for patient {', '.join(bad)}: not a measurement")
-    return pd.DataFrame({"patient_id": values["patient_id"].astype(str), "period": values["period"], "y": y})
+def _outcome_values(values: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFrame:
+    """``patient_id``, ``period`` and each of ``outcomes`` as floats; an infinite outcome is refused, naming the
+    rows."""
+    columns = {}
+    for outcome in outcomes:
+        if outcome not in values.columns:
+            raise ValueError(f"no column {outcome!r} in the values")
+        y = pd.to_numeric(values[outcome], errors="coerce").astype(float)
+        if np.isinf(y).any():
+            bad = values.loc[np.isinf(y), ["patient_id", "period"]].astype(str).agg(" period ".join, axis=1)
+            raise ValueError(f"infinite {outcome} for patient {', '.join(bad)}: not a measurement")
+        columns[outcome] = y
+    return pd.DataFrame({"patient_id": values["patient_id"].astype(str), "period": values["period"], **columns})
 
 
 def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization: pd.DataFrame,
@@ -92,7 +96,25 @@ def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization
         Naming the problem: an infinite outcome, a value without an infusion,
         a patient without a randomization, a treatment not among the levels.
     """
-    outcome_values = _outcome_values(values, outcome)
+    return crossover_frames(values, infusions, randomization, [outcome], carryover, treatments, reference)[outcome]
+
+
+def crossover_frames(values: pd.DataFrame, infusions: pd.DataFrame, randomization: pd.DataFrame,
+                     outcomes: Sequence[str], carryover: CarryoverCoding = CARRYOVER_CODING,
+                     treatments: Sequence[str] | None = None,
+                     reference: str | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`crossover_frame` of each column of ``outcomes`` (e.g. the AUC of every window, one column each),
+    by outcome: the values are checked against the schedule, and merged with it, once for all of them.
+
+    >>> import pandas as pd
+    >>> infusions = pd.DataFrame({"patient_id": ["1", "1"], "period": [1, 2], "treatment": ["placebo", "ketamine"]})
+    >>> randomization = pd.DataFrame({"patient_id": ["1"], "sequence": ["PK"]})
+    >>> values = pd.DataFrame({"patient_id": ["1", "1"], "period": [1, 2], "a": [3.0, 4.0], "b": [5.0, None]})
+    >>> frames = crossover_frames(values, infusions, randomization, ["a", "b"])
+    >>> frames["a"]["y"].tolist(), frames["b"]["carryover"].tolist()
+    ([3.0, 4.0], ['none'])
+    """
+    outcome_values = _outcome_values(values, outcomes)
     schedule, order, levels = _schedule(infusions, randomization, carryover, treatments, reference)
     frame = outcome_values.merge(schedule, on=["patient_id", "period"], how="left", validate="one_to_one")
     orphans = frame[frame["treatment"].isna()]
@@ -106,7 +128,14 @@ def crossover_frame(values: pd.DataFrame, infusions: pd.DataFrame, randomization
     frame = frame.sort_values(["patient_id", "rank"], kind="stable").drop(columns=["rank"]).reset_index(drop=True)
     frame["treatment"] = pd.Categorical(frame["treatment"], categories=levels)
     frame["period"] = _plain_periods(frame["period"], order)
-    return frame[frame["y"].notna()].astype({"y": float}).reset_index(drop=True)
+    design = frame.drop(columns=list(outcomes))
+    frames = {}
+    for outcome in outcomes:
+        observed = frame[outcome].notna().to_numpy()
+        one = design[observed].reset_index(drop=True)
+        one.insert(2, "y", frame.loc[observed, outcome].to_numpy(dtype=float))
+        frames[outcome] = one
+    return frames
 
 
 #: Schedules already built, by a hash of their inputs: the tables and sensitivity analyses model many
