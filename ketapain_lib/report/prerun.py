@@ -163,10 +163,13 @@ def _drive(connection, downloads: str | None) -> None:
             figures = [name for name, entry in OUTPUTS.items() if entry.kind == "figure"]
             figures = [*(name for name in FIRST_FIGURES if name in figures),
                        *(name for name in figures if name not in FIRST_FIGURES)]
-            pool.starmap(_task, [*(("analysis", name) for name in phases[1]),
-                                 *(("svg", name) for name in figures)], chunksize=1)
+            # queued before the pages, which start as the last of them do: a page that finds a figure still
+            # being drawn draws it too (the same bytes, stored once)
+            drawn = pool.starmap_async(_task, [*(("analysis", name) for name in phases[1]),
+                                               *(("svg", name) for name in figures)], chunksize=1)
             notebooks, cache_path = connection.recv()
             _execute_and_store(pool, notebooks, cache_path, connection)
+            drawn.get()
             if downloads and notebooks:
                 # each worker first draws the PNGs of the figures it holds from their SVGs, then any left
                 pool.map(_held_pngs, range(PROCESSES), chunksize=1)
@@ -270,6 +273,8 @@ def _held_pngs(_: int) -> None:
         _BARRIER[0].wait(BARRIER_SECONDS)
     except threading.BrokenBarrierError:
         pass  # a worker was replaced: the figures it held are drawn again by the next step
+    # the export's PNGs are drawn while Sphinx writes the pages: Sphinx, which the build waits for, goes first
+    os.nice(10)
     results = book.results(book.load_trial())
     for name in registry.held_figures(results):
         registry.figure_bytes(results, name, "png")
@@ -294,6 +299,12 @@ def _shell():
         def __call__(self, result=None):
             if result is not None:
                 self.results.append(self.shell.display_formatter.format(result))
+
+        def flush(self):
+            # a namespace reset ends with DisplayHook.flush: it forgets the output history, which this hook never
+            # fills, and runs a full collection (a tenth of a page's time); the pages' garbage is collected
+            # as Python always does, by generations
+            pass
 
     settings = Config()
     settings.HistoryManager.enabled = False  # a page's cells are not the user's history (nor a thread's work)
