@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
-from scipy import stats
+from ..stats import distributions
 
 from ..design import CI_LEVEL, DIARY_DAYS, PRIMARY, REFERENCE_TREATMENT
 from .. import formatting as fmt
@@ -61,7 +61,7 @@ def to_svg(figure: Figure) -> bytes:
 def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
     clean = values.dropna().astype(float)
     mean = clean.mean()
-    half = stats.t.ppf(0.5 + CI_LEVEL / 2, len(clean) - 1) * clean.std() / np.sqrt(len(clean)) if len(clean) > 1 else np.nan
+    half = distributions.t_ppf(0.5 + CI_LEVEL / 2, len(clean) - 1) * clean.std() / np.sqrt(len(clean)) if len(clean) > 1 else np.nan
     return mean, mean - half, mean + half
 
 
@@ -208,7 +208,7 @@ def residual_qq(fit) -> Figure:
     """Normal Q-Q plot of a crossover fit's conditional residuals, with the Shapiro-Wilk result."""
     residuals = np.sort(np.asarray(fit.resid, dtype=float))
     n = len(residuals)
-    theoretical = stats.norm.ppf((np.arange(1, n + 1) - 0.375) / (n + 0.25))  # Blom plotting positions
+    theoretical = distributions.norm_ppf((np.arange(1, n + 1) - 0.375) / (n + 0.25))  # Blom plotting positions
     figure = Figure(figsize=(4.8, 4.2))
     axis = figure.add_subplot()
     axis.scatter(theoretical, residuals, s=16, color="#333333")

@@ -273,8 +273,6 @@ def _held_pngs(_: int) -> None:
         _BARRIER[0].wait(BARRIER_SECONDS)
     except threading.BrokenBarrierError:
         pass  # a worker was replaced: the figures it held are drawn again by the next step
-    # the export's PNGs are drawn while Sphinx writes the pages: Sphinx, which the build waits for, goes first
-    os.nice(10)
     results = book.results(book.load_trial())
     for name in registry.held_figures(results):
         registry.figure_bytes(results, name, "png")

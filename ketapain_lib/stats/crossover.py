@@ -42,7 +42,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from . import distributions
 
 from .. import formatting as fmt
 from ..rawdata.schema import TREATMENTS
@@ -70,7 +70,7 @@ PAIRS: tuple[tuple[str, str], ...] = (
 )
 #: Confidence level of every interval of the report, and its normal quantile.
 from ..design import ALPHA, CI_LEVEL, Method  # noqa: E402  (defined once)
-_Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
+_Z = float(distributions.norm_ppf(0.5 + CI_LEVEL / 2))
 
 
 def readable_term(term: str) -> str:
@@ -184,7 +184,7 @@ class CrossoverFit:
         params, se = self.core.beta, self.core.se
         z = params / se
         return pd.DataFrame({"term": self.kept_names, "estimate": params, "se": se, "z": z,
-                             "p": 2 * stats.norm.sf(np.abs(z)), "ci_low": params - _Z * se,
+                             "p": 2 * distributions.norm_sf(np.abs(z)), "ci_low": params - _Z * se,
                              "ci_high": params + _Z * se})
 
     def _contrast(self, first: str, second: str) -> np.ndarray:
@@ -213,7 +213,7 @@ class CrossoverFit:
             estimate = float(kept @ self.core.beta)
             se = float(np.sqrt(kept @ self.core.cov_beta @ kept))
             z = estimate / se
-            p = float(2 * stats.norm.sf(abs(z)))
+            p = float(2 * distributions.norm_sf(abs(z)))
             low, high = estimate - _Z * se, estimate + _Z * se
             scale, total = self.within_difference_sd, self.total_sd
             row = {"comparison": f"{first} vs {second}", "first": first, "second": second,
@@ -375,7 +375,7 @@ def sequence_by_treatment_test(data: pd.DataFrame) -> dict[str, float]:
     full, _, _ = _fit_formula("y ~ C(treatment) * C(sequence)", data, reml=False)
     df = int(full.rank - reduced.rank)
     statistic = max(0.0, 2 * (float(full.loglik) - float(reduced.loglik)))
-    return {"lr_chi2": statistic, "df": df, "p": float(stats.chi2.sf(statistic, df))}
+    return {"lr_chi2": statistic, "df": df, "p": float(distributions.chi2_sf(statistic, df))}
 
 
 def _fit_formula(formula: str, data: pd.DataFrame, reml: bool):

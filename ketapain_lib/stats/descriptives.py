@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from . import distributions
 
 from ..design import ALPHA
 from ..formatting import fixed
@@ -46,21 +46,13 @@ def _clean(values) -> np.ndarray:
 
 
 def shapiro_wilk(values) -> tuple[float, float]:
-    """Shapiro-Wilk W and P (the paper's normality rule), quietly also above 5,000 values.
-
-    SciPy warns that its P is approximate beyond 5,000 values; at that size any departure from normality
-    is detected anyway, and the approximation does not move the rule's decision, so the warning is not
-    passed on to the reader's page.
+    """Shapiro-Wilk W and P (the paper's normality rule; :func:`ketapain_lib.stats.distributions.shapiro`).
 
     >>> round(shapiro_wilk([1.0, 2.0, 3.0, 4.0, 10.0])[0], 3)
     0.836
     """
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*computed p-value may not be accurate.*")
-        result = stats.shapiro(np.asarray(values, dtype=float))
-    return float(result.statistic), float(result.pvalue)
+    w, p = distributions.shapiro(np.asarray(values, dtype=float))
+    return float(w), float(p)
 
 
 def describe(values, alpha: float = ALPHA, decimals: int = 0) -> dict[str, object]:
@@ -103,9 +95,8 @@ def compare_groups(values: pd.Series, group: pd.Series) -> dict[str, float]:
         t = p = p_welch = float("nan")
         note = "a group has fewer than two patients with a value: no t test"
     else:
-        student = stats.ttest_ind(first, second, equal_var=True)
-        t, p = float(student.statistic), float(student.pvalue)
-        p_welch = float(stats.ttest_ind(first, second, equal_var=False).pvalue)
+        t, p = distributions.ttest_ind(first, second, equal_var=True)
+        p_welch = distributions.ttest_ind(first, second, equal_var=False)[1]
     return {"n_first": len(first), "mean_first": exact_mean(first), "sd_first": exact_sd(first),
             "n_second": len(second), "mean_second": exact_mean(second), "sd_second": exact_sd(second),
             "difference": exact_mean(first) - exact_mean(second), "t": t, "p": p, "p_welch": p_welch,

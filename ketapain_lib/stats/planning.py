@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 
 import pandas as pd
-from scipy import stats
+from . import distributions
 
 
 def crossover_sample_size(difference: float, sd: float, correlation: float, alpha: float, power: float) -> dict:
@@ -27,10 +27,10 @@ def crossover_sample_size(difference: float, sd: float, correlation: float, alph
     6
     """
     sd_difference = sd * math.sqrt(2 * (1 - correlation))
-    z_alpha, z_power = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
+    z_alpha, z_power = distributions.norm_ppf(1 - alpha / 2), distributions.norm_ppf(power)
     exact = ((z_alpha + z_power) * sd_difference / difference) ** 2
     n_t = 2  # smallest n whose paired-t requirement, on n - 1 df, it meets
-    while ((stats.t.ppf(1 - alpha / 2, n_t - 1) + stats.t.ppf(power, n_t - 1)) * sd_difference / difference) ** 2 > n_t:
+    while ((distributions.t_ppf(1 - alpha / 2, n_t - 1) + distributions.t_ppf(power, n_t - 1)) * sd_difference / difference) ** 2 > n_t:
         n_t += 1
     return {"sd_difference": sd_difference, "n_normal_exact": float(exact), "n_normal": math.ceil(exact), "n_t": n_t}
 
@@ -44,7 +44,7 @@ def sd_for_sample_size(n: int, difference: float, correlation: float, alpha: flo
     >>> round(sd_for_sample_size(6, 57, 0.5, 0.02, 0.90), 1)
     38.7
     """
-    z_alpha, z_power = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
+    z_alpha, z_power = distributions.norm_ppf(1 - alpha / 2), distributions.norm_ppf(power)
     return float(difference * math.sqrt(n) / (z_alpha + z_power) / math.sqrt(2 * (1 - correlation)))
 
 
