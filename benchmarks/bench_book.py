@@ -5,7 +5,9 @@
 Times, with ``--repeat`` runs each (median and range, recorded in ``benchmarks/results.csv``): a cold build
 (no ``_build``, nothing cached), a rebuild after a change in the library (every page executes again), an
 unchanged rebuild, a rebuild after editing one chapter's prose, and the export command. Targets: 15, 15,
-1.5, 2 and 15 seconds on the 2-core reference machine. A benchmark, not a test: it asserts nothing.
+1.5, 2 and 15 seconds on the 2-core reference machine. Then the author's preview loop
+(``python -m ketapain_lib watch``): from saving an edit of one chapter's prose to the end of the rebuild in
+the warm process, against the prose edit's target. A benchmark, not a test: it asserts nothing.
 """
 from __future__ import annotations
 
@@ -55,13 +57,43 @@ def main() -> None:
             run(build, copy)
 
         export = [str(BIN / "python"), "-m", "ketapain_lib", "export", "--out", str(Path(scratch) / "export")]
+        watched = watch_rows(copy, chapter, edits, args.repeat)
         rows = [measure("cold build (no _build)", 15, cold, args.repeat),
                 measure("rebuild after a library change (every page executes)", 15, library_change, args.repeat),
                 measure("unchanged rebuild", 1.5, lambda: run(build, copy), args.repeat),
                 measure("rebuild after editing one chapter's prose", 2, prose_edit, args.repeat),
                 measure("export command (every table and figure, cold)", 15,
-                        lambda: run(export, copy), args.repeat)]
+                        lambda: run(export, copy), args.repeat), *watched]
     record("book", rows)
+
+
+def watch_rows(copy: Path, chapter: Path, edits, repeat: int) -> list:
+    """The preview loop's latency: from saving a prose edit to the end of its rebuild, in the warm process."""
+    from ketapain_lib.report.watch import BUILT
+
+    watcher = subprocess.Popen([str(BIN / "python"), "-u", "-m", "ketapain_lib", "watch", ".", "--interval", "0.1"],
+                               cwd=copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def until_built() -> None:
+        for line in watcher.stdout:
+            if line.startswith(BUILT):
+                return
+            if "[ketapain watch] failed" in line:
+                raise RuntimeError(line)
+        raise RuntimeError("the watch loop ended")
+
+    def prose_edit() -> None:
+        with chapter.open("a", encoding="utf-8") as handle:
+            handle.write(f"\nAn edited sentence of prose, number {next(edits)}.\n")
+        until_built()
+
+    try:
+        until_built()  # the first build of the loop
+        return [measure("rebuild after editing one chapter's prose, in the watch loop (python -m ketapain_lib "
+                        "watch)", 2, prose_edit, repeat)]
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ import itertools
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from ketapain_lib.provenance import consistency as test
 from ketapain_lib.provenance.audit import VERDICTS, audit_table
@@ -42,6 +41,7 @@ def test_percentages_of_twenty_are_multiples_of_five():
 
 
 def test_the_p_a_ci_implies_brackets_the_wald_p_of_its_unrounded_numbers():
+    from scipy import stats  # the reference, imported where a test needs it (a second per worker)
     rng = np.random.default_rng(3)
     for _ in range(200):
         estimate, se = rng.normal(0, 1), rng.uniform(0.1, 1)
@@ -54,6 +54,7 @@ def test_the_p_a_ci_implies_brackets_the_wald_p_of_its_unrounded_numbers():
 def test_the_omnibus_formula_matches_a_fitted_balanced_crossover():
     """Patients as fixed effects, period and treatment, in a balanced Williams design: the 2-df Wald statistic
     equals the formula from the two z tests against placebo (same residual variance in both)."""
+    from scipy import stats  # the reference, imported where a test needs it (a second per worker)
     rng = np.random.default_rng(11)
     sequences = [(0, 1, 2), (0, 2, 1), (1, 2, 0), (2, 1, 0), (1, 0, 2), (2, 0, 1)]
     for _ in range(5):
@@ -75,6 +76,7 @@ def test_the_omnibus_formula_matches_a_fitted_balanced_crossover():
 
 
 def test_t_test_ranges_bracket_scipy_on_the_printed_numbers():
+    from scipy import stats  # the reference, imported where a test needs it (a second per worker)
     ranges = test.t_test_p(378, 212, 12, 343, 151, 8, 0.5, 0.5)
     exact = stats.ttest_ind_from_stats(378, 212, 12, 343, 151, 8).pvalue
     assert ranges["student"][0] <= exact <= ranges["student"][1]

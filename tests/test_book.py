@@ -348,3 +348,40 @@ def test_unchanged_rebuild_executes_nothing_and_a_real_export_with_a_dropout_exe
     intro = (html / "intro.html").read_text(encoding="utf-8")
     assert "data in this book are synthetic" not in intro and "reads a raw export" in intro
     assert "Synthetic data." not in population and str(tmp_path) not in population
+
+
+def test_the_watch_loop_rebuilds_a_prose_edit_alone_in_its_warm_process(built, tmp_path):
+    """``python -m ketapain_lib watch``: after an edit of one page's prose, only that page is written again."""
+    from ketapain_lib.report.watch import BUILT
+
+    out, _, _ = built
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "chapters", book / "chapters", ignore=shutil.ignore_patterns("*.ipynb"))
+    for name in ("intro.md", "references.md", "_config.yml", "_toc.yml", "references.bib"):
+        shutil.copy(ROOT / name, book / name)
+    shutil.copytree(out / "_build", book / "_build")  # executed once already: the loop starts warm
+    watcher = subprocess.Popen([sys.executable, "-u", "-m", "ketapain_lib", "watch", str(book), "--interval", "0.1"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def until_built() -> list[str]:
+        lines = []
+        for line in watcher.stdout:
+            lines.append(line)
+            if line.startswith(BUILT) or "[ketapain watch] failed" in line:
+                return lines
+        raise AssertionError("the watch loop ended:\n" + "".join(lines[-40:]))
+
+    try:
+        first = until_built()
+        assert first[-1].startswith(BUILT), "".join(first[-40:])
+        with (book / "chapters" / "05_safety.md").open("a", encoding="utf-8") as page:
+            page.write("\nA sentence the watch loop must publish.\n")
+        second = until_built()
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=30)
+    assert second[-1].startswith(BUILT), "".join(second[-40:])
+    assert any("targets for 1 source files" in line for line in second), "".join(second)
+    assert EXECUTING not in "".join(second)
+    assert "A sentence the watch loop must publish." in \
+        (book / "_build" / "html" / "chapters" / "05_safety.html").read_text(encoding="utf-8")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from ketapain_lib.stats import distributions as dist
 
@@ -24,6 +23,7 @@ def _same(ours, theirs):
 
 
 def test_normal_tails_and_quantiles_equal_scipy_stats():
+    from scipy import stats  # the reference, imported where a test needs it (a second per worker)
     _same(dist.norm_cdf(X), stats.norm.cdf(X))
     _same(dist.norm_sf(X), stats.norm.sf(X))
     _same(dist.norm_ppf(Q), stats.norm.ppf(Q))
@@ -32,6 +32,7 @@ def test_normal_tails_and_quantiles_equal_scipy_stats():
 
 @pytest.mark.parametrize("df", DF)
 def test_t_chi2_f_tails_and_quantiles_equal_scipy_stats(df):
+    from scipy import stats  # the reference, imported where a test needs it (a second per worker)
     _same(dist.t_sf(X, df), stats.t.sf(X, df))
     _same(dist.t_ppf(Q, df), stats.t.ppf(Q, df))
     positive = np.abs(X)
@@ -43,13 +44,15 @@ def test_t_chi2_f_tails_and_quantiles_equal_scipy_stats(df):
 
 @pytest.mark.parametrize("noncentrality", [0.0, 1.5, -3.0, 8.5, 12.0, -20.0])
 def test_noncentral_t_tail_equals_scipy_stats(noncentrality):
+    from scipy import stats  # the reference, imported where a test needs it (a second per worker)
     for df in (3, 17, 36):
         _same(dist.nct_sf(X[np.isfinite(X)], df, noncentrality), stats.nct.sf(X[np.isfinite(X)], df, noncentrality))
 
 
 def test_t_tests_agree_with_scipy_stats():
+    from scipy import stats  # the reference, imported where a test needs it (a second per worker)
     rng = np.random.default_rng(7)
-    for _ in range(200):
+    for _ in range(60):
         first, second = rng.normal(0, rng.uniform(0.1, 50), rng.integers(2, 30)), rng.normal(1, 3, rng.integers(2, 30))
         for equal in (True, False):
             ours, theirs = dist.ttest_ind(first, second, equal), stats.ttest_ind(first, second, equal_var=equal)
@@ -72,6 +75,7 @@ def test_shapiro_wilk_equals_r_on_every_reference_sample():
 
 
 def test_shapiro_wilk_is_within_scipy_stats_rounding_and_ignores_order_and_location():
+    from scipy import stats  # the reference, imported where a test needs it (a second per worker)
     rng = np.random.default_rng(11)
     for n in [3, 4, 5, 6, 11, 12, 25, 200]:
         x = rng.gamma(2.0, 3.0, n)
@@ -85,6 +89,7 @@ def test_shapiro_wilk_is_within_scipy_stats_rounding_and_ignores_order_and_locat
         dist.shapiro([1.0, 2.0])
 
 
+@pytest.mark.slow  # a fresh interpreter importing the whole report: 3 s
 def test_the_report_imports_no_scipy_stats():
     """scipy.stats takes a second to import: the book's pre-execution imports the report without it."""
     code = ("import sys; from ketapain_lib.report import book, registry, prerun, export; "
