@@ -18,6 +18,14 @@ sys.dont_write_bytecode = False
 collect_ignore_glob = ["tests/reference/*.py"]
 
 
+def pytest_ignore_collect(collection_path, config):
+    """The fast tier (``-m "not slow"``) does not read the chapters' notebooks: each would be an nbval item,
+    marked slow below and deselected (reading them costs each worker half a second)."""
+    if collection_path.suffix == ".ipynb" and config.option.markexpr.replace(" ", "") == "notslow":
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         # nbval items: each executes a chapter notebook in a kernel

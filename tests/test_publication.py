@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from great_tables import _tbl_data
 
 from ketapain_lib.report import publication
 from ketapain_lib.report.publication import Layout, publication_table
@@ -27,6 +26,8 @@ def _tables() -> dict[str, str]:
 
 
 def test_cells_through_iat_give_the_tables_great_tables_gives_itself():
+    from great_tables import _tbl_data  # imported by the test that needs it, not by every worker's collection
+
     fast = _tables()
     assert publication._CELL_ACCESS, "the scalar cell access is in place after a table"
     original_get, original_set = publication._CELL_ACCESS[0]

@@ -15,7 +15,7 @@ import base64
 import html
 from dataclasses import replace
 
-from IPython.display import HTML, Markdown
+from typing import TYPE_CHECKING
 
 from .. import formatting as fmt
 from ..rawdata import load
@@ -24,6 +24,16 @@ from . import cache, prose, registry, views
 from .export import DOWNLOADS_FOLDER
 from .publication import publication_table, treatment_counts
 from .results import Results
+
+if TYPE_CHECKING:
+    from IPython.display import HTML, Markdown
+
+
+def _html(text: str) -> HTML:
+    from IPython.display import HTML  # when a page displays, not when the library is imported
+
+    return HTML(text)
+
 
 __all__ = ["load_trial", "provenance", "results", "output", "side_by_side", "glue_chapter", "glue_values", "show", "ledger_rows"]
 
@@ -59,6 +69,8 @@ def provenance(trial: Trial) -> Markdown | None:
     # the folder's name only: its full path belongs to whoever built the book and may name a secure location
     text = (f"```{{note}}\nData: the raw export in the folder `{trial.source.name}` (SHA-256 fingerprint "
             f"`{fingerprint(trial.source)}`).\n```")
+    from IPython.display import Markdown
+
     return Markdown(text)
 
 
@@ -69,7 +81,7 @@ def show(frame, precision: int | dict[str, int] = 2):
     mapping by column; P-value columns print as journals print them.
     """
     text = fmt.frame_as_text(frame, precision)
-    return HTML(publication_table(f"table-{cache.value_hash(text)[:12]}", "", "", text, {}))
+    return _html(publication_table(f"table-{cache.value_hash(text)[:12]}", "", "", text, {}))
 
 
 def results(trial: Trial) -> Results:
@@ -85,7 +97,7 @@ def output(results: Results, name: str) -> HTML:
     if entry.kind == "figure":
         # vector on the page: sharp at any zoom, on a phone and in the printed PDF
         svg = base64.b64encode(registry.figure_bytes(results, name, "svg")).decode("ascii")
-        return HTML(f'<figure class="ketapain-figure" id="{name}"><img src="data:image/svg+xml;base64,{svg}" style="max-width:100%;height:auto" '
+        return _html(f'<figure class="ketapain-figure" id="{name}"><img src="data:image/svg+xml;base64,{svg}" style="max-width:100%;height:auto" '
                     f'alt="{html.escape(entry.alt)}"/><figcaption>{caption}</figcaption>'
                     f'{_downloads(entry.path + ".png", entry.path + ".svg")}</figure>')
     made = entry.make(results)
@@ -94,14 +106,14 @@ def output(results: Results, name: str) -> HTML:
     notes = [*([_source_note(results.trial)] if entry.from_data else []), *_model_notes(made)]
     # a view may add footnotes that depend on the data (a score analysed on the log scale)
     layout = replace(entry.layout, footnotes=entry.layout.footnotes + tuple(shown.attrs.get("footnotes", ())))
-    return HTML(publication_table(name, entry.number, entry.caption, text, treatment_counts(results.trial.infusions),
+    return _html(publication_table(name, entry.number, entry.caption, text, treatment_counts(results.trial.infusions),
                                   tuple(notes), layout) + (_downloads(entry.path) if entry.exported else ""))
 
 
 def side_by_side(results: Results, *names: str) -> HTML:
     """Display narrow registry tables next to each other (one under another on a narrow screen)."""
     cells = "".join(f'<div class="ketapain-side-by-side-cell">{output(results, name).data}</div>' for name in names)
-    return HTML(f'<div class="ketapain-side-by-side">{cells}</div>')
+    return _html(f'<div class="ketapain-side-by-side">{cells}</div>')
 
 
 #: The chapters' path to the HTML build's copy of the export (written by ketapain_lib.report.sphinx_ext).
@@ -165,9 +177,9 @@ def ledger_rows(results: Results, section: str | None = None):
     shown = views.ledger_view(table).drop(columns="section")
     table_html = show(shown, {"reproduced": 3, "difference": 3}).data
     if section is None:
-        return HTML(table_html)
+        return _html(table_html)
     # within a chapter, collapsed under a one-line count: the prose carries the result, the rows are for checking
     counts = shown["status"].value_counts()
     summary = (f"Published beside reproduced: {len(shown)} number(s) of this section, {int(counts.get('match', 0))} "
                f"match, {int(counts.get('differs', 0))} differ")
-    return HTML(f'<details class="ketapain-ledger"><summary>{html.escape(summary)}</summary>{table_html}</details>')
+    return _html(f'<details class="ketapain-ledger"><summary>{html.escape(summary)}</summary>{table_html}</details>')

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import functools
 import io
+from typing import TYPE_CHECKING
 
-import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
-from ..stats import distributions
 
 from ..design import CI_LEVEL, DIARY_DAYS, PRIMARY, REFERENCE_TREATMENT
 from .. import formatting as fmt
-from ..stats import derive
+from ..stats import derive, distributions
 from ..rawdata.load import Trial
 from ..rawdata.schema import TREATMENT_LABELS, TREATMENTS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 COLOURS = dict(zip(TREATMENTS, ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")))
 MARKERS = dict(zip(TREATMENTS, ("o", "s", "^", "D", "v")))
@@ -36,9 +36,18 @@ def styled(draw):
     """Run ``draw`` (a figure function or a renderer) inside the report's style context."""
     @functools.wraps(draw)
     def in_style(*args, **kwargs):
+        import matplotlib  # at the first drawing: a module that only names the figures imports no matplotlib
+
         with matplotlib.rc_context(STYLE):
             return draw(*args, **kwargs)
     return in_style
+
+
+def _figure(**options) -> Figure:
+    """A new matplotlib Figure, not registered with pyplot."""
+    from matplotlib.figure import Figure
+
+    return Figure(**options)
 
 
 @styled
@@ -68,6 +77,8 @@ def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
 @styled
 def flow_diagram(trial: Trial) -> Figure:
     """Figure 1: screened, excluded (with reasons), randomized, allocation per period, analysed."""
+    from matplotlib import patches
+
     outcome = trial.screening["screening_outcome"].astype(str)
     counts = derive.flow_counts(trial.screening)
     n_screened, n_randomized = counts["screened"], counts["randomized"]
@@ -76,15 +87,14 @@ def flow_diagram(trial: Trial) -> Figure:
     left = derive.discontinuations(trial.disposition, trial.infusions)
     primary_auc = derive.with_treatment(derive.auc(trial.diary, periods=trial.infusions), trial.infusions)
     analysed = primary_auc.dropna(subset=["auc"]).groupby("treatment", observed=True)["patient_id"].nunique()
-
-    figure = Figure(figsize=(7.5, 6.2))
+    figure = _figure(figsize=(7.5, 6.2))
     axis = figure.add_axes([0, 0, 1, 1])
     axis.set_xlim(0, 100)
     axis.set_ylim(0, 100)
     axis.axis("off")
 
     def box(x, y, text, width=34, height=8):
-        axis.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+        axis.add_patch(patches.FancyBboxPatch((x - width / 2, y - height / 2), width, height,
                                       boxstyle="round,pad=0.6", facecolor="white", edgecolor="#333333"))
         axis.text(x, y, text, ha="center", va="center", fontsize=9)
 
@@ -118,7 +128,7 @@ def daily_pain(trial: Trial, measure: str = PRIMARY.measure, imputation: derive.
         derive.diary_grid(trial.diary, (measure,), trial.infusions)
     grid = derive.with_treatment(grid, trial.infusions)
     # one panel per arm, on a shared scale: three overlapping bands would blur into one
-    figure = Figure(figsize=(7.5, 3.4))
+    figure = _figure(figsize=(7.5, 3.4))
     axes = figure.subplots(1, len(TREATMENTS), sharey=True)
     for axis, treatment in zip(axes, TREATMENTS):
         part = grid[grid["treatment"] == treatment]
@@ -143,7 +153,7 @@ def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = PRIMARY.measure,
                      imputation: derive.Imputation = "none") -> Figure:
     """Figure 3: mean AUC (95% CI) at days 7, 15, 21, 28 and 35, by treatment."""
     data = auc_long[(auc_long["measure"] == measure) & (auc_long["imputation"] == imputation)]
-    figure = Figure(figsize=(7.5, 4.2))
+    figure = _figure(figsize=(7.5, 4.2))
     axis = figure.add_subplot()
     offsets = dict(zip(TREATMENTS, (-0.6, 0.0, 0.6)))
     for treatment in TREATMENTS:
@@ -174,7 +184,7 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
                     & (auc_long["imputation"] == imputation)]
     wide = data.pivot(index="patient_id", columns="treatment", values="auc")[list(TREATMENTS)]
     wide = wide.sort_values([REFERENCE_TREATMENT], kind="stable")
-    figure = Figure(figsize=(7.5, 5.8))
+    figure = _figure(figsize=(7.5, 5.8))
     axis = figure.add_subplot()
     positions = np.arange(len(wide))
     for treatment in TREATMENTS:
@@ -209,7 +219,7 @@ def residual_qq(fit) -> Figure:
     residuals = np.sort(np.asarray(fit.resid, dtype=float))
     n = len(residuals)
     theoretical = distributions.norm_ppf((np.arange(1, n + 1) - 0.375) / (n + 0.25))  # Blom plotting positions
-    figure = Figure(figsize=(4.8, 4.2))
+    figure = _figure(figsize=(4.8, 4.2))
     axis = figure.add_subplot()
     axis.scatter(theoretical, residuals, s=16, color="#333333")
     slope, intercept = np.std(residuals, ddof=1), np.mean(residuals)
@@ -234,7 +244,7 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
     """
     comparisons = list(dict.fromkeys(contrasts["comparison"]))
     groups = list(dict.fromkeys(contrasts[group]))
-    figure = Figure(figsize=(7.5, 1.0 + 0.45 * len(groups) * len(comparisons)))
+    figure = _figure(figsize=(7.5, 1.0 + 0.45 * len(groups) * len(comparisons)))
     axes = figure.subplots(len(comparisons), 1, sharex=True, squeeze=False)[:, 0]
     for axis, comparison in zip(axes, comparisons):
         part = contrasts[contrasts["comparison"] == comparison].set_index(group).loc[groups]
@@ -257,7 +267,7 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
 @styled
 def power_curve(curve: pd.DataFrame, margin: float | None = None) -> Figure:
     """Exact power of the achieved design (:func:`ketapain_lib.stats.power.exact_power`) against the true benefit."""
-    figure = Figure(figsize=(6.0, 3.8))
+    figure = _figure(figsize=(6.0, 3.8))
     axis = figure.add_subplot()
     axis.plot(curve["delta"], curve["power"], color=INK)
     axis.axhline(0.8, color="#999999", linewidth=1, linestyle=":")
