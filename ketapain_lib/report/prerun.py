@@ -239,6 +239,12 @@ def _forked_pool(processes: int, directory=None):
     workers then share) and frozen its heap."""
     from . import book
 
+    # what the library imports only when it first draws or displays, the workers all need: imported once, here
+    import great_tables  # noqa: F401
+    import IPython.core.interactiveshell  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    from IPython.display import HTML  # noqa: F401
+
     book.load_trial(directory)  # read and validated once, here: the forked workers get copies of it
     context = multiprocessing.get_context("fork")
     _BARRIER[:] = [context.Barrier(processes)]
