@@ -7,7 +7,9 @@ Times, with ``--repeat`` runs each (median and range, recorded in ``benchmarks/r
 unchanged rebuild, a rebuild after editing one chapter's prose, and the export command. Targets: 15, 15,
 1.5, 2 and 15 seconds on the 2-core reference machine. Then the author's preview loop
 (``python -m ketapain_lib watch``): from saving an edit of one chapter's prose to the end of the rebuild in
-the warm process, against the prose edit's target. A benchmark, not a test: it asserts nothing.
+the warm process, against the prose edit's target; and, for scale, the unchanged rebuild of a one-page book
+with jupyter-book's default configuration (no code, no extension of ours): the command's own floor on this
+machine. A benchmark, not a test: it asserts nothing.
 """
 from __future__ import annotations
 
@@ -58,12 +60,21 @@ def main() -> None:
 
         export = [str(BIN / "python"), "-m", "ketapain_lib", "export", "--out", str(Path(scratch) / "export")]
         watched = watch_rows(copy, chapter, edits, args.repeat)
+        floor = Path(scratch) / "one_page_book"
+        floor.mkdir()
+        (floor / "_config.yml").write_text("title: One page\n", encoding="utf-8")
+        (floor / "_toc.yml").write_text("format: jb-book\nroot: intro\n", encoding="utf-8")
+        (floor / "intro.md").write_text("# One page\n\nNothing to execute.\n", encoding="utf-8")
+        one_page = [str(BIN / "jupyter-book"), "build", "."]
+        run(one_page, floor)
         rows = [measure("cold build (no _build)", 15, cold, args.repeat),
                 measure("rebuild after a library change (every page executes)", 15, library_change, args.repeat),
                 measure("unchanged rebuild", 1.5, lambda: run(build, copy), args.repeat),
                 measure("rebuild after editing one chapter's prose", 2, prose_edit, args.repeat),
                 measure("export command (every table and figure, cold)", 15,
-                        lambda: run(export, copy), args.repeat), *watched]
+                        lambda: run(export, copy), args.repeat), *watched,
+                measure("for scale: unchanged rebuild of a one-page book, jupyter-book's defaults (no code)", None,
+                        lambda: run(one_page, floor), args.repeat)]
     record("book", rows)
 
 
