@@ -156,6 +156,12 @@ def _drive(connection, downloads: str | None) -> None:
 
     error = None
     try:
+        # what the library imports only when it first draws or displays, every page needs: imported once, here
+        import great_tables  # noqa: F401
+        import IPython.core.interactiveshell  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+        from IPython.display import HTML  # noqa: F401
+
         with _forked_pool(PROCESSES) as pool:
             phases = analysis_phases()
             pool.starmap(_task, [("analysis", name) for name in phases[0]], chunksize=1)
@@ -238,12 +244,6 @@ def _forked_pool(processes: int, directory=None):
     """Worker processes forked from this one once it has imported the report and loaded the trial (which the
     workers then share) and frozen its heap."""
     from . import book
-
-    # what the library imports only when it first draws or displays, the workers all need: imported once, here
-    import great_tables  # noqa: F401
-    import IPython.core.interactiveshell  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-    from IPython.display import HTML  # noqa: F401
 
     book.load_trial(directory)  # read and validated once, here: the forked workers get copies of it
     context = multiprocessing.get_context("fork")
