@@ -1,10 +1,11 @@
 """Execute the book's notebooks beside Sphinx: two processes, one import, each analysis computed once.
 
 myst-nb executes each notebook in a kernel of its own, one after the other: every page pays for a kernel,
-for importing pandas, SciPy and matplotlib, and for loading the shared analyses. Here, once Sphinx has its
-configuration, the notebooks that jupyter-cache does not hold yet are executed by two forked worker
-processes that share the parent's imports (and a copy of the loaded trial), while Sphinx, in the parent,
-reads each page as soon as its notebook is stored. In order:
+for importing pandas, SciPy and matplotlib, and for loading the shared analyses. Here a driver process,
+forked as soon as the build knows its inputs changed (:mod:`ketapain_lib.report.sphinx_ext` loads first),
+imports the report while Sphinx starts up; the notebooks that jupyter-cache does not hold yet are then
+executed by its two forked worker processes, which share its imports (and a copy of the loaded trial),
+while Sphinx, in the parent, reads each page as soon as its notebook is stored. In order:
 
 1. the analyses of :data:`ketapain_lib.report.results.ANALYSES`, one task each, the slowest first; then
    the ledger (which reads the others) beside every figure drawn once as SVG
@@ -25,9 +26,10 @@ Examples
 --------
 In ``_config.yml`` this runs through :mod:`ketapain_lib.report.sphinx_ext`; from Python::
 
-    running = Prerun(notebooks, cache_path, downloads)   # starts at once
-    running.wait_for(path)                               # seconds, or the error that left it to myst-nb
-    running.finish()                                     # the export is written
+    running = Prerun(downloads)               # the driver starts at once: imports, analyses, figures
+    running.run(notebooks, cache_path)        # the notebooks Sphinx found to run
+    running.wait_for(path)                    # seconds, or the error that left it to myst-nb
+    running.finish()                          # the export is written
 """
 from __future__ import annotations
 
@@ -166,9 +168,7 @@ def _drive(connection, downloads: str | None) -> None:
             phases = analysis_phases()
             pool.starmap(_task, [("analysis", name) for name in phases[0]], chunksize=1)
             # the ledger reads the other analyses, the figures too: beside each other, neither waits for the other
-            figures = [name for name, entry in OUTPUTS.items() if entry.kind == "figure"]
-            figures = [*(name for name in FIRST_FIGURES if name in figures),
-                       *(name for name in figures if name not in FIRST_FIGURES)]
+            figures = _slowest_first([name for name, entry in OUTPUTS.items() if entry.kind == "figure"], FIRST_FIGURES)
             # queued before the pages, which start as the last of them do: a page that finds a figure still
             # being drawn draws it too (the same bytes, stored once)
             drawn = pool.starmap_async(_task, [*(("analysis", name) for name in phases[1]),
@@ -221,8 +221,13 @@ def analysis_phases() -> list[list[str]]:
     :data:`LAST_ANALYSES`, the slowest first (:data:`FIRST_ANALYSES`), then those."""
     from .results import ANALYSES
 
-    ordered = [*FIRST_ANALYSES, *(name for name in ANALYSES if name not in FIRST_ANALYSES)]
+    ordered = _slowest_first(ANALYSES, FIRST_ANALYSES)
     return [[name for name in ordered if name not in LAST_ANALYSES], list(LAST_ANALYSES)]
+
+
+def _slowest_first(names, slowest: tuple[str, ...]) -> list[str]:
+    """``names`` with those of ``slowest`` first, in its order: two workers then end together."""
+    return [*(name for name in slowest if name in names), *(name for name in names if name not in slowest)]
 
 
 def compute_analyses(directory=None, processes: int = PROCESSES) -> None:
@@ -317,8 +322,8 @@ def _shell():
     shell.displayhook = hook
     shell.display_trap.hook = hook
     _SHELL.append(shell)
-    # what the worker holds before its first page (the analyses, the figures) lives on: the collection that
-    # each page's namespace reset runs then scans only what the pages made
+    # what the worker holds before its first page (the analyses, the figures) lives on: the collections during
+    # the pages then scan only what the pages made
     gc.freeze()
     return shell
 

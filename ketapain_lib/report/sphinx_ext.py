@@ -185,15 +185,15 @@ def _ensure_downloads(app, exception) -> None:
     if running is not None and exception is not None:
         running.stop()
     elif running is not None:
-        from . import prerun
-
-        running.finish()  # the export the pre-execution finishes in the background
         from sphinx.util import logging
 
+        from .prerun import PROCESSES
+
+        running.finish()  # the export the pre-execution finishes in the background
         executed = sum(not isinstance(outcome, str) for _, outcome in running.outcomes())
         logging.getLogger(__name__).info(
             f"[ketapain] pre-executed {executed} notebook(s) and the export in "
-            f"{time.perf_counter() - running.started:.1f} s ({prerun.PROCESSES} processes)")
+            f"{time.perf_counter() - running.started:.1f} s ({PROCESSES} processes)")
     if exception is not None or app.builder.name != "html":
         return  # the single-page build for the PDF has no download links to serve
     missing = not (_downloads(app) / MANIFEST).is_file()

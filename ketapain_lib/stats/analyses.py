@@ -37,15 +37,8 @@ def _model_data(trial: Trial, values: pd.DataFrame, outcome: str = "auc",
 
 
 def _model_data_by(trial: Trial, long: pd.DataFrame, keys: list[str], outcome: str):
-    """(key, model data) of each group of ``long`` by ``keys``, in order of appearance: the
-    :func:`_model_data` of each group, with the values merged with the schedule once for all groups."""
-    groups = long.groupby(keys, sort=False).ngroup()
-    wide = (long.assign(_group=groups.map("group {}".format)).pivot(index=["patient_id", "period"], columns="_group",
-                                                                    values=outcome).reset_index())
-    names = [f"group {number}" for number in range(groups.max() + 1)] if len(long) else []
-    frames = crossover.crossover_frames(wide, trial.infusions, trial.randomization, names)
-    firsts = long.loc[~groups.duplicated(), keys].itertuples(index=False, name=None)
-    return [(key, frames[name]) for key, name in zip(firsts, names)]
+    """(key, model data) of each group of ``long`` by ``keys``, in order of appearance (one merge for all)."""
+    return crossover.crossover_frames_by(long, keys, outcome, trial.infusions, trial.randomization)
 
 
 #: How each carry-over coding is named in the model-choice tables.

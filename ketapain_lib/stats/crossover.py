@@ -47,7 +47,7 @@ from . import distributions
 from .. import formatting as fmt
 from ..rawdata.schema import TREATMENTS
 from . import lmm_core, small_sample
-from .crossover_data import crossover_frame, crossover_frames  # noqa: F401  (the model's data, re-exported)
+from .crossover_data import crossover_frame, crossover_frames, crossover_frames_by  # noqa: F401  (re-exported)
 from .descriptives import shapiro_wilk
 from .formulas import design_matrix
 

@@ -138,6 +138,32 @@ def crossover_frames(values: pd.DataFrame, infusions: pd.DataFrame, randomizatio
     return frames
 
 
+def crossover_frames_by(long: pd.DataFrame, keys: Sequence[str], outcome: str, infusions: pd.DataFrame,
+                        randomization: pd.DataFrame, carryover: CarryoverCoding = CARRYOVER_CODING,
+                        treatments: Sequence[str] | None = None,
+                        reference: str | None = None) -> list[tuple[tuple, pd.DataFrame]]:
+    """(key, :func:`crossover_frame`) of each group of ``long`` by the columns ``keys`` (each group one value of
+    ``outcome`` per patient and period), in order of appearance: :func:`crossover_frames` of the groups side
+    by side, so the values are merged with the schedule once.
+
+    >>> import pandas as pd
+    >>> infusions = pd.DataFrame({"patient_id": ["1", "1"], "period": [1, 2], "treatment": ["placebo", "ketamine"]})
+    >>> randomization = pd.DataFrame({"patient_id": ["1"], "sequence": ["PK"]})
+    >>> long = pd.DataFrame({"day": [7, 7, 35, 35], "patient_id": ["1"] * 4, "period": [1, 2, 1, 2],
+    ...                      "auc": [1.0, 2.0, 3.0, 4.0]})
+    >>> frames = crossover_frames_by(long, ["day"], "auc", infusions, randomization)
+    >>> [(key, frame["y"].tolist()) for key, frame in frames]
+    [((7,), [1.0, 2.0]), ((35,), [3.0, 4.0])]
+    """
+    groups = long.groupby(list(keys), sort=False).ngroup()
+    wide = (long.assign(_group=groups.map("group {}".format)).pivot(index=["patient_id", "period"], columns="_group",
+                                                                    values=outcome).reset_index())
+    names = [f"group {number}" for number in range(groups.max() + 1)] if len(long) else []
+    frames = crossover_frames(wide, infusions, randomization, names, carryover, treatments, reference)
+    firsts = long.loc[~groups.duplicated(), list(keys)].itertuples(index=False, name=None)
+    return [(key, frames[name]) for key, name in zip(firsts, names)]
+
+
 #: Schedules already built, by a hash of their inputs: the tables and sensitivity analyses model many
 #: outcomes of one trial, whose schedule (treatment, carry-over, sequence of every period) is the same.
 _SCHEDULES: dict[tuple, tuple[pd.DataFrame, list, list[str]]] = {}

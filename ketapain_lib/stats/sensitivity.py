@@ -125,19 +125,10 @@ def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> d
 
 
 def _model_frames(trial: Trial, aucs: list[pd.DataFrame]) -> list[pd.DataFrame]:
-    """The model frame of each completed dataset's AUCs: built once, then only the outcome changes.
-
-    The completed datasets share their patients and periods (the same wide diary), so the schedule, the
-    carry-over and the row order of the first frame hold for all; each one's AUCs are aligned to it by key.
-    """
-    template = models.crossover_frame(aucs[0], trial.infusions, trial.randomization)
-    keys = pd.MultiIndex.from_arrays([template["patient_id"].astype(str), template["period"].astype(str)])
-    frames = [template]
-    for auc in aucs[1:]:
-        by_key = pd.Series(auc["auc"].to_numpy(dtype=float),
-                           index=pd.MultiIndex.from_arrays([auc["patient_id"].astype(str), auc["period"].astype(str)]))
-        frames.append(template.assign(y=by_key.reindex(keys).to_numpy()))
-    return frames
+    """The model frame of each completed dataset's AUCs, merged with the schedule once for all of them."""
+    long = pd.concat([auc.assign(imputation=number) for number, auc in enumerate(aucs)], ignore_index=True)
+    return [frame for _, frame in models.crossover_frames_by(long, ["imputation"], "auc", trial.infusions,
+                                                             trial.randomization)]
 
 
 def _pooled(trial: Trial, completed: list[pd.DataFrame]) -> pd.DataFrame:
