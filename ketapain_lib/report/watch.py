@@ -95,8 +95,17 @@ def build(root: Path) -> bool:
 
 
 def watch(root: Path, interval: float = 0.25) -> int:
-    """Build, then rebuild on every change of the book's sources until interrupted (see the module)."""
+    """Build, then rebuild on every change of the book's sources until interrupted (see the module).
+
+    A folder without a ``_config.yml`` or a non-positive interval is refused in one line (exit status 2).
+    """
     root = root.resolve()
+    if not (root / "_config.yml").is_file():
+        print(f"watch: {root} is not a book: it has no _config.yml", file=sys.stderr)
+        return 2
+    if not interval > 0:
+        print(f"watch: --interval must be a positive number of seconds, not {interval}", file=sys.stderr)
+        return 2
     os.chdir(root)
     pages, library = snapshot(root, BOOK_PATTERNS), (snapshot(root, LIBRARY_PATTERNS), _data_snapshot())
     build(root)
