@@ -346,9 +346,13 @@ def test_non_identifiable_patient_variance_is_reported_not_guessed():
     confounded = fit_random_intercept(y[six], X[six], groups[six], True)
     assert np.isnan(confounded.s2_patient) and np.isfinite(confounded.s2_residual)
     assert any("confounded with the fixed effects" in n for n in confounded.notes)
+    # the within-patient contrasts are still estimated and tested (issue 26, item 8): with fixed patient effects,
+    # on n - rank(X) df; a between-patient term (the intercept) is refused by name
+    assert confounded.within_only and np.isfinite(confounded.se[1])
+    assert satterthwaite_df(confounded, np.eye(X.shape[1])[1]).ddf == confounded.n_obs - confounded.rank
     for test in (satterthwaite_df, wald_chi2):
-        with pytest.raises(ValueError, match="not identifiable"):
-            test(confounded, np.eye(X.shape[1])[1])
+        with pytest.raises(ValueError, match="between-patient terms, which cannot be tested"):
+            test(confounded, np.eye(X.shape[1])[0])
 
 
 def test_one_row_tests_agree_with_each_other():

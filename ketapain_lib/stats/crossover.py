@@ -49,7 +49,7 @@ from ..rawdata.schema import TREATMENTS
 from . import lmm_core, small_sample
 from .crossover_data import crossover_frame, crossover_frames, crossover_frames_by  # noqa: F401  (re-exported)
 from .descriptives import shapiro_wilk
-from .formulas import design_matrix
+from .formulas import Column, factor_levels, treatment_design
 
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
 
@@ -59,6 +59,14 @@ FORMULAS: dict[str, str] = {
     "period": "{treatment} + C(period) + C(sequence)",
     "no_carryover": "{treatment} + C(sequence)",
     "treatment_only": "{treatment}",
+}
+#: The terms of each model (a factor, or two for an interaction), from which the design is built from the data;
+#: :data:`FORMULAS` shows them. Factors without a reference here take their first level as the reference.
+MODEL_TERMS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "paper": (("treatment",), ("sequence",), ("carryover",)),
+    "period": (("treatment",), ("period",), ("sequence",)),
+    "no_carryover": (("treatment",), ("sequence",)),
+    "treatment_only": (("treatment",),),
 }
 #: The paper's three pairwise comparisons, as (first, second): estimate = first - second. The paper's sign
 #: convention: each active treatment minus placebo, and ketamine minus ketamine/magnesium (its three published
@@ -73,8 +81,8 @@ from ..design import ALPHA, CI_LEVEL, Method  # noqa: E402  (defined once)
 _Z = float(distributions.norm_ppf(0.5 + CI_LEVEL / 2))
 
 
-def readable_term(term: str) -> str:
-    """A model term as a reader names it.
+def readable_term(term: str, column: Column | None = None) -> str:
+    """A model term as a reader names it (from its ``column`` when given, whatever its labels).
 
     >>> readable_term("C(treatment, Treatment('placebo'))[T.ketamine]")
     'ketamine vs placebo'
@@ -83,6 +91,9 @@ def readable_term(term: str) -> str:
     """
     import re
 
+    if column is not None and len(column.factors) == 1:
+        factor, level = column.factors[0], column.levels[0]
+        return f"carry-over from {level}" if factor == "carryover" else f"{factor} {level}"
     match = re.fullmatch(r"C\(treatment, Treatment\('(.+)'\)\)\[T\.(.+)\]", term)
     if match:
         return f"{match.group(2)} vs {match.group(1)}"
@@ -125,6 +136,7 @@ class CrossoverFit:
     X: np.ndarray
     notes: list[str] = field(default_factory=list)
     transform: str = "none"
+    columns: list[Column] = field(default_factory=list)
 
     # ---- variance components
     @property
@@ -169,8 +181,18 @@ class CrossoverFit:
         """The estimable columns of the design, in the order of ``core.beta``."""
         return [self.names[i] for i in self.core.kept]
 
-    def _term(self, level: str) -> str:
-        return f"C(treatment, Treatment({self.levels[0]!r}))[T.{level}]"
+    def _column(self, level) -> int:
+        """The index of the design column of treatment ``level`` (found by level, not by name)."""
+        return next(i for i, column in enumerate(self.columns)
+                    if column.factors == ("treatment",) and column.levels == (level,))
+
+    def _within(self, L) -> np.ndarray:
+        """Whether each row of ``L`` (over all columns) can be estimated with a standard error: always, unless the
+        patient effect is confounded with the fixed effects, when only within-patient contrasts can."""
+        L = np.atleast_2d(L)
+        if not self.core.within_only:
+            return np.ones(len(L), dtype=bool)
+        return lmm_core.within_patient(self.core, L[:, list(self.core.kept)])
 
     @property
     def pairs(self) -> list[tuple[str, str]]:
@@ -182,6 +204,8 @@ class CrossoverFit:
     def fixed_effects(self) -> pd.DataFrame:
         """Coefficients with SE from (X'V^-1X)^-1, Wald z, P and 95% CI (aliased columns left out)."""
         params, se = self.core.beta, self.core.se
+        if self.core.within_only:      # the between-patient terms (intercept, sequence) have no standard error
+            se = np.where(lmm_core.within_patient(self.core, np.eye(len(params))), se, np.nan)
         z = params / se
         return pd.DataFrame({"term": self.kept_names, "estimate": params, "se": se, "z": z,
                              "p": 2 * distributions.norm_sf(np.abs(z)), "ci_low": params - _Z * se,
@@ -191,7 +215,7 @@ class CrossoverFit:
         vector = np.zeros(len(self.names))
         for treatment, sign in ((first, 1.0), (second, -1.0)):
             if treatment != self.levels[0]:
-                vector[self.names.index(self._term(treatment))] += sign
+                vector[self._column(treatment)] += sign
         return vector
 
     def pairwise(self) -> pd.DataFrame:
@@ -211,7 +235,7 @@ class CrossoverFit:
             if not np.allclose(np.delete(vector, list(self.core.kept)), 0.0):
                 raise ValueError(f"{first} vs {second} involves an aliased (dropped) column: not estimable")
             estimate = float(kept @ self.core.beta)
-            se = float(np.sqrt(kept @ self.core.cov_beta @ kept))
+            se = float(np.sqrt(kept @ self.core.cov_beta @ kept)) if self._within(vector)[0] else math.nan
             z = estimate / se
             p = float(2 * distributions.norm_sf(abs(z)))
             low, high = estimate - _Z * se, estimate + _Z * se
@@ -221,7 +245,8 @@ class CrossoverFit:
                    "ci_low": low, "ci_high": high, "effect_size": estimate / scale,
                    "es_ci_low": low / scale, "es_ci_high": high / scale, "es_total_sd": estimate / total,
                    "es_total_sd_ci_low": low / total, "es_total_sd_ci_high": high / total}
-            if self.method == "REML" and math.isfinite(self.patient_variance):
+            if self.method == "REML" and (math.isfinite(self.patient_variance) or self.core.within_only) \
+                    and math.isfinite(se):
                 kr = small_sample.kenward_roger(self.core, vector)
                 row.update({"df_kr": float(kr.ddf), "p_kr": float(kr.p)})
             rows.append(row)
@@ -230,7 +255,7 @@ class CrossoverFit:
     def _treatment_rows(self) -> np.ndarray:
         rows = np.zeros((len(self.levels) - 1, len(self.names)))
         for i, level in enumerate(self.levels[1:]):
-            rows[i, self.names.index(self._term(level))] = 1.0
+            rows[i, self._column(level)] = 1.0
         return rows
 
     def omnibus(self) -> dict[str, float]:
@@ -265,7 +290,7 @@ class CrossoverFit:
         for name, L in tests:
             row = {"test": name, "F_kr": math.nan, "ndf": int(np.atleast_2d(L).shape[0]), "ddf_kr": math.nan,
                    "p_kr": math.nan, "ddf_satterthwaite": math.nan, "p_satterthwaite": math.nan}
-            if math.isfinite(self.patient_variance):
+            if math.isfinite(self.patient_variance) or (self.core.within_only and self._within(L).all()):
                 kr, sat = small_sample.kenward_roger(self.core, L), small_sample.satterthwaite_df(self.core, L)
                 row.update({"F_kr": float(kr.F), "ddf_kr": float(kr.ddf), "p_kr": float(kr.p),
                             "ddf_satterthwaite": float(sat.ddf), "p_satterthwaite": float(sat.p)})
@@ -327,10 +352,10 @@ def fit_crossover(data: pd.DataFrame, model: ModelName = "paper", method: Method
         raise ValueError(f"model must be one of {', '.join(FORMULAS)}, not {model!r}")
     if method not in ("ML", "REML"):
         raise ValueError(f"method must be 'ML' or 'REML', not {method!r}")
-    frame = data.copy()
+    if transform not in ("none", "log"):
+        raise ValueError(f"transform must be 'none' or 'log', not {transform!r}")
+    frame = model_frame(data, [factor for term in MODEL_TERMS[model] for factor in term])
     notes: list[str] = []
-    if not isinstance(frame["treatment"].dtype, pd.CategoricalDtype):
-        frame["treatment"] = pd.Categorical(frame["treatment"])
     levels = list(frame["treatment"].cat.categories)
     missing_groups = [t for t in levels if not (frame["treatment"] == t).any()]
     if missing_groups:
@@ -346,10 +371,46 @@ def fit_crossover(data: pd.DataFrame, model: ModelName = "paper", method: Method
             frame["y"] = np.log(frame["y"])
             transform_label = "log(y)"
     formula = "y ~ " + FORMULAS[model].format(treatment=f"C(treatment, Treatment({levels[0]!r}))")
-    core, names, X = _fit_formula(formula, frame, reml=(method == "REML"))
-    notes += list(core.notes)
-    return CrossoverFit(model=model, method=method, formula=formula, data=frame, core=core, names=names, X=X,
-                        notes=notes, transform=transform_label)
+    core, columns, X = _fit_terms(MODEL_TERMS[model], frame, reml=(method == "REML"))
+    notes += _named_notes(core, columns)
+    return CrossoverFit(model=model, method=method, formula=formula, data=frame, core=core,
+                        names=[column.name for column in columns], X=X, notes=notes, transform=transform_label,
+                        columns=columns)
+
+
+def model_frame(data: pd.DataFrame, factors) -> pd.DataFrame:
+    """A copy of crossover data checked for a model: ``y`` (finite numbers), ``patient_id`` and ``factors``
+    present and never missing; ``treatment`` a categorical. Anything else is one ``ValueError`` naming the column
+    and rows."""
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data must be a pandas DataFrame (crossover_frame's output), not {type(data).__name__}")
+    needed = ["y", "patient_id", *dict.fromkeys(factors)]
+    missing = [column for column in needed if column not in data.columns]
+    if missing:
+        raise ValueError(f"the data have no column {missing[0]!r} (needed: {', '.join(needed)})")
+    frame = data.copy()
+    for column in needed:
+        empty = frame[column].isna().to_numpy()
+        if empty.any():
+            rows = [str(label) for label in frame.index[empty][:5]]
+            raise ValueError(f"{column} is missing in row(s) {', '.join(rows)} of the data")
+    y = pd.to_numeric(frame["y"], errors="coerce")
+    bad = (y.isna() | ~np.isfinite(y.astype(float))).to_numpy()
+    if bad.any():
+        first = frame.index[bad][0]
+        raise ValueError(f"y must be a finite number: {frame.at[first, 'y']!r} in row {first} of the data")
+    frame["y"] = y.astype(float)
+    if not isinstance(frame["treatment"].dtype, pd.CategoricalDtype):
+        frame["treatment"] = pd.Categorical(frame["treatment"], categories=factor_levels(frame["treatment"]))
+    return frame
+
+
+def _named_notes(core: lmm_core.RandomInterceptFit, columns: list[Column]) -> list[str]:
+    """The core's notes, with dropped (aliased) columns named by term as a reader names them."""
+    named = {f"dropped aliased column(s): {list(core.dropped)}":
+             "dropped aliased term(s), not estimable beside the others: "
+             + ", ".join(readable_term(columns[i].name, columns[i]) for i in core.dropped)} if core.dropped else {}
+    return [named.get(note, note) for note in core.notes]
 
 
 def fit_with_normality_check(data: pd.DataFrame, model: ModelName = "paper", method: Method = "ML",
@@ -371,15 +432,17 @@ def sequence_by_treatment_test(data: pd.DataFrame) -> dict[str, float]:
     three-period design the latter is the saturated model of the
     sequence-by-period cell means.
     """
-    reduced, _, _ = _fit_formula("y ~ C(treatment) + C(sequence)", data, reml=False)
-    full, _, _ = _fit_formula("y ~ C(treatment) * C(sequence)", data, reml=False)
+    frame = model_frame(data, ["treatment", "sequence"])
+    reduced, _, _ = _fit_terms((("treatment",), ("sequence",)), frame, reml=False)
+    full, _, _ = _fit_terms((("treatment", "sequence"),), frame, reml=False)
     df = int(full.rank - reduced.rank)
     statistic = max(0.0, 2 * (float(full.loglik) - float(reduced.loglik)))
     return {"lr_chi2": statistic, "df": df, "p": float(distributions.chi2_sf(statistic, df))}
 
 
-def _fit_formula(formula: str, data: pd.DataFrame, reml: bool):
-    """Design matrix of ``formula`` (treatment coding) and its random-intercept fit by patient."""
-    y, X, names = design_matrix(formula, data)
+def _fit_terms(terms, data: pd.DataFrame, reml: bool):
+    """The design of ``terms`` (treatment coding, built from the data) and its random-intercept fit by patient."""
+    references = {"treatment": list(data["treatment"].cat.categories)[0], "carryover": "none"}
+    y, X, columns = treatment_design(data, "y", terms, references)
     core = lmm_core.fit_random_intercept(y, X, data["patient_id"].astype(str).to_numpy(), reml=reml)
-    return core, names, X
+    return core, columns, X

@@ -1,13 +1,18 @@
-"""Model formulas to design matrices: the treatment-coded terms of the crossover models, without patsy's overhead.
+"""Design matrices of the crossover models, built from the data: treatment-coded factors and their products.
 
 patsy builds a design matrix through generic machinery whose cost, at 2,000 patients, is ten times that of
-the mixed-model fit itself. The crossover models need one kind of term only (categorical factors in
-treatment coding, and the product of two), so :func:`design_matrix` builds them directly; the tests check
-that every formula of the report gives patsy's matrix, column for column and name for name.
+the mixed-model fit itself, and it parses formula strings, so that a level named ``saline+placebo`` or
+``x ~ y`` breaks it. The crossover models need one kind of term only (categorical factors in treatment
+coding, and the product of two), so :func:`treatment_design` builds them directly from the columns' values:
+any label works. Each column carries its factor(s) and level(s) (:class:`Column`), which the fits use to
+find a contrast's columns; its ``name`` is patsy's, for display (the tests check that every model of the
+report gives patsy's matrix, column for column and name for name).
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,39 +20,108 @@ import pandas as pd
 _FACTOR = re.compile(r"C\((\w+)(?:, Treatment\((['\"])(.*?)\2\))?\)")
 
 
+@dataclass(frozen=True)
+class Column:
+    """One column of a design: the factors of its term (none for the intercept) and the level of each."""
+    factors: tuple[str, ...]
+    levels: tuple
+    name: str
+
+
+def factor_levels(values: pd.Series, reference=None) -> list:
+    """A factor's levels, the reference first: its categories (categoricals), else its sorted values (numbers
+    numerically, anything else as text), then ``reference`` moved to the front.
+
+    >>> factor_levels(pd.Series([10, 9, 10]))
+    [9, 10]
+    >>> factor_levels(pd.Series(["b", "a+c", "b"]), reference="b")
+    ['b', 'a+c']
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        levels = list(values.cat.categories)
+    else:
+        unique = list(pd.unique(values))
+        numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                      for v in unique)
+        levels = sorted(unique) if numeric else sorted(unique, key=str)
+    if reference is not None:     # a reference without data (e.g. no first period) is kept as the baseline
+        levels = [reference, *(level for level in levels if level != reference)]
+    return levels
+
+
+def _factor_name(factor: str, reference) -> str:
+    return f"C({factor})" if reference is None else f"C({factor}, Treatment({reference!r}))"
+
+
+def treatment_design(data: pd.DataFrame, outcome: str, terms: Sequence[tuple[str, ...]],
+                     references: Mapping[str, object] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, list[Column]]:
+    """``y``, ``X`` and the columns of an intercept plus ``terms`` in treatment coding, from the data.
+
+    Each term is one factor (a column of ``data``) or two (both factors' columns, then their products,
+    patsy's ``a * b``). A factor's levels are :func:`factor_levels`, the first (``references[factor]`` when
+    given) dropped. Values are compared as they are: any label (quotes, ``+``, ``~``, non-ASCII) is a level.
+
+    >>> frame = pd.DataFrame({"y": [1.0, 2.0, 3.0], "arm": ["b", "a~1", "c"]})
+    >>> [column.name for column in treatment_design(frame, "y", [("arm",)], {"arm": "b"})[2]]
+    ['Intercept', "C(arm, Treatment('b'))[T.a~1]", "C(arm, Treatment('b'))[T.c]"]
+    """
+    references = dict(references or {})
+    columns, values = [Column((), (), "Intercept")], [np.ones(len(data))]
+    for term in terms:
+        dummies = []
+        for factor in term:
+            reference = references.get(factor)
+            levels = factor_levels(data[factor], reference)
+            codes, label = _codes(data[factor], levels), _factor_name(factor, reference)
+            dummies.append([(Column((factor,), (level,), f"{label}[T.{level}]"), (codes == i).astype(float))
+                            for i, level in enumerate(levels) if i > 0])
+        for one in dummies:
+            columns += [column for column, _ in one]
+            values += [value for _, value in one]
+        if len(dummies) == 2:
+            for second, b in dummies[1]:
+                for first, a in dummies[0]:
+                    columns.append(Column(first.factors + second.factors, first.levels + second.levels,
+                                          f"{first.name}:{second.name}"))
+                    values.append(a * b)
+    y = pd.to_numeric(data[outcome], errors="raise").to_numpy(dtype=float)
+    return y, np.column_stack(values), columns
+
+
+def _codes(values: pd.Series, levels: list) -> np.ndarray:
+    """The index of each value in ``levels`` (-1 for a value that is none of them, e.g. missing)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and list(values.cat.categories) == levels:
+        return values.cat.codes.to_numpy()
+    index = {level: i for i, level in enumerate(levels)}
+    return np.array([index.get(value, -1) for value in values.astype(object)], dtype=np.int64)
+
+
 def design_matrix(formula: str, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """``y``, ``X`` and column names of a model formula, as patsy builds them with treatment coding.
 
-    The formulas of the crossover models only: ``y ~ C(a) + C(b, Treatment('ref')) + C(c) * C(d)``. A
-    factor's levels are its categories (categoricals) or its sorted values, the reference (first) level
-    dropped; ``*`` adds both factors and their products.
+    The formulas of the crossover models only, with plain level names: ``y ~ C(a) + C(b, Treatment('ref')) +
+    C(c) * C(d)`` (:func:`treatment_design` takes any label). A factor's levels are its categories
+    (categoricals) or its sorted values, the reference (first) level dropped; ``*`` adds both factors and
+    their products.
 
     >>> frame = pd.DataFrame({"y": [1.0, 2.0, 3.0], "arm": ["b", "a", "c"]})
     >>> design_matrix("y ~ C(arm, Treatment('b'))", frame)[2]
     ['Intercept', "C(arm, Treatment('b'))[T.a]", "C(arm, Treatment('b'))[T.c]"]
     """
-    outcome, terms = (part.strip() for part in formula.split("~"))
-    names, columns = ["Intercept"], [np.ones(len(data))]
-    for term in (t.strip() for t in terms.split("+")):
-        factors = [_dummies(part.strip(), data) for part in term.split("*")]
-        for factor in factors:
-            names += list(factor)
-            columns += list(factor.values())
-        if len(factors) == 2:
-            for (first, a), (second, b) in ((x, y) for y in factors[1].items() for x in factors[0].items()):
-                names.append(f"{first}:{second}")
-                columns.append(a * b)
-    return data[outcome].to_numpy(dtype=float), np.column_stack(columns), names
-
-
-def _dummies(factor: str, data: pd.DataFrame) -> dict[str, np.ndarray]:
-    match = _FACTOR.fullmatch(factor)
-    if match is None:
-        raise ValueError(f"unsupported model term {factor!r} (expected C(name) or C(name, Treatment('level')))")
-    values = data[match.group(1)]
-    levels = list(values.cat.categories) if isinstance(values.dtype, pd.CategoricalDtype) else \
-        sorted(pd.unique(values))
-    if match.group(3) is not None:
-        levels = [match.group(3), *(level for level in levels if str(level) != match.group(3))]
-    as_array = values.to_numpy()
-    return {f"{factor}[T.{level}]": (as_array == level).astype(float) for level in levels[1:]}
+    outcome, rhs = (part.strip() for part in formula.split("~"))
+    terms, references = [], {}
+    for term in (t.strip() for t in rhs.split("+")):
+        factors = []
+        for part in (p.strip() for p in term.split("*")):
+            match = _FACTOR.fullmatch(part)
+            if match is None:
+                raise ValueError(f"unsupported model term {part!r} (expected C(name) or C(name, Treatment('level')))")
+            factors.append(match.group(1))
+            if match.group(3) is not None:
+                levels = factor_levels(data[match.group(1)])
+                references[match.group(1)] = next((level for level in levels if str(level) == match.group(3)),
+                                                  match.group(3))
+        terms.append(tuple(factors))
+    y, X, columns = treatment_design(data, outcome, terms, references)
+    return y, X, [column.name for column in columns]

@@ -73,6 +73,10 @@ class RandomInterceptFit:
     notes: tuple[str, ...]
     _design: _Design = field(repr=False, compare=False)
     _ratio: float = field(repr=False, compare=False)
+    #: True when the patient effect is confounded with the fixed effects (e.g. one patient per sequence): then
+    #: ``beta`` and ``s2_residual`` are the within-patient (fixed patient effects) analysis and ``cov_beta`` is
+    #: valid for within-patient contrasts only (:func:`within_patient`).
+    within_only: bool = False
 
     @property
     def se(self) -> np.ndarray:
@@ -215,8 +219,9 @@ def _identifiability(d: _Design) -> tuple[str, bool, bool] | None:
     within_rank = np.linalg.matrix_rank(d.within[:d.r, :d.r], tol=1e-10)   # of the patient-centred Q
     if d.n_groups + within_rank - d.r == 0:
         return ("the patient effect is confounded with the fixed effects (no between-patient residual "
-                "degrees of freedom, e.g. one patient per sequence); standard errors are not available",
-                True, False)
+                "degrees of freedom, e.g. one patient per sequence); the within-patient contrasts are estimated "
+                "from the differences within patients, as with fixed patient effects, and the between-patient "
+                "terms have no standard error", True, False)
     return None      # other cases (e.g. no within-patient residual df, balanced) show as a flat profile
 
 
@@ -290,12 +295,34 @@ def _fit(d: _Design, kept: tuple[int, ...], columns: int, reml: bool) -> RandomI
     loglik = -0.5 * (float(at["dev"][0]) + dof * (1.0 + math.log(2 * math.pi / dof)))
     loglik -= float(np.log(np.abs(np.diag(d.R))).sum()) if reml else 0.0
     s2_b = t * s2_e
+    within_only = bool(problem) and problem[1] and not problem[2]
     if problem:
         notes.append(f"between-patient variance not identifiable: {problem[0]}")
-        cov = cov if problem[2] else np.full_like(cov, np.nan)
+        # confounded: GLS is OLS whatever the ratio (the patient means are in the span of X), and at t = 0 the
+        # covariance of every within-patient contrast is exact (it does not depend on t)
+        cov = cov if problem[2] or within_only else np.full_like(cov, np.nan)
         s2_b, s2_e = math.nan, (s2_e if problem[1] else math.nan)
     elif t == 0.0:
         notes.append("singular fit: the between-patient variance is estimated at zero")
     return RandomInterceptFit(beta=beta, cov_beta=cov, s2_patient=s2_b, s2_residual=s2_e, loglik=loglik,
                               reml=reml, n_obs=d.n, n_groups=d.n_groups, rank=d.r, kept=kept,
-                              dropped=dropped, converged=converged, notes=tuple(notes), _design=d, _ratio=t)
+                              dropped=dropped, converged=converged, notes=tuple(notes), _design=d, _ratio=t,
+                              within_only=within_only)
+
+
+def within_patient(fit: RandomInterceptFit, L) -> np.ndarray:
+    """Whether each row of ``L`` (over the kept columns of X) is a within-patient contrast: estimable from the
+    differences within patients alone (its estimate and variance do not involve the between-patient variance).
+
+    >>> X = np.column_stack([np.ones(8), [0., 1.] * 4])
+    >>> fit = fit_random_intercept([10., 12., 20., 25., 14., 15., 30., 31.], X, [1, 1, 2, 2, 3, 3, 4, 4], reml=True)
+    >>> within_patient(fit, [[0., 1.], [1., 0.]]).tolist()
+    [True, False]
+    """
+    L = np.atleast_2d(np.asarray(L, dtype=float))
+    d = fit._design
+    LQ = L @ _tri_inv(d.R.T[None])[0].T                          # the rows over the orthonormal basis Q
+    values, vectors = np.linalg.eigh(d.within[:d.r, :d.r])         # within-patient cross-products of Q
+    span = vectors[:, values > 1e-10 * max(1.0, values.max())]
+    outside = LQ - (LQ @ span) @ span.T
+    return np.sqrt((outside ** 2).sum(1)) <= 1e-8 * np.maximum(np.sqrt((LQ ** 2).sum(1)), 1e-300)

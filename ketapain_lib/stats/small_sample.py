@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from . import distributions
 
-from .lmm_core import RandomInterceptFit, _profile, _tri_inv, _wsum
+from .lmm_core import RandomInterceptFit, _profile, _tri_inv, _wsum, within_patient
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,11 @@ def _contrast(fit: RandomInterceptFit, L, variances: bool = True) -> tuple[np.nd
     kept = L[:, list(fit.kept)]
     if np.linalg.matrix_rank(kept) < len(kept):
         raise ValueError("the rows of L are linearly dependent")
+    if fit.within_only:
+        if not within_patient(fit, kept).all():
+            raise ValueError("L involves between-patient terms, which cannot be tested: the patient effect is "
+                             "confounded with the fixed effects (see fit.notes)")
+        return kept, kept @ _tri_inv(fit._design.R.T[None])[0].T
     if not np.isfinite(fit.s2_patient if variances else fit.cov_beta).all():
         raise ValueError("the variance components are not identifiable (see fit.notes): no test")
     return kept, kept @ _tri_inv(fit._design.R.T[None])[0].T
@@ -51,6 +56,15 @@ def wald_chi2(fit: RandomInterceptFit, L) -> dict[str, float]:
     est = kept @ fit.beta
     chi2 = float(est @ np.linalg.solve(kept @ fit.cov_beta @ kept.T, est))
     return {"chi2": chi2, "df": len(kept), "p": float(distributions.chi2_sf(chi2, len(kept)))}
+
+
+def _within_test(fit: RandomInterceptFit, kept: np.ndarray, method: str) -> ContrastTest:
+    """The exact t or F test of within-patient contrasts when the patient effect is confounded with the fixed
+    effects: the analysis with fixed patient effects, on ``n - rank(X)`` residual df (what both Kenward-Roger
+    and Satterthwaite reduce to when the between-patient variance plays no part)."""
+    est, cov = kept @ fit.beta, kept @ fit.cov_beta @ kept.T
+    F = float(est @ np.linalg.solve(cov, est)) / len(kept)
+    return _result(est, np.sqrt(np.diag(cov)), F, len(kept), float(fit.n_obs - fit.rank), method)
 
 
 def _pieces(fit: RandomInterceptFit) -> dict:
@@ -87,6 +101,8 @@ def satterthwaite_df(fit: RandomInterceptFit, L) -> ContrastTest:
     ``(theta, sigma)``, pseudo-inverted on eigenvalues > 1e-8). Several rows:
     lmerTest's eigen-decomposition of ``L cov L'`` and combined df."""
     kept, LQ = _contrast(fit, L)
+    if fit.within_only:
+        return _within_test(fit, kept, "Satterthwaite")
     pc = _pieces(fit)
     t, s, phi = pc["t"], pc["s"], pc["phi"]
     th, sg = math.sqrt(t), math.sqrt(s)
@@ -94,8 +110,16 @@ def satterthwaite_df(fit: RandomInterceptFit, L) -> ContrastTest:
     hess = J.T @ pc["hess"] @ J + pc["grad"][0] * np.array([[2 * s, 4 * sg * th], [4 * sg * th, 2 * t]]) \
         + pc["grad"][1] * np.array([[0.0, 0.0], [0.0, 2.0]])
     values, vectors = np.linalg.eigh(hess)
-    keep = values > 1e-8
-    cov_varpar = 2 * (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+    # lmerTest drops eigenvalues <= 1e-8 of this Hessian; its sigma entries scale as 1 / y^2, so the rule is
+    # applied in units of sigma (theta and sigma / sigma_hat), where it does not depend on the outcome's scale
+    scaled = np.diag([1.0, sg]) @ hess @ np.diag([1.0, sg])
+    scaled_values, scaled_vectors = np.linalg.eigh(scaled)
+    if (scaled_values > 1e-8).all() and (values > 0).all():
+        cov_varpar = 2 * (vectors / values) @ vectors.T
+    else:
+        keep = scaled_values > 1e-8
+        D = np.diag([1.0, sg])
+        cov_varpar = D @ (2 * (scaled_vectors[:, keep] / scaled_values[keep]) @ scaled_vectors[:, keep].T) @ D
     dcov = [-phi @ P @ phi for P in pc["P"]]
     jac = [J[0, j] * dcov[0] + J[1, j] * dcov[1] for j in range(2)]
     lam, vectors = np.linalg.eigh(LQ @ phi @ LQ.T)
@@ -123,9 +147,12 @@ def kenward_roger(fit: RandomInterceptFit, L) -> ContrastTest:
     if not fit.reml:
         raise ValueError("Kenward-Roger needs a REML fit (pbkrtest refits ML models by REML)")
     kept, LQ = _contrast(fit, L)
+    if fit.within_only:
+        return _within_test(fit, kept, "Kenward-Roger")
     pc = _pieces(fit)
     phi, P, Q, info, pairs = pc["phi"], pc["P"], pc["Q"], pc["info"], [(0, 0), (0, 1), (1, 0), (1, 1)]
-    W = 2 * (np.linalg.inv(info) if np.abs(np.linalg.eigvalsh(info)).min() > 1e-10 else np.linalg.pinv(info))
+    eigen = np.abs(np.linalg.eigvalsh(info))                              # relative: info scales as 1 / y^4
+    W = 2 * (np.linalg.inv(info) if eigen.min() > 1e-10 * eigen.max() else np.linalg.pinv(info))
     phi_a = phi + 2 * phi @ sum(W[i, j] * (Q[i, j] - P[i] @ phi @ P[j]) for i, j in pairs) @ phi
     theta_phi = LQ.T @ np.linalg.solve(LQ @ phi @ LQ.T, LQ) @ phi
     u = [theta_phi @ P[i] @ phi for i in range(2)]
