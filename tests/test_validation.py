@@ -335,8 +335,8 @@ def test_unclosed_quote_is_located_where_it_starts(data):
     content[1] = content[1].replace("P01,", '"P01,', 1)
     path.write_text("\n".join(content), encoding="utf-8")
     last = len(content) - 1 if content[-1] == "" else len(content)
-    assert messages(data)[0] == (f"diary.csv:2: a quoted field runs over lines 2 to {last} "
-                                 "(unclosed quote or line break inside a field)")
+    assert messages(data)[0] == ("diary.csv:2: unclosed quote: a quote in this line is never closed, so the field "
+                                 f"runs to the end of the file (line {last})")
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -81,7 +81,7 @@ def test_a_trailing_comma_on_every_row_is_summarized(data):
 def test_a_folder_or_a_link_out_of_the_data_is_not_read(data, tmp_path):
     (data / "blinding.csv").unlink()
     (data / "blinding.csv").mkdir()
-    assert messages(data) == ["blinding.csv: is not a regular file (a directory, device or pipe); not read"]
+    assert messages(data) == ["blinding.csv: is a directory, not a file; not read"]
     (data / "blinding.csv").rmdir()
     secret = tmp_path / "secret.csv"
     secret.write_text("top secret\n", encoding="utf-8")

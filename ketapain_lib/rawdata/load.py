@@ -82,7 +82,9 @@ def validate(directory: str | os.PathLike | None = None) -> list[Problem]:
 
 def _read_all(directory: Path) -> tuple[dict[str, pd.DataFrame | None], list[Problem]]:
     if not directory.is_dir():
-        return {}, [Problem(str(directory), None, None, "data directory not found")]
+        what = ("is a file, not a data directory (give the folder that holds the CSV files)" if directory.exists()
+                else "data directory not found")
+        return {}, [Problem(str(directory), None, None, what)]
     frames, problems = {}, []
     for name, table in TABLES.items():
         frame, found = read_table(directory, table)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -64,10 +66,13 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame | None, list
     shown = str(path)
     if not path.exists() and not path.is_symlink():
         return None, [Problem(shown, None, None, f"file not found (expected the {table.name} table)")]
+    if path.is_symlink() and not path.exists():
+        return None, [Problem(shown, None, None, f"is a broken symbolic link (its target {excerpt(os.readlink(path))} "
+                                                 "does not exist); not read")]
     if directory.resolve() not in path.resolve().parents:
         return None, [Problem(shown, None, None, "is a link to a file outside the data directory; not read")]
     if not path.is_file():
-        return None, [Problem(shown, None, None, "is not a regular file (a directory, device or pipe); not read")]
+        return None, [Problem(shown, None, None, f"{_not_a_file(path)}; not read")]
     raw = path.read_bytes()
     expected_header = ",".join(table.column_names)
     if not raw.strip():
@@ -93,7 +98,16 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame | None, list
     problems = _header_problems(shown, table, header)
     position = {name: header.index(name) for name in table.column_names if name in header}
     parsed = _plain_columns(shown, table, raw, text, header, position)
-    columns, row_problems = parsed if parsed is not None else _records(shown, table, reader, header, position)
+    if parsed is None:
+        # the csv module refuses a field over its limit (128 KiB): raise it to the file's size, so that a long
+        # valid field is read as what it is (the limit is the process's; it is put back)
+        limit = csv.field_size_limit()
+        csv.field_size_limit(max(limit, len(text) + 1))
+        try:
+            parsed = _records(shown, table, reader, header, position, text)
+        finally:
+            csv.field_size_limit(limit)
+    columns, row_problems = parsed
     problems += row_problems
     del text, raw, reader  # the parsed columns are all that is kept
 
@@ -104,6 +118,21 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame | None, list
     del columns
     problems += check_key(shown, table, frame)
     return frame, problems
+
+
+def _not_a_file(path: Path) -> str:
+    """What a path that is not a regular file is, as a message says it."""
+    mode = path.stat().st_mode
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return f"is {kind}, not a file"
+    return "is not a regular file"
+
+
+def _unclosed_quote(lines: list[str], first: int, last: int) -> bool:
+    """Whether lines ``first`` to ``last`` (1-based) hold an odd number of quote characters: a quote never closed."""
+    return sum(line.count('"') for line in lines[first - 1:last]) % 2 == 1
 
 
 def _header_problems(shown: str, table: Table, header: list[str]) -> list[Problem]:
@@ -186,7 +215,7 @@ def _plain_columns(shown: str, table: Table, raw: bytes, text: str, header: list
 
 
 def _records(shown: str, table: Table, reader, header: list[str],
-             position: dict[str, int]) -> tuple[dict[str, list], list[Problem]]:
+             position: dict[str, int], content: str = "") -> tuple[dict[str, list], list[Problem]]:
     """Parse the data rows into columns: ``source_line``, each column's values and each row's ``bad_columns``.
 
     Column lists, not a dict per row, and each distinct cell text parsed once: a 2-million-row diary
@@ -200,6 +229,13 @@ def _records(shown: str, table: Table, reader, header: list[str],
     # (name, index, column, its value list, its parse memo): most cells repeat a few values (pain 0-10, codes)
     cells = [(name, index, table.column(name), columns[name], {}) for name, index in position.items()]
     width, no_problem = len(header), frozenset()
+    physical: list[str] = []          # the file's lines, split only when a record needs a second look
+
+    def quote_left_open(first: int, last: int) -> bool:
+        if not physical:
+            physical.extend(content.split("\n"))
+        at_the_end = last >= len(physical) - (physical[-1] == "")     # the record reaches the end of the file
+        return at_the_end and _unclosed_quote(physical, first, last)
     try:
         for fields in reader:
             # a record starts on the line after the previous one ended; one that spans several lines
@@ -212,6 +248,10 @@ def _records(shown: str, table: Table, reader, header: list[str],
             if blank_lines:  # a blank line before more data is a problem; one at the very end is not
                 problems += [Problem(shown, blank, None, "blank line") for blank in blank_lines]
                 blank_lines = []
+            if (end > line or len(fields) != width) and '"' in content and quote_left_open(line, end):
+                problems.append(Problem(shown, line, None, "unclosed quote: a quote in this line is never closed, "
+                                        f"so the field runs to the end of the file{'' if end == line else f' (line {end})'}"))
+                continue
             if end > line:
                 problems.append(Problem(shown, line, None,
                                         f"a quoted field runs over lines {line} to {end} "

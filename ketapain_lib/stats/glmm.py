@@ -62,7 +62,8 @@ import pandas as pd
 from . import distributions
 
 from ..design import CI_LEVEL
-from .crossover import FORMULAS
+from .crossover import FORMULAS, MODEL_TERMS, model_frame
+from .formulas import treatment_design
 from .glmm_likelihood import _SIGMA_MAX, _chol_solve, _cholesky, _inverse_pd, _Problem, _solve
 
 _Z = float(distributions.norm_ppf(0.5 + CI_LEVEL / 2))
@@ -218,18 +219,24 @@ def fit_logit_mixed(data: pd.DataFrame, model: str = "treatment_only", nodes: in
     the columns of the chosen model's formula. Fitting problems (no event,
     separation, a variance at its boundary) are recorded in ``notes``.
     """
-    from patsy import dmatrix
-
-    frame = data.copy()
-    if not isinstance(frame["treatment"].dtype, pd.CategoricalDtype):
-        frame["treatment"] = pd.Categorical(frame["treatment"])
+    if model not in MODEL_TERMS:
+        raise ValueError(f"model must be one of {', '.join(MODEL_TERMS)}, not {model!r}")
+    frame = model_frame(data, [factor for term in MODEL_TERMS[model] for factor in term])
     levels = list(frame["treatment"].cat.categories)
     formula = FORMULAS[model].format(treatment=f"C(treatment, Treatment({levels[0]!r}))")
-    design = dmatrix(formula, frame, return_type="dataframe")
-    used = frame.loc[design.index]                     # patsy drops rows with a missing covariate
-    X, y = design.to_numpy(dtype=float), used["y"].to_numpy(dtype=float)
+    # the design from the data (any label), as patsy's dmatrix would build it from the formula
+    y, X, columns = treatment_design(frame, "y", MODEL_TERMS[model],
+                                     {"treatment": levels[0], "carryover": "none"})
+    used = frame
     if not set(np.unique(y)) <= {0.0, 1.0}:
         raise ValueError("the outcome of a logit model must be 0 or 1")
+    patients = pd.unique(frame["patient_id"].astype(str))
+    if len(patients) < 2:
+        raise ValueError(f"a single patient ({patients[0]}): the patient variance of a logit mixed model is not "
+                         "identifiable; at least two patients are needed")
+    if y.min() == y.max():
+        raise ValueError(f"y is {int(y[0])} in every period ({'every period has' if y[0] else 'no period has'} the "
+                         "event): no log-odds and no patient variance can be estimated")
     notes = []
     for treatment in levels:
         events = y[used["treatment"].to_numpy() == treatment]
@@ -245,7 +252,7 @@ def fit_logit_mixed(data: pd.DataFrame, model: str = "treatment_only", nodes: in
     # boundary: sigma = 0, i.e. ordinary logistic regression
     start = np.zeros(p + 1)
     mean = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
-    start[0] = math.log(mean / (1 - mean)) if design.columns[0] == "Intercept" else 0.0
+    start[0] = math.log(mean / (1 - mean))          # the first column is the intercept
     boundary = _newton(problem, start, beta_free)
 
     # interior: from the boundary's beta and sigma = 1
@@ -278,6 +285,6 @@ def fit_logit_mixed(data: pd.DataFrame, model: str = "treatment_only", nodes: in
         cov = np.array([row[:p] for row in inverse[:p]])
     sigma = 0.0 if singular else float(theta[-1])
     return LogitMixedFit(model=model, formula=f"y ~ {formula} + (1 | patient)", data=frame,
-                         names=list(design.columns), params=np.array(theta[:p]), cov=cov,
+                         names=[column.name for column in columns], params=np.array(theta[:p]), cov=cov,
                          patient_variance=sigma * sigma, loglik=float(loglik), nodes=nodes, notes=notes,
                          gradient_norm=gradient_norm, iterations=iterations)
