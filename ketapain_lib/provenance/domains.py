@@ -28,10 +28,23 @@ from .assumptions import ASSUMPTIONS
 # --------------------------------------------------------------------------- helpers
 
 def _exact_counts(shares_pct: dict[str, float], n: int) -> dict[str, int]:
-    counts = {k: int(round(v * n / 100)) for k, v in shares_pct.items()}
-    for key, share in shares_pct.items():
-        if abs(counts[key] * 100 / n - share) > 1e-9:
-            raise ValueError(f"published share {share}% of {key} is not a whole number of {n} patients")
+    """Published percentages as whole numbers of ``n`` patients (exact when they are, as for the trial's 20).
+
+    Shares that add up to 100% (a partition, e.g. the pain aetiologies) are rounded by largest remainder, so
+    the counts add up to ``n``: each gets the whole part of its share, then the patients left go to the
+    largest fractional parts (ties: the order of ``shares_pct``). Other shares (a patient may have several,
+    e.g. baseline drugs) are rounded each to the nearest whole patient, halves up.
+
+    >>> _exact_counts({"a": 45, "b": 35, "c": 10, "d": 5, "e": 5}, 30)
+    {'a': 14, 'b': 11, 'c': 3, 'd': 1, 'e': 1}
+    """
+    exact = {key: share * n / 100 for key, share in shares_pct.items()}
+    if abs(sum(shares_pct.values()) - 100) > 1e-9:
+        return {key: int(np.floor(value + 0.5 + 1e-9)) for key, value in exact.items()}
+    counts = {key: int(np.floor(value + 1e-9)) for key, value in exact.items()}
+    by_remainder = sorted(exact, key=lambda key: -(exact[key] - counts[key]))    # stable: ties keep their order
+    for key in by_remainder[:n - sum(counts.values())]:
+        counts[key] += 1
     return counts
 
 
@@ -282,8 +295,11 @@ def draw_adverse_events(rng: np.random.Generator, ids: list[str],
             rng.shuffle(rest)
             for p in (bare + rest)[:count]:
                 terms_of[p].append(term)
-        if any(not terms for terms in terms_of.values()):
-            raise RuntimeError(f"adverse-event construction left a {t} patient without a term")
+        # at sizes other than the trial's, the rounded term counts may not cover every patient with an event
+        # under t: those get t's most frequent term (no draw, so the trial's own stream is unchanged)
+        commonest = max(term_counts[t].items(), key=lambda kv: kv[1])[0]
+        for p in patients:
+            terms_of[p] = terms_of[p] or [commonest]
         related = set(rng.choice(patients, size=related_n[t], replace=False))
         for p in patients:
             for term in terms_of[p]:

@@ -45,11 +45,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..design import DIARY_DAYS, KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG, PERIOD_DAYS
+from ..design import SEQUENCES, DIARY_DAYS, KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG, PERIOD_DAYS
 from ..rawdata.load import SYNTHETIC_MARKER
-from ..rawdata.schema import PERIODS, TABLES, TREATMENT_CODES, TREATMENTS
+from ..rawdata.schema import AETIOLOGIES, PERIODS, TABLES, TREATMENT_CODES, TREATMENTS
 from .published import published_value as pv
 from .assumptions import ASSUMPTIONS, AUC7_BOUNDS, AUC35_BOUNDS, DEFAULT_SEED  # noqa: F401  (re-exported)
+from .domains import _exact_counts  # noqa: E402  (the generator's own rounding, stated in the description)
 from .domains import (draw_adverse_events, assign_sequences, draw_baseline_drugs, draw_blinding, calibrated_diary, draw_concomitant,
                       draw_missing_masks, draw_patients, draw_preinfusion_pain, draw_questionnaires, draw_screening, target_matrix)
 
@@ -148,9 +149,11 @@ def simulate_trial(seed: int = DEFAULT_SEED, patients: int | None = None, dropou
     rng = np.random.default_rng(seed)
     replay = reconstructed and patients is None and seed == DEFAULT_SEED  # the trial's own dataset
     n = int(pv("flow_randomized")) if patients is None else int(patients)
-    if n < 6 or not 0 <= dropouts <= n:
-        raise ValueError(f"need at least 6 patients (one per sequence) and 0 to {n} drop-outs; "
-                         f"got {n} patients and {dropouts} drop-outs")
+    if n < len(SEQUENCES):
+        raise ValueError(f"{n} patient(s) cannot hold the design: its {len(SEQUENCES)} sequences need at least "
+                         f"{len(SEQUENCES)} patients, one per sequence")
+    if not 0 <= dropouts <= n:
+        raise ValueError(f"drop-outs must be 0 to the {n} patients, not {dropouts}")
     patients = draw_patients(rng, n)
     ids = patients["patient_id"].tolist()
     patient_level, auc35, auc7 = _auc_targets(rng, n)
@@ -234,6 +237,24 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def rounding_note(patients: int | None) -> str:
+    """How the published shares became whole patients at a size other than the trial's ('' at its own size)."""
+    trial = int(pv("flow_randomized"))
+    if patients is None or int(patients) == trial:
+        return ""
+    n = int(patients)
+    aetiologies = {a: pv(f"aetiology_{a}_pct") for a in AETIOLOGIES if a != "other"}
+    counts = _exact_counts(aetiologies, n)
+    inexact = [f"{a} {counts[a]} ({_cell(float(share))}% of {n} = {_cell(round(share * n / 100, 1))})"
+               for a, share in aetiologies.items() if abs(share * n / 100 - counts[a]) > 1e-9]
+    text = (f"These files hold {n} patients, not the trial's {trial}: each published count is scaled to {n} "
+            "patients and rounded to a whole patient. Shares that add up to 100% (the pain aetiologies) are "
+            f"rounded by largest remainder, so that they add up to {n}; other shares (baseline drugs, adverse "
+            "events) to the nearest whole patient, halves up; a patient with an event that no rounded term count "
+            "covers gets the treatment's most frequent term.")
+    return text + (f" Aetiologies not a whole number of patients: {'; '.join(inexact)}.\n\n" if inexact else "\n\n")
+
+
 def write_dataset(frames: dict[str, pd.DataFrame], out_dir: str | Path, seed: int, patients: int | None = None,
                   dropouts: int = 0) -> list[Path]:
     """Write the tables as CSV (UTF-8, comma, ``\\n`` line ends) plus the synthetic-data marker file."""
@@ -256,6 +277,7 @@ def write_dataset(frames: dict[str, pd.DataFrame], out_dir: str | Path, seed: in
         f"Regenerate them byte for byte with:\n\n    python -m ketapain_lib simulate --seed {seed}"
         f"{'' if patients is None else f' --patients {patients}'}{f' --dropouts {dropouts}' if dropouts else ''} "
         "--out DIR\n\n"
+        f"{rounding_note(patients)}"
         "A real export has the same files without this one.\n", encoding="utf-8")
     written.append(marker)
     return written

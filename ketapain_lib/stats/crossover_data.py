@@ -68,7 +68,7 @@ def _check_columns(table: pd.DataFrame, name: str, columns: Sequence[str]) -> No
             raise ValueError(f"{name}: {column} is missing in {_rows(table, empty)}")
 
 
-def _check_unique(table: pd.DataFrame, name: str, keys: list[str], what: str) -> None:
+def _check_unique(table: pd.DataFrame, name: str, keys: list[str], what: str, rule: str) -> None:
     """Refuse two rows of ``table`` for the same ``keys`` (a patient randomized twice, a period given twice)."""
     as_text = table[keys].astype(str)
     twice = as_text.duplicated(keep=False).to_numpy()
@@ -76,8 +76,7 @@ def _check_unique(table: pd.DataFrame, name: str, keys: list[str], what: str) ->
         first = as_text[twice].iloc[0]
         same = (as_text == first).all(axis=1).to_numpy()
         where = " ".join(f"{key.replace('_id', '')} {first[key]}" for key in keys)
-        raise ValueError(f"{name}: {what} {where} appears {int(same.sum())} times ({_rows(table, same)}); "
-                         "each must appear once")
+        raise ValueError(f"{name}: {what}{where} appears {int(same.sum())} times ({_rows(table, same)}): {rule}")
 
 
 def _treatment_levels(observed: set[str], treatments: Sequence[str] | None, reference: str | None) -> list[str]:
@@ -97,7 +96,8 @@ def _outcome_values(values: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFra
     """``patient_id``, ``period`` and each of ``outcomes`` as floats. An outcome that is text but not a number
     (e.g. ``'n/a'``; a missing outcome is NaN or None) or infinite is refused, naming the rows."""
     _check_columns(values, "values", ["patient_id", "period"])
-    _check_unique(values, "values", ["patient_id", "period"], "the outcome of patient")
+    _check_unique(values, "values", ["patient_id", "period"], "the outcome of ",
+                  "one value per patient and period")
     columns = {}
     for outcome in outcomes:
         if outcome not in values.columns:
@@ -254,8 +254,9 @@ def _schedule(infusions: pd.DataFrame, randomization: pd.DataFrame, carryover: C
            tuple(map(repr, period_order)) if period_order is not None else None)
     if key in _SCHEDULES:
         return _SCHEDULES[key]  # read-only: crossover_frame only merges it into a new frame
-    _check_unique(infusions, "infusions", ["patient_id", "period"], "the infusion of patient")
-    _check_unique(randomization, "randomization", ["patient_id"], "patient")
+    _check_unique(infusions, "infusions", ["patient_id", "period"], "the infusion of ",
+                  "one infusion per patient and period")
+    _check_unique(randomization, "randomization", ["patient_id"], "", "a patient is randomized once")
     order = _period_order(infusions["period"], period_order)
     rank = {label: i for i, label in enumerate(order)}
     levels = _treatment_levels(set(periods["treatment"]), treatments, reference)
