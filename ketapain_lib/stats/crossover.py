@@ -48,6 +48,7 @@ from .. import formatting as fmt
 from ..rawdata.schema import TREATMENTS
 from . import lmm_core, small_sample
 from .crossover_data import crossover_frame, crossover_frames, crossover_frames_by  # noqa: F401  (re-exported)
+from .crossover_data import no_carryover_label
 from .descriptives import shapiro_wilk
 from .formulas import Column, factor_levels, treatment_design
 
@@ -442,7 +443,8 @@ def sequence_by_treatment_test(data: pd.DataFrame) -> dict[str, float]:
 
 def _fit_terms(terms, data: pd.DataFrame, reml: bool):
     """The design of ``terms`` (treatment coding, built from the data) and its random-intercept fit by patient."""
-    references = {"treatment": list(data["treatment"].cat.categories)[0], "carryover": "none"}
+    levels = list(data["treatment"].cat.categories)
+    references = {"treatment": levels[0], "carryover": no_carryover_label(levels)}
     y, X, columns = treatment_design(data, "y", terms, references)
     core = lmm_core.fit_random_intercept(y, X, data["patient_id"].astype(str).to_numpy(), reml=reml)
     return core, columns, X

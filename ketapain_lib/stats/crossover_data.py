@@ -43,7 +43,9 @@ def _plain_periods(periods: pd.Series, order: list) -> pd.Series:
     """Periods as plain integers (or floats) when they are numbers, else an ordered categorical."""
     numeric = pd.to_numeric(periods if pd.api.types.is_numeric_dtype(periods) else periods.astype(str),
                             errors="coerce")
-    if numeric.notna().all() and not isinstance(periods.dtype, pd.CategoricalDtype):
+    pairs = pd.DataFrame({"label": periods.astype(str).to_numpy(), "number": numeric.to_numpy()}).drop_duplicates()
+    one_to_one = numeric.notna().all() and pairs["label"].is_unique and pairs["number"].is_unique
+    if one_to_one and not isinstance(periods.dtype, pd.CategoricalDtype):   # "1" and "01" stay two periods
         values = numeric.to_numpy(dtype=float)
         return pd.Series(values.astype(np.int64) if np.all(values == np.round(values)) else values,
                          index=periods.index)
@@ -266,7 +268,8 @@ def _schedule(infusions: pd.DataFrame, randomization: pd.DataFrame, carryover: C
     previous = periods.assign(rank=periods["rank"] + 1)[["patient_id", "rank", "treatment"]]
     periods = periods.merge(previous.rename(columns={"treatment": "previous"}), on=["patient_id", "rank"], how="left")
     carries_nothing = {levels[0]} if carryover == "placebo_carries_nothing" else set()
-    periods["carryover"] = [("none" if not isinstance(p, str) or p in carries_nothing else p)
+    nothing = no_carryover_label(levels)
+    periods["carryover"] = [(nothing if not isinstance(p, str) or p in carries_nothing else p)
                             for p in periods["previous"].astype(object).where(periods["previous"].notna(), None)]
     schedule = periods[["patient_id", "period", "rank", "treatment", "carryover"]].merge(
         sequences, on="patient_id", how="left", validate="many_to_one")
@@ -275,6 +278,19 @@ def _schedule(infusions: pd.DataFrame, randomization: pd.DataFrame, carryover: C
         _SCHEDULES.clear()
     _SCHEDULES[key] = (schedule, order, levels)
     return schedule, order, levels
+
+
+def no_carryover_label(treatments: Sequence[str]) -> str:
+    """The carry-over of a first period (and of a treatment that carries nothing): ``none``, or, when a treatment
+    is itself named so, ``(none)`` with as many brackets as it takes to be no treatment's name.
+
+    >>> no_carryover_label(["placebo", "active"]), no_carryover_label(["none", "(none)"])
+    ('none', '((none))')
+    """
+    label = "none"
+    while label in set(treatments):
+        label = f"({label})"
+    return label
 
 
 def _sequence_treatments(label: str, periods: int, levels: list[str]) -> list[str] | None:

@@ -62,7 +62,7 @@ import pandas as pd
 from . import distributions
 
 from ..design import CI_LEVEL
-from .crossover import FORMULAS, MODEL_TERMS, model_frame
+from .crossover import FORMULAS, MODEL_TERMS, model_frame, no_carryover_label
 from .formulas import treatment_design
 from .glmm_likelihood import _SIGMA_MAX, _chol_solve, _cholesky, _inverse_pd, _Problem, _solve
 
@@ -226,7 +226,7 @@ def fit_logit_mixed(data: pd.DataFrame, model: str = "treatment_only", nodes: in
     formula = FORMULAS[model].format(treatment=f"C(treatment, Treatment({levels[0]!r}))")
     # the design from the data (any label), as patsy's dmatrix would build it from the formula
     y, X, columns = treatment_design(frame, "y", MODEL_TERMS[model],
-                                     {"treatment": levels[0], "carryover": "none"})
+                                     {"treatment": levels[0], "carryover": no_carryover_label(levels)})
     used = frame
     if not set(np.unique(y)) <= {0.0, 1.0}:
         raise ValueError("the outcome of a logit model must be 0 or 1")
