@@ -90,7 +90,9 @@ def _renamed(treatments, sequences, periods):
 def _affine(exponent, negative, shift):
     scale = (-1.0 if negative else 1.0) * 10.0 ** exponent
     values, infusions, randomization = tables()
-    transformed = values.assign(y=values["y"] * scale + shift)
+    # the shift in the outcome's own units, then the scale: y * 1e-4 + 1e6 would hold the data to 1e-10 / 1e-4,
+    # a precision of the input, not of the fit
+    transformed = values.assign(y=(values["y"] + shift) * scale)
     assert_same(results(transformed, infusions, randomization, reference="A"), scale=scale, rel=1e-6)
 
 
