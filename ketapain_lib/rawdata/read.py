@@ -130,9 +130,20 @@ def _not_a_file(path: Path) -> str:
     return "is not a regular file"
 
 
-def _unclosed_quote(lines: list[str], first: int, last: int) -> bool:
-    """Whether lines ``first`` to ``last`` (1-based) hold an odd number of quote characters: a quote never closed."""
-    return sum(line.count('"') for line in lines[first - 1:last]) % 2 == 1
+def _shape_problem(line: int, end: int, fields: int, width: int, content: str, physical: list[str]) -> str:
+    """Why the record of lines ``line`` to ``end`` is not a row: a quote left open to the end of the file, a
+    quoted field over several lines, or a wrong number of fields. ``physical``: the file's lines, split from
+    ``content`` on first need (most files never need them)."""
+    if '"' in content:
+        if not physical:
+            physical.extend(content.split("\n"))
+        at_the_end = end >= len(physical) - (physical[-1] == "")          # the record reaches the end of the file
+        if at_the_end and sum(text.count('"') for text in physical[line - 1:end]) % 2 == 1:
+            return ("unclosed quote: a quote in this line is never closed, so the field runs to the end of the "
+                    f"file{'' if end == line else f' (line {end})'}")
+    if end > line:
+        return f"a quoted field runs over lines {line} to {end} (unclosed quote or line break inside a field)"
+    return f"row has {fields} fields but the header has {width}"
 
 
 def _header_problems(shown: str, table: Table, header: list[str]) -> list[Problem]:
@@ -230,12 +241,6 @@ def _records(shown: str, table: Table, reader, header: list[str],
     cells = [(name, index, table.column(name), columns[name], {}) for name, index in position.items()]
     width, no_problem = len(header), frozenset()
     physical: list[str] = []          # the file's lines, split only when a record needs a second look
-
-    def quote_left_open(first: int, last: int) -> bool:
-        if not physical:
-            physical.extend(content.split("\n"))
-        at_the_end = last >= len(physical) - (physical[-1] == "")     # the record reaches the end of the file
-        return at_the_end and _unclosed_quote(physical, first, last)
     try:
         for fields in reader:
             # a record starts on the line after the previous one ended; one that spans several lines
@@ -248,17 +253,9 @@ def _records(shown: str, table: Table, reader, header: list[str],
             if blank_lines:  # a blank line before more data is a problem; one at the very end is not
                 problems += [Problem(shown, blank, None, "blank line") for blank in blank_lines]
                 blank_lines = []
-            if (end > line or len(fields) != width) and '"' in content and quote_left_open(line, end):
-                problems.append(Problem(shown, line, None, "unclosed quote: a quote in this line is never closed, "
-                                        f"so the field runs to the end of the file{'' if end == line else f' (line {end})'}"))
-                continue
-            if end > line:
-                problems.append(Problem(shown, line, None,
-                                        f"a quoted field runs over lines {line} to {end} "
-                                        "(unclosed quote or line break inside a field)"))
-                continue
-            if len(fields) != width:
-                problems.append(Problem(shown, line, None, f"row has {len(fields)} fields but the header has {width}"))
+            if end > line or len(fields) != width:
+                problems.append(Problem(shown, line, None, _shape_problem(line, end, len(fields), width, content,
+                                                                          physical)))
                 continue
             bad = no_problem
             for name, index, column, values, memo in cells:

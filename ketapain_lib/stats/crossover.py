@@ -50,7 +50,7 @@ from . import lmm_core, small_sample
 from .crossover_data import crossover_frame, crossover_frames, crossover_frames_by  # noqa: F401  (re-exported)
 from .crossover_data import no_carryover_label
 from .descriptives import shapiro_wilk
-from .formulas import Column, factor_levels, treatment_design
+from .formulas import Column, model_frame, named_notes, readable_term, treatment_design  # noqa: F401  (re-exported)
 
 ModelName = Literal["paper", "period", "no_carryover", "treatment_only"]
 
@@ -80,31 +80,6 @@ PAIRS: tuple[tuple[str, str], ...] = (
 #: Confidence level of every interval of the report, and its normal quantile.
 from ..design import ALPHA, CI_LEVEL, Method  # noqa: E402  (defined once)
 _Z = float(distributions.norm_ppf(0.5 + CI_LEVEL / 2))
-
-
-def readable_term(term: str, column: Column | None = None) -> str:
-    """A model term as a reader names it (from its ``column`` when given, whatever its labels).
-
-    >>> readable_term("C(treatment, Treatment('placebo'))[T.ketamine]")
-    'ketamine vs placebo'
-    >>> readable_term("C(carryover, Treatment('none'))[T.ketamine]"), readable_term("C(sequence)[T.K-P-M]")
-    ('carry-over from ketamine', 'sequence K-P-M')
-    """
-    import re
-
-    if column is not None and len(column.factors) == 1:
-        factor, level = column.factors[0], column.levels[0]
-        return f"carry-over from {level}" if factor == "carryover" else f"{factor} {level}"
-    match = re.fullmatch(r"C\(treatment, Treatment\('(.+)'\)\)\[T\.(.+)\]", term)
-    if match:
-        return f"{match.group(2)} vs {match.group(1)}"
-    match = re.fullmatch(r"C\(carryover, Treatment\('none'\)\)\[T\.(.+)\]", term)
-    if match:
-        return f"carry-over from {match.group(1)}"
-    match = re.fullmatch(r"C\((\w+)\)\[T\.(.+)\]", term)
-    if match:
-        return f"{match.group(1)} {match.group(2)}"
-    return term
 
 
 def sidak(p: float | np.ndarray, comparisons: int = 3) -> float | np.ndarray:
@@ -373,45 +348,10 @@ def fit_crossover(data: pd.DataFrame, model: ModelName = "paper", method: Method
             transform_label = "log(y)"
     formula = "y ~ " + FORMULAS[model].format(treatment=f"C(treatment, Treatment({levels[0]!r}))")
     core, columns, X = _fit_terms(MODEL_TERMS[model], frame, reml=(method == "REML"))
-    notes += _named_notes(core, columns)
+    notes += named_notes(core, columns)
     return CrossoverFit(model=model, method=method, formula=formula, data=frame, core=core,
                         names=[column.name for column in columns], X=X, notes=notes, transform=transform_label,
                         columns=columns)
-
-
-def model_frame(data: pd.DataFrame, factors) -> pd.DataFrame:
-    """A copy of crossover data checked for a model: ``y`` (finite numbers), ``patient_id`` and ``factors``
-    present and never missing; ``treatment`` a categorical. Anything else is one ``ValueError`` naming the column
-    and rows."""
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data must be a pandas DataFrame (crossover_frame's output), not {type(data).__name__}")
-    needed = ["y", "patient_id", *dict.fromkeys(factors)]
-    missing = [column for column in needed if column not in data.columns]
-    if missing:
-        raise ValueError(f"the data have no column {missing[0]!r} (needed: {', '.join(needed)})")
-    frame = data.copy()
-    for column in needed:
-        empty = frame[column].isna().to_numpy()
-        if empty.any():
-            rows = [str(label) for label in frame.index[empty][:5]]
-            raise ValueError(f"{column} is missing in row(s) {', '.join(rows)} of the data")
-    y = pd.to_numeric(frame["y"], errors="coerce")
-    bad = (y.isna() | ~np.isfinite(y.astype(float))).to_numpy()
-    if bad.any():
-        first = frame.index[bad][0]
-        raise ValueError(f"y must be a finite number: {frame.at[first, 'y']!r} in row {first} of the data")
-    frame["y"] = y.astype(float)
-    if not isinstance(frame["treatment"].dtype, pd.CategoricalDtype):
-        frame["treatment"] = pd.Categorical(frame["treatment"], categories=factor_levels(frame["treatment"]))
-    return frame
-
-
-def _named_notes(core: lmm_core.RandomInterceptFit, columns: list[Column]) -> list[str]:
-    """The core's notes, with dropped (aliased) columns named by term as a reader names them."""
-    named = {f"dropped aliased column(s): {list(core.dropped)}":
-             "dropped aliased term(s), not estimable beside the others: "
-             + ", ".join(readable_term(columns[i].name, columns[i]) for i in core.dropped)} if core.dropped else {}
-    return [named.get(note, note) for note in core.notes]
 
 
 def fit_with_normality_check(data: pd.DataFrame, model: ModelName = "paper", method: Method = "ML",

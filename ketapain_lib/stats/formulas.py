@@ -32,8 +32,8 @@ def factor_levels(values: pd.Series, reference=None) -> list:
     """A factor's levels, the reference first: its categories (categoricals), else its sorted values (numbers
     numerically, anything else as text), then ``reference`` moved to the front.
 
-    >>> factor_levels(pd.Series([10, 9, 10]))
-    [9, 10]
+    >>> factor_levels(pd.Series([10, 9, 10])) == [9, 10]
+    True
     >>> factor_levels(pd.Series(["b", "a+c", "b"]), reference="b")
     ['b', 'a+c']
     """
@@ -95,6 +95,67 @@ def _codes(values: pd.Series, levels: list) -> np.ndarray:
         return values.cat.codes.to_numpy()
     index = {level: i for i, level in enumerate(levels)}
     return np.array([index.get(value, -1) for value in values.astype(object)], dtype=np.int64)
+
+
+def readable_term(term: str, column: Column | None = None) -> str:
+    """A model term as a reader names it (from its ``column`` when given, whatever its labels).
+
+    >>> readable_term("C(treatment, Treatment('placebo'))[T.ketamine]")
+    'ketamine vs placebo'
+    >>> readable_term("C(carryover, Treatment('none'))[T.ketamine]"), readable_term("C(sequence)[T.K-P-M]")
+    ('carry-over from ketamine', 'sequence K-P-M')
+    """
+    import re
+
+    if column is not None and len(column.factors) == 1:
+        factor, level = column.factors[0], column.levels[0]
+        return f"carry-over from {level}" if factor == "carryover" else f"{factor} {level}"
+    match = re.fullmatch(r"C\(treatment, Treatment\('(.+)'\)\)\[T\.(.+)\]", term)
+    if match:
+        return f"{match.group(2)} vs {match.group(1)}"
+    match = re.fullmatch(r"C\(carryover, Treatment\('none'\)\)\[T\.(.+)\]", term)
+    if match:
+        return f"carry-over from {match.group(1)}"
+    match = re.fullmatch(r"C\((\w+)\)\[T\.(.+)\]", term)
+    if match:
+        return f"{match.group(1)} {match.group(2)}"
+    return term
+
+
+def model_frame(data: pd.DataFrame, factors) -> pd.DataFrame:
+    """A copy of crossover data checked for a model: ``y`` (finite numbers), ``patient_id`` and ``factors``
+    present and never missing; ``treatment`` a categorical. Anything else is one ``ValueError`` naming the column
+    and rows."""
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data must be a pandas DataFrame (crossover_frame's output), not {type(data).__name__}")
+    needed = ["y", "patient_id", *dict.fromkeys(factors)]
+    missing = [column for column in needed if column not in data.columns]
+    if missing:
+        raise ValueError(f"the data have no column {missing[0]!r} (needed: {', '.join(needed)})")
+    frame = data.copy()
+    for column in needed:
+        empty = frame[column].isna().to_numpy()
+        if empty.any():
+            rows = [str(label) for label in frame.index[empty][:5]]
+            raise ValueError(f"{column} is missing in row(s) {', '.join(rows)} of the data")
+    y = pd.to_numeric(frame["y"], errors="coerce")
+    bad = (y.isna() | ~np.isfinite(y.astype(float))).to_numpy()
+    if bad.any():
+        first = frame.index[bad][0]
+        raise ValueError(f"y must be a finite number: {frame.at[first, 'y']!r} in row {first} of the data")
+    frame["y"] = y.astype(float)
+    if not isinstance(frame["treatment"].dtype, pd.CategoricalDtype):
+        frame["treatment"] = pd.Categorical(frame["treatment"], categories=factor_levels(frame["treatment"]))
+    return frame
+
+
+def named_notes(core, columns: list[Column]) -> list[str]:
+    """The notes of a fit (:class:`~ketapain_lib.stats.lmm_core.RandomInterceptFit`), with dropped (aliased)
+    columns named by term as a reader names them, not by index."""
+    named = {f"dropped aliased column(s): {list(core.dropped)}":
+             "dropped aliased term(s), not estimable beside the others: "
+             + ", ".join(readable_term(columns[i].name, columns[i]) for i in core.dropped)} if core.dropped else {}
+    return [named.get(note, note) for note in core.notes]
 
 
 def design_matrix(formula: str, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
