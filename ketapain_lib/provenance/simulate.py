@@ -136,6 +136,12 @@ def _diary(rng: np.random.Generator, ids: list[str], treatment_of: dict, auc7: n
     return pd.DataFrame(rows, columns=list(TABLES["diary"].column_names))
 
 
+def replays_reconstruction(seed: int, patients: int | None) -> bool:
+    """Whether the generator replays the recorded reconstruction for these settings: the trial's own size and
+    the default seed (:mod:`ketapain_lib.provenance.targeting` asks, to know what a dataset was aimed at)."""
+    return patients is None and seed == DEFAULT_SEED
+
+
 def simulate_trial(seed: int = DEFAULT_SEED, patients: int | None = None, dropouts: int = 0,
                   reconstructed: bool = True) -> dict[str, pd.DataFrame]:
     """Generate the whole raw dataset; returns one DataFrame per table of the contract.
@@ -146,7 +152,7 @@ def simulate_trial(seed: int = DEFAULT_SEED, patients: int | None = None, dropou
     (:mod:`ketapain_lib.provenance.reconstruct`). The defaults give the shipped dataset.
     """
     rng = np.random.default_rng(seed)
-    replay = reconstructed and patients is None and seed == DEFAULT_SEED  # the trial's own dataset
+    replay = reconstructed and replays_reconstruction(seed, patients)  # the trial's own dataset
     n = int(pv("flow_randomized")) if patients is None else int(patients)
     if n < 6 or not 0 <= dropouts <= n:
         raise ValueError(f"need at least 6 patients (one per sequence) and 0 to {n} drop-outs; "
