@@ -93,5 +93,10 @@ def classes(trial) -> dict[str, str] | None:
     replayed = settings is None or replays_reconstruction(settings["seed"], settings["patients"])
     reconstructed = reconstruction_targets() if replayed else frozenset()
     generated = generator_targets()
-    return {key: RECONSTRUCTION if key in reconstructed else CALIBRATION if key in generated else NOT_TARGETED
-            for key in published_results().index}
+
+    def aimed(key: str, targets: frozenset[str]) -> bool:
+        # a share of the patients is its count over the randomized patients: aiming at one aims at the other
+        return key in targets or (key.endswith("_pct") and key.removesuffix("_pct") + "_n" in targets)
+
+    return {key: RECONSTRUCTION if aimed(key, reconstructed) else CALIBRATION if aimed(key, generated)
+            else NOT_TARGETED for key in published_results().index}

@@ -312,7 +312,7 @@ def caveat(r: Mapping, key: str) -> str:
     if not row["others"]:
         return "no other analysis of this question is computed"
     if not row["changes"]:
-        return f"the other analyses agree ({row['others']})"
+        return f"the other analyses agree ({row['others'].replace('; ', ', ')})"
     verdict_words = "a difference" if row["p"] < ALPHA else "no difference"
     return (f"this conclusion ({verdict_words} at the {fmt.fixed(ALPHA, 2)} level) does not hold under every "
             f"analysis: {row['changes']}")
@@ -479,7 +479,7 @@ def summary(r: Mapping) -> Values:
     day7 = analyses.table2_row(r["auc_table"], DAY7)
     statuses = r["ledger"]["status"]
     return {
-        "summary_primary": (f"the three infusions {verdict(primary_p, 'differed', 'did not differ')} in pain over the "
+        "summary_primary": (f"the {r.trial.infusions['treatment'].nunique()} infusions {verdict(primary_p, 'differed', 'did not differ')} in pain over the "
                             f"{PRIMARY.last_day} days after them (omnibus P {fmt.p_equals(primary_p)})"),
         "summary_day7": (f"over the first week, omnibus P {fmt.p_equals(day7['omnibus_p'])} "
                          f"({verdict(day7['omnibus_p'], 'a significant difference', 'no significant difference')})"),
