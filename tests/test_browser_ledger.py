@@ -37,7 +37,7 @@ READ = """(() => {
 
 
 def visible(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
+    return re.sub(r"\s+", " ", text).replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')
 
 
 @pytest.fixture(scope="module")

@@ -126,7 +126,7 @@ UNKNOWN_CODINGS = {
                  "reads it as mean daily pain at least 30% below the pain before the infusion; the chapter shows "
                  "the other readings)",
     "abstract_ae_any_": "depends on the unknown meaning of the abstract's figure: it equals the share with a "
-                        "treatment-related event (row ae_related_{treatment}_pct), not the share with any event",
+                        "treatment-related event (the row \"{related}\"), not the share with any event",
 }
 
 
@@ -139,6 +139,7 @@ def reasons(trial: Trial, table: pd.DataFrame) -> list[str]:
     from .diary_search import unreachable
 
     audit = audit_table()
+    descriptions = published_results()["description"]
     failed = audit[audit["verdict"] == "inconsistent"]
     forced = unreachable(trial.randomization)
     out = []
@@ -151,8 +152,9 @@ def reasons(trial: Trial, table: pd.DataFrame) -> list[str]:
             keys = keys.split(",")
             if key in keys:
                 others = [k for k in keys if k != key]
-                cited = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
-                found.append(f"incompatible with {cited or 'itself'} (audit: {check})")
+                # counted, not named: the audit chapter lists the numbers each check reads, in words
+                cited = f"{len(others)} other published number(s)" if others else "itself"
+                found.append(f"incompatible with {cited} (audit: {check})")
         if key in forced:
             # one decimal more than the paper prints, like the reproduced value beside it, so that a forced
             # 0.2724 is not read as disagreeing with a reproduced 0.2726 that both print as 0.27
@@ -161,7 +163,9 @@ def reasons(trial: Trial, table: pd.DataFrame) -> list[str]:
                          f"{forced[key]:.{decimals}f} under the paper's model (audit: model structure)")
         for prefix, words in UNKNOWN_CODINGS.items():
             if key.startswith(prefix):
-                found.append(words.format(treatment=key.removeprefix(prefix).removesuffix("_pct")))
+                treatment = key.removeprefix(prefix).removesuffix("_pct")
+                related = f"ae_related_{treatment}_pct"
+                found.append(words.format(related=descriptions.get(related, related)))
         out.append("; ".join(found))
     return out
 
