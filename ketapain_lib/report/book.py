@@ -169,9 +169,15 @@ def glue_values(values: dict[str, str | int]) -> None:
         glue(name, value if isinstance(value, str) else int(value), display=False)
 
 
+#: The ledger's note (its last column) keeps a readable width: on a phone the table scrolls in its frame
+#: rather than squeezing the note to a few letters a line (a page hundreds of screens tall).
+LEDGER_STYLE = ("<style>details.ketapain-ledger td:last-child, details.ketapain-ledger th:last-child "
+                "{min-width: 18em;}</style>")
+
+
 def _ledger_table(results: Results, table) -> str:
     shown = views.ledger_view(table).drop(columns="section")
-    return show(shown, {"reproduced": 3, "difference": 3}).data
+    return LEDGER_STYLE + show(shown, {"reproduced": 3, "difference": 3}).data
 
 
 def ledger_counts(table) -> str:
