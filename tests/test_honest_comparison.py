@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 # --------------------------------------------------------------------------- fast: the targeting lists
 
+@pytest.mark.slow
 def test_the_generators_targets_are_the_published_values_it_reads(monkeypatch):
     """Trace every published value the generator reads while it makes a dataset: exactly the declared targets."""
     from ketapain_lib.provenance import domains, simulate
@@ -106,6 +107,7 @@ def test_every_conclusion_of_the_file_has_the_reports_test():
     assert not set(published_conclusions().index) & set(published_results().index)
 
 
+@pytest.mark.slow
 def test_the_shipped_data_disagree_on_hads_depression_and_nothing_else(results):
     table = conclusions.conclusions(results)
     found = table[~table["agrees"]]
@@ -135,6 +137,7 @@ def test_the_papers_positive_findings_are_counted_from_its_conclusions():
     assert "PGIC sleep" in paper_positive() and "first week" in paper_positive()
 
 
+@pytest.mark.slow
 def test_day7_conclusion_carries_the_small_sample_and_locf_caveat(results):
     from ketapain_lib.report import prose
 
@@ -234,3 +237,24 @@ def test_glued_counts_equal_their_source(results):
     assert discussion["n_missing_approaches"] == results["beyond"]["missing_data"]["approach"].nunique()
     ledger = results["ledger"]
     assert discussion["n_ledger"] == len(ledger) == len(published_results())
+
+
+@pytest.mark.slow
+def test_a_real_export_has_no_targeting_only_reproduced_or_differs(tmp_path):
+    """The same data without the generator's marker: a real export. No targeting field anywhere."""
+    from ketapain_lib.report import book, prose
+    from ketapain_lib.report.results import Results
+
+    real = tmp_path / "real"
+    shutil.copytree(SHIPPED_DATA_DIR, real)
+    (real / SYNTHETIC_MARKER).unlink()
+    results = Results(load_trial(real), cached=False)
+    ledger = results["ledger"]
+    assert "targeting" not in ledger
+    assert set(ledger["verdict"]) <= {"reproduced", "differs", "input", "log scale", "not computed"}
+    headline = prose.comparison_headline(ledger)
+    assert re.fullmatch(r"\d+ of the \d+ compared numbers are reproduced at the paper's printed precision and \d+ "
+                        r"differ", headline)
+    page = book.ledger_page(results).data
+    assert "Targeting" not in page and "matched by construction" not in page
+    assert not any(cls in page for cls in targeting.CLASSES)

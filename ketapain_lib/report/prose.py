@@ -285,9 +285,10 @@ def comparison_headline(ledger) -> str:
     within = free[free["status"] == "differs"]
     spread = (within["difference"].abs() / (2 * within["tolerance"])).median() if len(within) else 0.0
     computed = "every one of the paper's" if n_computed == n_numbers else f"{n_computed} of the paper's"
+    aims = " and ".join(f"{n} {cls}s" for cls, n in targeted["targeting"].value_counts(sort=False).items())
     return (f"the pipeline computes {computed} {n_numbers} published statistics from the raw data. The data "
             f"are synthetic and were made to resemble the paper: {len(targeted)} of the compared numbers were "
-            f"targets of the generator or of the reconstruction, and "
+            f"aimed at ({aims or 'none'}), and "
             f"{int((targeted['status'] == 'match').sum())} of them are matched by construction, which shows "
             f"nothing about the paper. Of the {len(free)} numbers nothing aimed at, "
             f"{int((free['status'] == 'match').sum())} print as the paper prints them and {len(within)} differ "
@@ -491,6 +492,7 @@ def summary(r: Mapping) -> Values:
         "summary_day7_caveat": caveat(r, "conclusion_day7"),
         "summary_primary_caveat": caveat(r, "conclusion_primary"),
         "summary_comparison": comparison_headline(r["ledger"]),
+        "summary_by_class": _ledger_counts(r)["ledger_by_class"],
         "summary_disagreements": all_disagreements(r),
         "summary_positive": paper_positive(),
     }
