@@ -74,7 +74,7 @@ def methods(r: Mapping) -> Values:
         **design_counts(r),
         "n_models": len(tables.model_formulas()),
         "n_alternatives": len(analyses.MODEL_CHOICES) - 1,
-        "alternative_models": ", ".join(label for label, _, _ in analyses.MODEL_CHOICES[1:]),
+        "alternative_models": "; ".join(label for label, _, _ in analyses.MODEL_CHOICES[1:]),
         "n_effect_sizes": len(PAIRS),
     }
 
@@ -313,7 +313,7 @@ def caveat(r: Mapping, key: str) -> str:
     if not row["others"]:
         return "no other analysis of this question is computed"
     if not row["changes"]:
-        return f"the other analyses agree ({row['others'].replace('; ', ', ')})"
+        return f"the other analyses agree: {row['others'].replace('; ', ', ')}"
     verdict_words = "a difference" if row["p"] < ALPHA else "no difference"
     return (f"this conclusion ({verdict_words} at the {fmt.fixed(ALPHA, 2)} level) does not hold under every "
             f"analysis: {row['changes']}")
