@@ -194,9 +194,11 @@ NOUNS = (r"(?:models?|tables?|analys[ei]s|patients?|periods?|treatments?|infusio
 #: a number word or digits, then up to two words, then a noun that is counted ("three models", "4 patients");
 #: digits after "day" ("day-7 contrast") name a day, not a count
 COUNT = re.compile(rf"(?<!day-)(?<!day )\b{NUMBER_WORDS}\b(?:[\s-]+[A-Za-z/]+){{0,2}}?[\s-]+{NOUNS}\b", re.I)
-#: the chapters whose prose this test holds (the others are held by their own authors' tests)
-PROSE_CHAPTERS = ("00_summary", "01_methods", "03_primary_endpoint", "04_secondary_endpoints", "06_discussion",
-                  "a3_ledger")
+#: counts still typed in a chapter, to be glued by the chapter's author (strict: the test fails once they are)
+TYPED_YET = {"08_audit": "a mean of twenty pain scores: the number of patients, typed",
+             "a4_environment": "the benchmarks' sizes of trial, typed"}
+PROSE_CHAPTERS = [pytest.param(path.stem, marks=pytest.mark.xfail(strict=True, reason=TYPED_YET[path.stem]))
+                  if path.stem in TYPED_YET else path.stem for path in sorted((ROOT / "chapters").glob("*.md"))]
 
 
 def typed_counts(markdown: str) -> list[str]:
@@ -258,3 +260,15 @@ def test_a_real_export_has_no_targeting_only_reproduced_or_differs(tmp_path):
     page = book.ledger_page(results).data
     assert "Targeting" not in page and "matched by construction" not in page
     assert not any(cls in page for cls in targeting.CLASSES)
+
+
+def test_readings_of_the_icc_and_of_the_estimation_method_follow_the_numbers():
+    import pandas as pd
+
+    from ketapain_lib.report.prose import icc_reading, method_reading
+
+    assert icc_reading(0.89) != icc_reading(0.3) and "between patients rather" in icc_reading(0.89)
+    same = pd.DataFrame({"model": ["a", "a"], "method": ["ML", "REML"], "estimate: K vs P": [-7.5, -7.5]})
+    differ = same.assign(**{"estimate: K vs P": [-7.5, -6.0]})
+    assert "not the estimates" in method_reading(same)
+    assert "changes the estimates" in method_reading(differ)

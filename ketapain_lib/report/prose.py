@@ -164,6 +164,24 @@ def _effect_sizes(pairwise) -> Values:
     return values
 
 
+def icc_reading(icc: float) -> str:
+    """What an intraclass correlation says about where the variation lies, in words that follow it."""
+    return ("most of the variation in pain lies between patients rather than between the periods of one patient"
+            if icc > 0.5 else "most of the variation in pain lies between the periods of one patient rather than "
+            "between patients")
+
+
+def method_reading(comparison) -> str:
+    """Whether the estimation method (ML or REML) changes the estimates as well as their standard errors."""
+    import numpy as np
+
+    estimates = comparison[[c for c in comparison.columns if str(c).startswith("estimate: ")]]
+    same = all(np.allclose(group.to_numpy(dtype=float), group.to_numpy(dtype=float)[0], rtol=1e-6, atol=1e-9)
+               for _, group in estimates.groupby(comparison["model"].to_numpy()))
+    return ("the estimation method changes the standard errors, and so the P values, not the estimates" if same
+            else "the estimation method changes the estimates as well as their standard errors")
+
+
 def primary(r: Mapping) -> Values:
     summary = r["primary"]["summary"].iloc[0]
     pairwise = r["primary"]["pairwise"].set_index("comparison")
@@ -191,6 +209,8 @@ def primary(r: Mapping) -> Values:
         **design_counts(r),
         "primary_caveat": caveat(r, "conclusion_primary"),
         "primary_disagreements": chapter_disagreements(r, "03_primary_endpoint"),
+        "icc_reading": icc_reading(summary["icc"]),
+        "method_reading": method_reading(r["model_comparison"]),
     }
 
 
@@ -347,6 +367,7 @@ def discussion(r: Mapping) -> Values:
         "all_disagreements": all_disagreements(r),
         "paper_positive": paper_positive(),
         "n_missing_approaches": int(r["missing_data"]["approach"].nunique()),
+        "icc_reading": icc_reading(summary["icc"]),
         "blinding_low": fmt.fixed(100 * unsure.min(), 0),
         "blinding_high": fmt.fixed(100 * unsure.max(), 0),
     }
@@ -420,6 +441,7 @@ def beyond(r: Mapping) -> Values:
            for treatment in TREATMENTS},
         "period_days": PERIOD_DAYS,
         "primary_reading": _primary_reading(r["primary"]["summary"].iloc[0]),
+        "method_reading": method_reading(r["model_comparison"]),
     }
 
 
