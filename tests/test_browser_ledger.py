@@ -49,7 +49,7 @@ def pages(built, chromium):
             for width in (DESKTOP, PHONE):
                 browser.open((html / "chapters" / f"{chapter}.html").as_uri(), width=width)
                 seen[(chapter, width)] = browser.evaluate(READ)
-                browser.screenshot(SHOTS / f"honest_{chapter}_{width}px.png")
+                browser.screenshot(SHOTS / f"honest_{chapter}_{width}px.png", selector="article.bd-article")
     return seen
 
 
@@ -129,7 +129,7 @@ def test_a_simulated_dataset_with_dropouts_builds_and_its_ledger_has_no_reconstr
     with Browser(chromium) as browser:
         browser.open((html / "a3_ledger.html").as_uri(), width=DESKTOP)
         page = browser.evaluate(READ)
-        browser.screenshot(SHOTS / "honest_a3_ledger_simulated_dropouts.png")
+        browser.screenshot(SHOTS / "honest_a3_ledger_simulated_dropouts.png", selector="article.bd-article")
     text = visible(page["text"])
     assert targeting.RECONSTRUCTION not in text
     assert targeting.CALIBRATION in text and targeting.NOT_TARGETED in text

@@ -13,9 +13,12 @@ means "the paper would have printed the same number". Statuses:
   model was refitted on log(y) and its P value, ICC or effect size is not the
   raw-scale number the paper prints.
 
-On the shipped synthetic data the calibrated summaries match by construction and the reconstruction
-(:mod:`ketapain_lib.provenance.reconstruct`) meets the model-based numbers where the design allows; a row
-that differs carries its ``reason`` (:func:`reasons`). On the real export every row is a genuine check.
+On synthetic data each row also says what aimed at it (``targeting``,
+:mod:`ketapain_lib.provenance.targeting`): the generator's calibration, the recorded reconstruction
+(:mod:`ketapain_lib.provenance.reconstruct`), or nothing. The reader's word for a row, ``verdict``, is
+"reproduced" only for a match nothing aimed at, and "matched by construction" for a targeted one. A row that
+differs carries its ``reason`` (:func:`reasons`); a mean or SD that the chapter's table prints as median [IQR]
+says so (``printed``). On a real export there is no ``targeting`` column and every row is a genuine check.
 """
 from __future__ import annotations
 
@@ -181,8 +184,9 @@ def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
     ``reproduced``, ``difference``, ``tolerance``, ``status``, ``compared``
     (what the report computes for it: statistic, direction, adjustment),
     ``reading`` (where the paper is ambiguous, the reading the report took,
-    labelled "assumption" when it is the report's own) and, for a row that differs, ``reason``
-    (:func:`reasons`).
+    labelled "assumption" when it is the report's own), for a row that differs, ``reason``
+    (:func:`reasons`), ``printed`` (:func:`printed_notes`), ``verdict`` (:func:`verdicts`) and, on synthetic
+    data only, ``targeting``.
     """
     published = published_results()
     values = reproduced_values(trial, results)
