@@ -292,6 +292,7 @@ def comparison_headline(ledger) -> str:
     land.
     """
     from ..provenance.targeting import NOT_TARGETED
+    from .book import ledger_counts
 
     compared = ledger[ledger["status"].isin(["match", "differs"])]
     n_computed = int(ledger["status"].isin(["match", "differs", "log scale"]).sum())
@@ -312,7 +313,8 @@ def comparison_headline(ledger) -> str:
             f"{int((targeted['status'] == 'match').sum())} of them are matched by construction, which shows "
             f"nothing about the paper. Of the {len(free)} numbers nothing aimed at, "
             f"{int((free['status'] == 'match').sum())} print as the paper prints them and {len(within)} differ "
-            f"(by a median of {fmt.fixed(spread, 0)} units of the paper's last printed digit)")
+            f"(by a median of {fmt.fixed(spread, 0)} units of the paper's last printed digit). By what aimed at "
+            f"each compared number: {ledger_counts(compared)}")
 
 
 def paper_positive() -> str:
@@ -514,7 +516,6 @@ def summary(r: Mapping) -> Values:
         "summary_day7_caveat": caveat(r, "conclusion_day7"),
         "summary_primary_caveat": caveat(r, "conclusion_primary"),
         "summary_comparison": comparison_headline(r["ledger"]),
-        "summary_by_class": _ledger_counts(r)["ledger_by_class"],
         "summary_disagreements": all_disagreements(r),
         "summary_positive": paper_positive(),
     }
