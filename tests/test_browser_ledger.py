@@ -134,3 +134,28 @@ def test_a_simulated_dataset_with_dropouts_builds_and_its_ledger_has_no_reconstr
     assert targeting.RECONSTRUCTION not in text
     assert targeting.CALIBRATION in text and targeting.NOT_TARGETED in text
     assert SHIPPED_DATA_DIR.name  # the shipped data are untouched by the build
+
+
+def test_a_real_export_builds_with_plain_reproduced_or_differs_and_no_targeting(tmp_path, chromium):
+    import shutil
+
+    from ketapain_lib.rawdata.load import SYNTHETIC_MARKER
+
+    data = tmp_path / "export"
+    shutil.copytree(SHIPPED_DATA_DIR, data)
+    (data / SYNTHETIC_MARKER).unlink()
+    out = tmp_path / "book"
+    build(out, data)  # -W: no warning
+    html = out / "_build" / "html" / "chapters"
+    with Browser(chromium) as browser:
+        texts = {}
+        for chapter in ("00_summary", "06_discussion", "a3_ledger"):
+            browser.open((html / f"{chapter}.html").as_uri(), width=DESKTOP)
+            texts[chapter] = visible(browser.evaluate(READ)["text"])
+        browser.screenshot(SHOTS / "honest_a3_ledger_real_export.png", selector="article.bd-article")
+    for chapter, text in texts.items():
+        assert "matched by construction" not in text and "Targeting" not in text, chapter
+        assert not any(cls in text for cls in targeting.CLASSES), chapter
+    assert re.search(r"\d+ of the \d+ compared numbers are reproduced at the paper's printed precision and \d+ "
+                     r"differ", texts["00_summary"])
+    assert "reproduced" in texts["a3_ledger"] and "differs" in texts["a3_ledger"]
