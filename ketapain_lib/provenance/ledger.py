@@ -13,9 +13,12 @@ means "the paper would have printed the same number". Statuses:
   model was refitted on log(y) and its P value, ICC or effect size is not the
   raw-scale number the paper prints.
 
-On the shipped synthetic data the calibrated summaries match by construction and the reconstruction
-(:mod:`ketapain_lib.provenance.reconstruct`) meets the model-based numbers where the design allows; a row
-that differs carries its ``reason`` (:func:`reasons`). On the real export every row is a genuine check.
+On synthetic data each row also says what aimed at it (``targeting``,
+:mod:`ketapain_lib.provenance.targeting`): the generator's calibration, the recorded reconstruction
+(:mod:`ketapain_lib.provenance.reconstruct`), or nothing. The reader's word for a row, ``verdict``, is
+"reproduced" only for a match nothing aimed at, and "matched by construction" for a targeted one. A row that
+differs carries its ``reason`` (:func:`reasons`); a mean or SD that the chapter's table prints as median [IQR]
+says so (``printed``). On a real export there is no ``targeting`` column and every row is a genuine check.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from ..design import ALPHA, DAY7, FIGURE4_WINDOWS, TREATMENTS
 from .calibration import achieved_statistics
 from ..rawdata.load import Trial
 from .published import PAIR_KEYS, published_precision, published_results
+from .targeting import NOT_TARGETED, classes
 
 #: Keys the paper states as design choices or planning inputs.
 INPUT_KEYS = ("design_alpha", "samplesize_alpha", "samplesize_power", "samplesize_correlation",
@@ -125,7 +129,7 @@ UNKNOWN_CODINGS = {
                  "reads it as mean daily pain at least 30% below the pain before the infusion; the chapter shows "
                  "the other readings)",
     "abstract_ae_any_": "depends on the unknown meaning of the abstract's figure: it equals the share with a "
-                        "treatment-related event (row ae_related_{treatment}_pct), not the share with any event",
+                        "treatment-related event (the row \"{related}\"), not the share with any event",
 }
 
 
@@ -138,6 +142,7 @@ def reasons(trial: Trial, table: pd.DataFrame) -> list[str]:
     from .diary_search import unreachable
 
     audit = audit_table()
+    descriptions = published_results()["description"]
     failed = audit[audit["verdict"] == "inconsistent"]
     forced = unreachable(trial.randomization)
     out = []
@@ -150,14 +155,20 @@ def reasons(trial: Trial, table: pd.DataFrame) -> list[str]:
             keys = keys.split(",")
             if key in keys:
                 others = [k for k in keys if k != key]
-                cited = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
-                found.append(f"incompatible with {cited or 'itself'} (audit: {check})")
+                # counted, not named: the audit chapter lists the numbers each check reads, in words
+                cited = f"{len(others)} other published number(s)" if others else "itself"
+                found.append(f"incompatible with {cited} (audit: {check})")
         if key in forced:
+            # one decimal more than the paper prints, like the reproduced value beside it, so that a forced
+            # 0.2724 is not read as disagreeing with a reproduced 0.2726 that both print as 0.27
+            decimals = int(round(-np.log10(2 * published_precision(key)))) + 1
             found.append(f"the allocation of patients to sequences and the published pairwise P values force "
-                         f"{forced[key]:.3f} under the paper's model (audit: model structure)")
+                         f"{forced[key]:.{decimals}f} under the paper's model (audit: model structure)")
         for prefix, words in UNKNOWN_CODINGS.items():
             if key.startswith(prefix):
-                found.append(words.format(treatment=key.removeprefix(prefix).removesuffix("_pct")))
+                treatment = key.removeprefix(prefix).removesuffix("_pct")
+                related = f"ae_related_{treatment}_pct"
+                found.append(words.format(related=descriptions.get(related, related)))
         out.append("; ".join(found))
     return out
 
@@ -173,8 +184,9 @@ def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
     ``reproduced``, ``difference``, ``tolerance``, ``status``, ``compared``
     (what the report computes for it: statistic, direction, adjustment),
     ``reading`` (where the paper is ambiguous, the reading the report took,
-    labelled "assumption" when it is the report's own) and, for a row that differs, ``reason``
-    (:func:`reasons`).
+    labelled "assumption" when it is the report's own), for a row that differs, ``reason``
+    (:func:`reasons`), ``printed`` (:func:`printed_notes`), ``verdict`` (:func:`verdicts`) and, on synthetic
+    data only, ``targeting``.
     """
     published = published_results()
     values = reproduced_values(trial, results)
@@ -198,4 +210,53 @@ def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
                      "reading": _text(row["reading"])})
     table = pd.DataFrame(rows)
     table["reason"] = reasons(trial, table)
+    table["printed"] = printed_notes(table, results)
+    targeted = classes(trial)
+    if targeted is not None:  # synthetic data: say what made each number; a real export has no such field
+        table.insert(table.columns.get_loc("status") + 1, "targeting", [targeted[k] for k in table["key"]])
+    table.insert(table.columns.get_loc("status") + 1, "verdict", verdicts(table))
     return table
+
+
+#: What a reader is told for each status of a row (a targeted match is matched by construction).
+VERDICTS = {"match": "reproduced", "differs": "differs", "input": "input", "log scale": "log scale",
+            "not computed": "not computed"}
+MATCHED_BY_CONSTRUCTION = "matched by construction"
+
+
+def verdicts(table: pd.DataFrame) -> list[str]:
+    """The reader's word for each row: "reproduced" only for a match that nothing aimed at."""
+    targeting = table["targeting"] if "targeting" in table else [NOT_TARGETED] * len(table)
+    return [MATCHED_BY_CONSTRUCTION if status == "match" and target != NOT_TARGETED else VERDICTS[status]
+            for status, target in zip(table["status"], targeting)]
+
+
+#: The descriptive keys of the AUC tables and the Table 2 row that prints them: (prefix, measure, last day,
+#: imputation). Table 2 prints a cell as median [IQR] when the values are skewed; the ledger compares the mean.
+_TABLE2_CELLS = {"auc35_locf_": ("average_pain", 35, "locf"), "auc7_": ("average_pain", 7, "none")}
+
+
+def printed_notes(table: pd.DataFrame, results: Mapping) -> list[str]:
+    """For a mean or SD that the chapter's table prints as median [IQR], where the compared value is shown."""
+    from ..report.registry import OUTPUTS
+
+    auc = results["auc_table"]
+    out = []
+    for key in table["key"]:
+        note = ""
+        for prefix, (measure, last_day, imputation) in _TABLE2_CELLS.items():
+            stat, _, treatment = key.removeprefix(prefix).partition("_")
+            if not key.startswith(prefix) or stat not in ("mean", "sd") or treatment not in TREATMENTS:
+                continue
+            row = auc[(auc["measure"] == measure) & (auc["last_day"] == last_day) & (auc["imputation"] == imputation)]
+            cell = str(row[treatment].iloc[0]) if len(row) else ""
+            if "[" in cell:
+                note = (f"{OUTPUTS['table2_auc'].number} prints this treatment's values as median [IQR] ({cell}), "
+                        f"because the Shapiro-Wilk test rejects their normality; the {stat_words(stat)} compared "
+                        "here is printed in this row only")
+        out.append(note)
+    return out
+
+
+def stat_words(stat: str) -> str:
+    return {"mean": "mean", "sd": "SD"}[stat]

@@ -6,6 +6,12 @@ calibrated to, an absolute ``calibration_tolerance``). Code never types a
 published number: it reads it from here, and the book shows it only as
 "published" beside the value it reproduces.
 
+The same file records the paper's conclusions, those stated only in words included: rows whose unit is
+``conclusion`` (:data:`CONCLUSION_UNIT`), with value 1 where the paper reports a difference (a finding) and 0
+where it reports none. :func:`published_results` leaves them out (they are not numbers to reproduce);
+:func:`published_conclusions` reads them, and :mod:`ketapain_lib.provenance.conclusions` compares each with the
+report's own test.
+
 >>> published_value("flow_screened")
 23.0
 """
@@ -37,9 +43,25 @@ def _published() -> pd.DataFrame:
     return frame.astype({"value": float, "calibration_tolerance": float})
 
 
+#: The unit of the rows that record a conclusion of the paper rather than a number.
+CONCLUSION_UNIT = "conclusion"
+
+
 def published_results() -> pd.DataFrame:
     """All published numbers, indexed by ``key``: value, unit, section, description, calibration_tolerance."""
-    return _published().copy()
+    frame = _published()
+    return frame[(frame["unit"] != CONCLUSION_UNIT).fillna(True)].copy()
+
+
+def published_conclusions() -> pd.DataFrame:
+    """The paper's conclusions, indexed by ``key``: ``value`` (1: a difference reported, 0: none), section and
+    description.
+
+    >>> int(published_conclusions().at["conclusion_hads_depression", "value"])
+    0
+    """
+    frame = _published()
+    return frame[(frame["unit"] == CONCLUSION_UNIT).fillna(False)].copy()
 
 
 def published_value(key: str) -> float:

@@ -137,6 +137,12 @@ def _diary(rng: np.random.Generator, ids: list[str], treatment_of: dict, auc7: n
     return pd.DataFrame(rows, columns=list(TABLES["diary"].column_names))
 
 
+def replays_reconstruction(seed: int, patients: int | None) -> bool:
+    """Whether the generator replays the recorded reconstruction for these settings: the trial's own size and
+    the default seed (:mod:`ketapain_lib.provenance.targeting` asks, to know what a dataset was aimed at)."""
+    return patients is None and seed == DEFAULT_SEED
+
+
 def simulate_trial(seed: int = DEFAULT_SEED, patients: int | None = None, dropouts: int = 0,
                   reconstructed: bool = True) -> dict[str, pd.DataFrame]:
     """Generate the whole raw dataset; returns one DataFrame per table of the contract.
@@ -147,7 +153,7 @@ def simulate_trial(seed: int = DEFAULT_SEED, patients: int | None = None, dropou
     (:mod:`ketapain_lib.provenance.reconstruct`). The defaults give the shipped dataset.
     """
     rng = np.random.default_rng(seed)
-    replay = reconstructed and patients is None and seed == DEFAULT_SEED  # the trial's own dataset
+    replay = reconstructed and replays_reconstruction(seed, patients)  # the trial's own dataset
     n = int(pv("flow_randomized")) if patients is None else int(patients)
     if n < len(SEQUENCES):
         raise ValueError(f"{n} patient(s) cannot hold the design: its {len(SEQUENCES)} sequences need at least "

@@ -35,7 +35,7 @@ def _html(text: str) -> HTML:
     return HTML(text)
 
 
-__all__ = ["load_trial", "provenance", "results", "output", "side_by_side", "glue_chapter", "glue_values", "show", "ledger_rows"]
+__all__ = ["load_trial", "provenance", "results", "output", "side_by_side", "glue_chapter", "glue_values", "show", "ledger_rows", "ledger_page", "ledger_counts"]
 
 _RESULTS: dict[str, Results] = {}
 _TRIALS: dict[tuple[str, str], Trial] = {}
@@ -169,17 +169,79 @@ def glue_values(values: dict[str, str | int]) -> None:
         glue(name, value if isinstance(value, str) else int(value), display=False)
 
 
+#: The ledger's note (its last column) keeps a readable width: on a phone the table scrolls in its frame
+#: rather than squeezing the note to a few letters a line (a page hundreds of screens tall).
+LEDGER_STYLE = ("<style>details.ketapain-ledger td:last-child, details.ketapain-ledger th:last-child "
+                "{min-width: 18em;}</style>")
+
+
+def _ledger_table(results: Results, table) -> str:
+    shown = views.ledger_view(table).drop(columns="section")
+    return LEDGER_STYLE + show(shown, {"reproduced": 3, "difference": 3}).data
+
+
+def ledger_counts(table) -> str:
+    """The results of some ledger rows in words, by targeting class where the data have one: "3 reproduced,
+    2 differ" or "5 numbers nothing aimed at: 3 reproduced, 2 differ; 4 calibration targets: 4 matched by
+    construction"."""
+    from ..provenance.targeting import CLASSES
+
+    def words(rows) -> str:
+        counts = rows["verdict"].value_counts()
+        order = ("reproduced", "matched by construction", "differs", "input", "log scale", "not computed")
+        return ", ".join(f"{int(counts[v])} {'differ' if v == 'differs' and counts[v] != 1 else v}"
+                         for v in order if v in counts)
+
+    if "targeting" not in table:
+        return words(table)
+    parts = []
+    for cls in CLASSES:
+        rows = table[table["targeting"] == cls]
+        if len(rows):
+            parts.append(f"{cls} {len(rows)} ({words(rows)})")
+    return "; ".join(parts)
+
+
 def ledger_rows(results: Results, section: str | None = None):
     """The ledger (published beside reproduced) for one section of the paper, ready to display."""
     table = results["ledger"]
     if section is not None:
         table = table[table["section"] == section]
-    shown = views.ledger_view(table).drop(columns="section")
-    table_html = show(shown, {"reproduced": 3, "difference": 3}).data
+    table_html = _ledger_table(results, table)
     if section is None:
         return _html(table_html)
     # within a chapter, collapsed under a one-line count: the prose carries the result, the rows are for checking
-    counts = shown["status"].value_counts()
-    summary = (f"Published beside reproduced: {len(shown)} number(s) of this section, {int(counts.get('match', 0))} "
-               f"match, {int(counts.get('differs', 0))} differ")
+    summary = f"Published beside reproduced: {len(table)} number(s) of this section ({ledger_counts(table)})"
     return _html(f'<details class="ketapain-ledger"><summary>{html.escape(summary)}</summary>{table_html}</details>')
+
+
+def ledger_page(results: Results):
+    """The ledger appendix: the rows that differ first (open), then every row grouped by the chapter that
+    states it, one collapsed group per chapter under its counts, then the numbered table as exported (collapsed).
+
+    Plain HTML ``<details>``: it works offline and in any browser, and a reader opens only what they check.
+    """
+    from ..provenance.conclusions import SECTION_CHAPTERS
+
+    table = results["ledger"]
+    chapters = [SECTION_CHAPTERS[section] for section in table["section"]]
+    differ = table[table["verdict"] == "differs"]
+    parts = [f'<details class="ketapain-ledger ketapain-ledger-differs" open><summary>'
+             f'{html.escape(f"Only the rows that differ: {len(differ)} of {len(table)}")}</summary>'
+             f'{_ledger_table(results, differ)}</details>']
+    for chapter in sorted(set(chapters)):
+        rows = table[[c == chapter for c in chapters]]
+        title = CHAPTER_TITLES[chapter]
+        summary = f"{title}: {len(rows)} number(s); {ledger_counts(rows)}"
+        parts.append(f'<details class="ketapain-ledger ketapain-ledger-chapter" id="ledger-{chapter}"><summary>'
+                     f'{html.escape(summary)} <a href="{chapter}.html">(chapter)</a></summary>'
+                     f'{_ledger_table(results, rows)}</details>')
+    whole = output(results, "ledger").data
+    parts.append(f'<details class="ketapain-ledger ketapain-ledger-whole"><summary>'
+                 f'{html.escape("The whole ledger in one table, as exported")}</summary>{whole}</details>')
+    return _html("".join(parts))
+
+
+#: The title of each chapter that states published numbers, as its page heads it (a test compares them).
+CHAPTER_TITLES = {"01_methods": "Methods", "02_population": "Population", "03_primary_endpoint": "Primary endpoint",
+                  "04_secondary_endpoints": "Secondary endpoints", "05_safety": "Safety", "06_discussion": "Discussion"}

@@ -71,7 +71,18 @@ def methods(r: Mapping) -> Values:
         "primary_days": PRIMARY.last_day,
         "method_words": METHOD_WORDS[REPORT_METHOD],
         "published_es_widths": _published_es_widths(r["ledger"]),
+        **design_counts(r),
+        "n_models": len(tables.model_formulas()),
+        "n_alternatives": len(analyses.MODEL_CHOICES) - 1,
+        "alternative_models": "; ".join(label for label, _, _ in analyses.MODEL_CHOICES[1:]),
+        "n_effect_sizes": len(PAIRS),
     }
+
+
+def design_counts(r: Mapping) -> Values:
+    """The design's counts, from the data: treatments, periods (infusions per patient)."""
+    return {"n_treatments": int(r.trial.infusions["treatment"].nunique()),
+            "n_periods": int(r.trial.infusions["period"].nunique())}
 
 
 def _published_es_widths(ledger) -> str:
@@ -118,11 +129,16 @@ def _day7_against_paper(day7, ledger) -> str:
 def _other_measures(auc_table) -> str:
     """The whole-period results for the measures other than the primary one, in words."""
     parts = []
-    for measure in ("maximal_pain", "night_pain"):
+    for measure in _other_measure_names(auc_table):
         row = analyses.table2_row(auc_table, Endpoint(measure, PRIMARY.last_day, PRIMARY.imputation))
         parts.append(f"{measure.replace('_', ' ')}, omnibus P {fmt.p_equals(row['omnibus_p'])} "
                      f"({verdict(row['omnibus_p'], 'a significant difference', 'no significant difference')})")
     return "; ".join(parts)
+
+
+def _other_measure_names(auc_table) -> list[str]:
+    """The diary measures of Table 2 other than the primary endpoint's, in the table's order."""
+    return [m for m in dict.fromkeys(auc_table["measure"]) if m != PRIMARY.measure]
 
 
 def _count_of(counts, arm: str) -> str:
@@ -146,6 +162,24 @@ def _effect_sizes(pairwise) -> Values:
         values.update({f"es_{key}": fmt.fixed(row["effect_size"], 2), f"es_{key}_low": fmt.fixed(row["es_ci_low"], 2),
                        f"es_{key}_high": fmt.fixed(row["es_ci_high"], 2), f"p_{key}": fmt.p_equals(row["p"])})
     return values
+
+
+def icc_reading(icc: float) -> str:
+    """What an intraclass correlation says about where the variation lies, in words that follow it."""
+    return ("most of the variation in pain lies between patients rather than between the periods of one patient"
+            if icc > 0.5 else "most of the variation in pain lies between the periods of one patient rather than "
+            "between patients")
+
+
+def method_reading(comparison) -> str:
+    """Whether the estimation method (ML or REML) changes the estimates as well as their standard errors."""
+    import numpy as np
+
+    estimates = comparison[[c for c in comparison.columns if str(c).startswith("estimate: ")]]
+    same = all(np.allclose(group.to_numpy(dtype=float), group.to_numpy(dtype=float)[0], rtol=1e-6, atol=1e-9)
+               for _, group in estimates.groupby(comparison["model"].to_numpy()))
+    return ("the estimation method changes the standard errors, and so the P values, not the estimates" if same
+            else "the estimation method changes the estimates as well as their standard errors")
 
 
 def primary(r: Mapping) -> Values:
@@ -172,6 +206,11 @@ def primary(r: Mapping) -> Values:
         "omnibus_verdict": verdict(summary["omnibus_p"], "differ", "do not differ"),
         "normality_verdict": verdict(summary["shapiro_p"], "depart from", "are compatible with"),
         "interaction_verdict": verdict(interaction_p, "significant", "not significant"),
+        **design_counts(r),
+        "primary_caveat": caveat(r, "conclusion_primary"),
+        "primary_disagreements": chapter_disagreements(r, "03_primary_endpoint"),
+        "icc_reading": icc_reading(summary["icc"]),
+        "method_reading": method_reading(r["model_comparison"]),
     }
 
 
@@ -206,6 +245,11 @@ def secondary(r: Mapping) -> Values:
         "n_significant_scores_kr": int((questionnaires["omnibus_p_kr"] < ALPHA).sum()),
         "table3_agreement": wording.score_agreement(r["questionnaires"]),
         "pgic_sleep_p": fmt.p_equals(questionnaires.at["pgic_sleep", "omnibus_p"]),
+        **design_counts(r),
+        "paper_positive": paper_positive(),
+        "day7_caveat": caveat(r, "conclusion_day7"),
+        "n_other_measures": len(_other_measure_names(r["auc_table"])),
+        "secondary_disagreements": chapter_disagreements(r, "04_secondary_endpoints"),
     }
 
 
@@ -229,9 +273,83 @@ def safety(r: Mapping) -> Values:
 
 
 def _ledger_counts(r: Mapping) -> Values:
-    counts = r["ledger"]["status"].value_counts()
+    from .book import ledger_counts
+
+    ledger = r["ledger"]
+    counts = ledger["status"].value_counts()
     return {"n_match": int(counts.get("match", 0)), "n_differs": int(counts.get("differs", 0)),
-            "n_input": int(counts.get("input", 0)), "n_ledger": len(r["ledger"])}
+            "n_input": int(counts.get("input", 0)), "n_ledger": len(ledger),
+            "ledger_by_class": ledger_counts(ledger[ledger["status"].isin(["match", "differs"])]),
+            "comparison_headline": comparison_headline(ledger)}
+
+
+def comparison_headline(ledger) -> str:
+    """What the comparison with the paper shows, in words that follow the data.
+
+    On a real export: how many compared numbers are reproduced and how many differ. On synthetic data, where
+    the generator and the reconstruction aimed at most numbers, a match of a targeted number says nothing: the
+    headline says that the pipeline computes every published statistic, and how the numbers nothing aimed at
+    land.
+    """
+    from ..provenance.targeting import NOT_TARGETED
+    from .book import ledger_counts
+
+    compared = ledger[ledger["status"].isin(["match", "differs"])]
+    n_computed = int(ledger["status"].isin(["match", "differs", "log scale"]).sum())
+    n_numbers = int((ledger["status"] != "input").sum())
+    if "targeting" not in ledger:
+        return (f"{int((compared['status'] == 'match').sum())} of the {len(compared)} compared numbers are "
+                f"reproduced at the paper's printed precision and {int((compared['status'] == 'differs').sum())} "
+                "differ")
+    free = compared[compared["targeting"] == NOT_TARGETED]
+    targeted = compared[compared["targeting"] != NOT_TARGETED]
+    within = free[free["status"] == "differs"]
+    spread = (within["difference"].abs() / (2 * within["tolerance"])).median() if len(within) else 0.0
+    computed = "every one of the paper's" if n_computed == n_numbers else f"{n_computed} of the paper's"
+    aims = " and ".join(f"{n} {cls}s" for cls, n in targeted["targeting"].value_counts(sort=False).items())
+    return (f"the pipeline computes {computed} {n_numbers} published statistics from the raw data. The data "
+            f"are synthetic and were made to resemble the paper: {len(targeted)} of the compared numbers were "
+            f"aimed at ({aims or 'none'}), and "
+            f"{int((targeted['status'] == 'match').sum())} of them are matched by construction, which shows "
+            f"nothing about the paper. Of the {len(free)} numbers nothing aimed at, "
+            f"{int((free['status'] == 'match').sum())} print as the paper prints them and {len(within)} differ "
+            f"(by a median of {fmt.fixed(spread, 0)} units of the paper's last printed digit). By what aimed at "
+            f"each compared number: {ledger_counts(compared)}")
+
+
+def paper_positive() -> str:
+    """The paper's positive findings (the conclusions that report a difference), counted and named."""
+    from ..provenance.conclusions import positive_findings
+
+    found = positive_findings()
+    return f"{len(found)} positive finding(s): " + " and ".join(f.lower() if not f[:4].isupper() else f
+                                                                  for f in found)
+
+
+def caveat(r: Mapping, key: str) -> str:
+    """How the report's conclusion on one question holds under the small-sample test and the other handling
+    of missing days, in words: the sentence that states the conclusion carries it."""
+    from ..provenance.conclusions import conclusions
+
+    row = conclusions(r).set_index("key").loc[key]
+    if not row["others"]:
+        return "no other analysis of this question is computed"
+    if not row["changes"]:
+        return f"the other analyses agree: {row['others'].replace('; ', ', ')}"
+    verdict_words = "a difference" if row["p"] < ALPHA else "no difference"
+    return (f"this conclusion ({verdict_words} at the {fmt.fixed(ALPHA, 2)} level) does not hold under every "
+            f"analysis: {row['changes']}")
+
+
+def chapter_disagreements(r: Mapping, chapter: str) -> str:
+    """Where this report's tests disagree with the conclusions the paper states in a chapter, in words."""
+    from ..provenance.conclusions import disagreement_sentences, disagreements
+
+    found = disagreements(r, chapter)
+    if found.empty:
+        return "this report's tests agree with every conclusion the paper states here"
+    return (f"this report's tests disagree with {len(found)} conclusion(s) of the paper: "
+            + "; ".join(disagreement_sentences(found)))
 
 
 def discussion(r: Mapping) -> Values:
@@ -246,9 +364,28 @@ def discussion(r: Mapping) -> Values:
         "day7_p": fmt.p_equals(day7["omnibus_p"]),
         "day7_verdict": verdict(day7["omnibus_p"], "a significant", "no significant"),
         **_ledger_counts(r),
+        "day7_caveat": caveat(r, "conclusion_day7"),
+        "primary_caveat": caveat(r, "conclusion_primary"),
+        "all_disagreements": all_disagreements(r),
+        "paper_positive": paper_positive(),
+        "n_missing_approaches": int(r["missing_data"]["approach"].nunique()),
+        "icc_reading": icc_reading(summary["icc"]),
         "blinding_low": fmt.fixed(100 * unsure.min(), 0),
         "blinding_high": fmt.fixed(100 * unsure.max(), 0),
     }
+
+
+def all_disagreements(r: Mapping) -> str:
+    """Every disagreement between the paper's stated conclusions and this report's tests, in words."""
+    from ..provenance.conclusions import conclusions, disagreement_sentences
+
+    table = conclusions(r)
+    found = table[~table["agrees"]]
+    if found.empty:
+        return (f"this report's tests, at the {fmt.fixed(ALPHA, 2)} level, agree with each of the {len(table)} "
+                "conclusions the paper states")
+    return (f"this report's tests, at the {fmt.fixed(ALPHA, 2)} level, disagree with {len(found)} of the "
+            f"{len(table)} conclusions the paper states: " + "; ".join(disagreement_sentences(found)))
 
 
 def _missing_data(missing) -> Values:
@@ -306,6 +443,7 @@ def beyond(r: Mapping) -> Values:
            for treatment in TREATMENTS},
         "period_days": PERIOD_DAYS,
         "primary_reading": _primary_reading(r["primary"]["summary"].iloc[0]),
+        "method_reading": method_reading(r["model_comparison"]),
     }
 
 
@@ -366,7 +504,7 @@ def summary(r: Mapping) -> Values:
     day7 = analyses.table2_row(r["auc_table"], DAY7)
     statuses = r["ledger"]["status"]
     return {
-        "summary_primary": (f"the three infusions {verdict(primary_p, 'differed', 'did not differ')} in pain over the "
+        "summary_primary": (f"the {r.trial.infusions['treatment'].nunique()} infusions {verdict(primary_p, 'differed', 'did not differ')} in pain over the "
                             f"{PRIMARY.last_day} days after them (omnibus P {fmt.p_equals(primary_p)})"),
         "summary_day7": (f"over the first week, omnibus P {fmt.p_equals(day7['omnibus_p'])} "
                          f"({verdict(day7['omnibus_p'], 'a significant difference', 'no significant difference')})"),
@@ -375,6 +513,11 @@ def summary(r: Mapping) -> Values:
         "data_kind": "synthetic data" if r.trial.is_synthetic else f"the raw export in the folder {r.trial.source.name}",
         "summary_n_match": int((statuses == "match").sum()),
         "summary_n_compared": int(statuses.isin(["match", "differs"]).sum()),
+        "summary_day7_caveat": caveat(r, "conclusion_day7"),
+        "summary_primary_caveat": caveat(r, "conclusion_primary"),
+        "summary_comparison": comparison_headline(r["ledger"]),
+        "summary_disagreements": all_disagreements(r),
+        "summary_positive": paper_positive(),
     }
 
 

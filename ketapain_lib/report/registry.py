@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from .. import formatting as fmt
-from ..design import CI_LEVEL, FIGURE4_WINDOWS, PRIMARY, RESPONSE_THRESHOLD, TREATMENT_LABELS
+from ..design import (CI_LEVEL, FIGURE4_WINDOWS, PRIMARY, REPORT_METHOD, RESPONSE_THRESHOLD, SMALL_SAMPLE_METHOD,
+                      TREATMENT_LABELS)
 from ..stats.crossover import PAIRS
 from . import cache, figures, tables, views
 from ..provenance import audit, replay
@@ -272,7 +273,9 @@ _ENTRIES: tuple[Output, ...] = (
            lambda r: figures.power_curve(r["beyond"]["power_curve"], margin=_margin(r)),
            alt="Exact power against the true benefit of ketamine over placebo."),
     Output("design_precision", "Table", "07_beyond_the_paper",
-           "Variance components of the primary model and the smallest benefit detected with 80% and 90% power.",
+           f"Variance components of the primary endpoint's model refitted by {SMALL_SAMPLE_METHOD} (as the power "
+           f"calculation uses them; the primary model's table is by {REPORT_METHOD}) and the smallest benefit "
+           "detected with 80% and 90% power.",
            lambda r: r["beyond"]["variance_components"].join(r["beyond"]["detectable"], how="cross"),
            precision=3),
     Output("responders", "Table", "07_beyond_the_paper",

@@ -203,7 +203,7 @@ def key_findings(ledger: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"result": rows["statistic"].to_numpy(), "section": rows["section"].to_numpy(),
                          "published": published,
                          "reproduced": [fmt.fixed(v, d) for v, d in zip(rows["reproduced"], decimals)],
-                         "status": rows["status"].to_numpy()})
+                         "status": rows["verdict"].to_numpy()})
 
 
 # --------------------------------------------------------------------------- the build, not the trial

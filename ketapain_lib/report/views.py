@@ -208,13 +208,19 @@ def equivalence_view(reading: pd.DataFrame) -> pd.DataFrame:
 
 
 def ledger_view(ledger: pd.DataFrame) -> pd.DataFrame:
-    """The ledger as a reader checks it: published values and tolerances as the paper prints them, and one
-    note saying what is compared and the reading taken where the paper is ambiguous."""
-    shown = ledger[["section", "statistic", "published", "reproduced", "difference", "tolerance", "status"]].copy()
+    """The ledger as a reader checks it: published values and tolerances as the paper prints them, the result
+    in the reader's words ("reproduced" only for a match nothing aimed at, "matched by construction" for a
+    targeted one), what made the data aim at the number (synthetic data only), and one note saying what is
+    compared, the reading taken where the paper is ambiguous, where the chapter prints the value otherwise, and
+    why a row differs."""
+    columns = ["section", "statistic", "published", "reproduced", "difference", "tolerance", "verdict",
+               *(["targeting"] if "targeting" in ledger else [])]
+    shown = ledger[columns].rename(columns={"verdict": "result"}).copy()
     reasons = ledger["reason"] if "reason" in ledger else [""] * len(ledger)
-    shown["note"] = ["; ".join(part for part in (c, r, f"differs: {why}" if why else "")
+    printed = ledger["printed"] if "printed" in ledger else [""] * len(ledger)
+    shown["note"] = ["; ".join(part for part in (c, r, p, f"differs: {why}" if why else "")
                                if isinstance(part, str) and part)
-                     for c, r, why in zip(ledger["compared"], ledger["reading"], reasons)]
+                     for c, r, p, why in zip(ledger["compared"], ledger["reading"], printed, reasons)]
     for column in ("published", "tolerance"):
         shown[column] = [fmt.as_printed(v) for v in shown[column]]
     return shown

@@ -1,0 +1,102 @@
+"""How a dataset relates to each published number: did whatever made the data aim at it?
+
+A synthetic dataset is made to resemble the paper, so a published number it reproduces may say nothing:
+
+* ``calibration target``: the generator (:mod:`ketapain_lib.provenance.simulate`) aims at the number (a
+  calibrated count, mean, SD or ICC, or the day-7 P value whose closest draw it keeps);
+* ``reconstruction target``: the recorded diary search (:mod:`ketapain_lib.provenance.reconstruct`) moved
+  entries until the number printed as published; it applies only to a dataset on which the generator replays
+  that search (the trial's own size and the default seed, :func:`~ketapain_lib.provenance.simulate.replays_reconstruction`);
+* ``not targeted``: nothing aimed at it; it emerged from the data.
+
+A match of a targeted number is "matched by construction", never "reproduced". A real export (no generator's
+marker file) has no targeting at all: :func:`classes` returns None, and its ledger says "reproduced" or
+"differs".
+
+The generator's aims are the published numbers with a calibration tolerance plus :data:`GENERATOR_AIMS`
+(a test traces the published values the generator reads and compares them with :func:`generator_targets`);
+the reconstruction's are the numbers its recorded report lists as met or unmet (not those the design made
+unreachable, which it did not aim at).
+
+>>> CALIBRATION, RECONSTRUCTION, NOT_TARGETED
+('calibration target', 'reconstruction target', 'not targeted')
+>>> generator_settings_from_text("python -m ketapain_lib simulate --seed 1 --patients 40 --dropouts 3 --out DIR")
+{'seed': 1, 'patients': 40, 'dropouts': 3}
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+CALIBRATION = "calibration target"
+RECONSTRUCTION = "reconstruction target"
+NOT_TARGETED = "not targeted"
+#: The classes in the order a reader meets them (most constrained first).
+CLASSES = (RECONSTRUCTION, CALIBRATION, NOT_TARGETED)
+
+#: Published numbers the generator aims at without a calibration tolerance: among a few draws of the day-7
+#: noise it keeps the one whose paired test is closest to this P value (``simulate._auc_targets``).
+GENERATOR_AIMS = ("auc7_ketamine_vs_placebo_p",)
+
+
+def generator_targets() -> frozenset[str]:
+    """The published keys the generator aims at: the calibration targets and :data:`GENERATOR_AIMS`."""
+    from .published import calibration_targets
+
+    return frozenset(calibration_targets().index) | frozenset(GENERATOR_AIMS)
+
+
+def reconstruction_targets() -> frozenset[str]:
+    """The published keys the recorded reconstruction aimed at (met or not), from its recorded report."""
+    from .replay import recorded_report
+
+    report = recorded_report()
+    if report is None:
+        return frozenset()
+    return frozenset(report.loc[report["status"].isin(["met", "unmet"]), "key"])
+
+
+_OPTION = re.compile(r"--(seed|patients|dropouts)\s+(\d+)")
+
+
+def generator_settings_from_text(text: str) -> dict[str, int | None] | None:
+    """The generator's settings in a marker file's regeneration command, or None when it names none."""
+    command = next((line for line in text.splitlines() if "ketapain_lib simulate" in line), None)
+    if command is None:
+        return None
+    found = {name: int(value) for name, value in _OPTION.findall(command)}
+    if "seed" not in found:
+        return None
+    return {"seed": found["seed"], "patients": found.get("patients"), "dropouts": found.get("dropouts", 0)}
+
+
+def generator_settings(directory: str | Path) -> dict[str, int | None] | None:
+    """The settings the generator wrote a synthetic data folder with (its marker file), or None."""
+    from ..rawdata.location import SYNTHETIC_MARKER
+
+    marker = Path(directory) / SYNTHETIC_MARKER
+    return generator_settings_from_text(marker.read_text(encoding="utf-8")) if marker.is_file() else None
+
+
+def classes(trial) -> dict[str, str] | None:
+    """The targeting class of every published key for this trial's data; None for a real export.
+
+    A synthetic folder whose marker names no generator settings is treated as replaying the reconstruction
+    (the cautious reading: more numbers counted as targeted, none claimed as emerged).
+    """
+    from .published import published_results
+    from .simulate import replays_reconstruction
+
+    if not trial.is_synthetic:
+        return None
+    settings = generator_settings(trial.source)
+    replayed = settings is None or replays_reconstruction(settings["seed"], settings["patients"])
+    reconstructed = reconstruction_targets() if replayed else frozenset()
+    generated = generator_targets()
+
+    def aimed(key: str, targets: frozenset[str]) -> bool:
+        # a share of the patients is its count over the randomized patients: aiming at one aims at the other
+        return key in targets or (key.endswith("_pct") and key.removesuffix("_pct") + "_n" in targets)
+
+    return {key: RECONSTRUCTION if aimed(key, reconstructed) else CALIBRATION if aimed(key, generated)
+            else NOT_TARGETED for key in published_results().index}

@@ -1,0 +1,161 @@
+"""What a reader sees of the honest comparison, in the built book and in Chromium: targeting counts, the list of
+disagreements with the paper's conclusions, computed claims, and a ledger grouped by chapter."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_book import DESKTOP, PHONE, ROOT, build, built, chromium  # noqa: E402,F401  (fixtures)
+
+from ketapain_lib.provenance import targeting  # noqa: E402
+from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR  # noqa: E402
+
+pytestmark = pytest.mark.slow  # builds the book and drives a browser
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from browser import Browser  # noqa: E402
+
+SHOTS = ROOT / "_build" / "screenshots"
+#: What the reader sees of a page: its visible text, the ledger's groups and the height of the page.
+READ = """(() => {
+  const text = e => e ? e.innerText.replace(/\\s+/g, ' ').trim() : '';
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  return {
+    text: text(article),
+    height: document.documentElement.scrollHeight,
+    groups: Array.from(document.querySelectorAll('details.ketapain-ledger-chapter')).map(d => ({
+      summary: text(d.querySelector('summary')), open: d.open,
+      rows: d.querySelectorAll('tbody tr').length})),
+    differs: Array.from(document.querySelectorAll('details.ketapain-ledger-differs')).map(d => ({
+      open: d.open, rows: Array.from(d.querySelectorAll('tbody tr')).map(text)})),
+  };
+})()"""
+
+
+def visible(text: str) -> str:
+    return re.sub(r"\s+", " ", text).replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')
+
+
+@pytest.fixture(scope="module")
+def pages(built, chromium):
+    _, html, _ = built
+    seen = {}
+    with Browser(chromium) as browser:
+        for chapter in ("00_summary", "01_methods", "04_secondary_endpoints", "06_discussion", "a3_ledger"):
+            for width in (DESKTOP, PHONE):
+                browser.open((html / "chapters" / f"{chapter}.html").as_uri(), width=width)
+                seen[(chapter, width)] = browser.evaluate(READ)
+                browser.screenshot(SHOTS / f"honest_{chapter}_{width}px.png", selector="article.bd-article")
+    return seen
+
+
+def test_summary_headline_says_what_the_comparison_shows_on_synthetic_data(pages, built):
+    text = visible(pages[("00_summary", DESKTOP)]["text"])
+    assert "computes every one of the paper's" in text
+    assert "matched by construction" in text and "nothing aimed at" in text
+    assert not re.search(r"\d+ of the \d+ compared numbers are reproduced", text)
+    assert "verified against R" in text
+    page = (built[1] / "chapters" / "00_summary.html").read_text(encoding="utf-8")
+    assert 'href="01_methods.html#verification-against-r"' in page
+
+
+def test_every_disagreement_with_the_papers_conclusions_is_listed_where_it_occurs(pages):
+    for chapter in ("00_summary", "04_secondary_endpoints", "06_discussion"):
+        text = visible(pages[(chapter, DESKTOP)]["text"])
+        assert "HADS depression: the paper reports no difference" in text, chapter
+        assert "ketamine/magnesium worse than placebo" in text, chapter
+        assert "Kenward-Roger P = 0.023" in text, chapter
+
+
+def test_positive_findings_are_counted_and_day7_carries_its_caveat(pages):
+    for chapter in ("00_summary", "04_secondary_endpoints", "06_discussion"):
+        text = visible(pages[(chapter, DESKTOP)]["text"])
+        assert "only positive finding" not in text, chapter
+        assert "2 positive finding(s): pain over the first week and PGIC sleep" in text, chapter
+        assert "Kenward-Roger P = 0.084" in text and "(LOCF) P = 0.063" in text, chapter
+
+
+def test_methods_counts_the_models_its_table_lists(pages):
+    from ketapain_lib.stats.crossover import FORMULAS
+
+    text = visible(pages[("01_methods", DESKTOP)]["text"])
+    assert f"the {len(FORMULAS)} model formulas the report fits" in text
+    assert "three models" not in text
+
+
+def test_discussion_no_longer_calls_the_missing_data_analysis_not_reproduced(pages):
+    text = visible(pages[("06_discussion", DESKTOP)]["text"])
+    assert "not reproduced here" not in text
+    assert "approaches to missing diary days" in text
+
+
+def test_the_ledger_page_is_grouped_by_chapter_with_counts_per_class_and_the_rows_that_differ(pages):
+    page = pages[("a3_ledger", DESKTOP)]
+    groups = page["groups"]
+    assert [g["summary"].split(":")[0] for g in groups] == ["Methods", "Population", "Primary endpoint",
+                                                           "Secondary endpoints", "Safety", "Discussion"]
+    assert not any(g["open"] for g in groups)
+    for group in groups:
+        assert re.search(r": \d+ number\(s\); ", group["summary"]), group["summary"]
+        assert any(cls in group["summary"] for cls in targeting.CLASSES), group["summary"]
+    assert sum(g["rows"] for g in groups) == 114
+    differs, = page["differs"]
+    assert differs["open"] and len(differs["rows"]) == 16
+    assert all(" differs " in row for row in differs["rows"])
+    # grouped and collapsed, the page is a screen or two, not 49,000 px
+    assert page["height"] < 5_000 and pages[("a3_ledger", PHONE)]["height"] < 15_000
+    text = visible(page["text"])
+    assert "reproduced" in text and "matched by construction" in text
+
+
+def test_the_ledger_shows_the_matched_mean_of_a_cell_the_chapter_prints_as_median(built):
+    page = (built[1] / "chapters" / "a3_ledger.html").read_text(encoding="utf-8")
+    assert "prints this treatment&#x27;s values as median [IQR]" in page or \
+        "prints this treatment's values as median [IQR]" in page
+
+
+def test_a_simulated_dataset_with_dropouts_builds_and_its_ledger_has_no_reconstruction_target(tmp_path, chromium):
+    from ketapain_lib.provenance.simulate import simulate_trial, write_dataset
+
+    data = tmp_path / "sim40"
+    write_dataset(simulate_trial(seed=1, patients=40, dropouts=3), data, seed=1, patients=40, dropouts=3)
+    out = tmp_path / "book"
+    build(out, data)  # -W: no warning
+    html = out / "_build" / "html" / "chapters"
+    with Browser(chromium) as browser:
+        browser.open((html / "a3_ledger.html").as_uri(), width=DESKTOP)
+        page = browser.evaluate(READ)
+        browser.screenshot(SHOTS / "honest_a3_ledger_simulated_dropouts.png", selector="article.bd-article")
+    text = visible(page["text"])
+    assert targeting.RECONSTRUCTION not in text
+    assert targeting.CALIBRATION in text and targeting.NOT_TARGETED in text
+    assert SHIPPED_DATA_DIR.name  # the shipped data are untouched by the build
+
+
+def test_a_real_export_builds_with_plain_reproduced_or_differs_and_no_targeting(tmp_path, chromium):
+    import shutil
+
+    from ketapain_lib.rawdata.load import SYNTHETIC_MARKER
+
+    data = tmp_path / "export"
+    shutil.copytree(SHIPPED_DATA_DIR, data)
+    (data / SYNTHETIC_MARKER).unlink()
+    out = tmp_path / "book"
+    build(out, data)  # -W: no warning
+    html = out / "_build" / "html" / "chapters"
+    with Browser(chromium) as browser:
+        texts = {}
+        for chapter in ("00_summary", "06_discussion", "a3_ledger"):
+            browser.open((html / f"{chapter}.html").as_uri(), width=DESKTOP)
+            texts[chapter] = visible(browser.evaluate(READ)["text"])
+        browser.screenshot(SHOTS / "honest_a3_ledger_real_export.png", selector="article.bd-article")
+    for chapter, text in texts.items():
+        assert "matched by construction" not in text and "Targeting" not in text, chapter
+        assert not any(cls in text for cls in targeting.CLASSES), chapter
+    assert re.search(r"\d+ of the \d+ compared numbers are reproduced at the paper's printed precision and \d+ "
+                     r"differ", texts["00_summary"])
+    assert "reproduced" in texts["a3_ledger"] and "differs" in texts["a3_ledger"]
