@@ -32,7 +32,7 @@ from ..stats.crossover import PAIRS, sidak
 from ..design import ALPHA, DAY7, FIGURE4_WINDOWS, TREATMENTS
 from .calibration import achieved_statistics
 from ..rawdata.load import Trial
-from .published import PAIR_KEYS, published_precision, published_results
+from .published import AUC_TABLE_NUMBER, PAIR_KEYS, published_precision, published_results
 from .targeting import NOT_TARGETED, classes
 
 #: Keys the paper states as design choices or planning inputs.
@@ -238,8 +238,6 @@ _TABLE2_CELLS = {"auc35_locf_": ("average_pain", 35, "locf"), "auc7_": ("average
 
 def printed_notes(table: pd.DataFrame, results: Mapping) -> list[str]:
     """For a mean or SD that the chapter's table prints as median [IQR], where the compared value is shown."""
-    from ..report.registry import OUTPUTS
-
     auc = results["auc_table"]
     out = []
     for key in table["key"]:
@@ -251,7 +249,7 @@ def printed_notes(table: pd.DataFrame, results: Mapping) -> list[str]:
             row = auc[(auc["measure"] == measure) & (auc["last_day"] == last_day) & (auc["imputation"] == imputation)]
             cell = str(row[treatment].iloc[0]) if len(row) else ""
             if "[" in cell:
-                note = (f"{OUTPUTS['table2_auc'].number} prints this treatment's values as median [IQR] ({cell}), "
+                note = (f"{AUC_TABLE_NUMBER} prints this treatment's values as median [IQR] ({cell}), "
                         f"because the Shapiro-Wilk test rejects their normality; the {stat_words(stat)} compared "
                         "here is printed in this row only")
         out.append(note)

@@ -23,6 +23,8 @@ from importlib import resources
 import pandas as pd
 
 PUBLISHED_FILE = "published_results.csv"
+#: The paper's own number of its table of AUCs (Table 2 of the article), where the ledger's notes point a reader.
+AUC_TABLE_NUMBER = "Table 2"
 
 
 @lru_cache(maxsize=1)
