@@ -137,12 +137,14 @@ def formula(fixed_effects: str) -> str:
 def text(value: str) -> str:
     """Any text of a table cell or note with its identifiers in words: treatment codes and pairs, keys of the
     published-results file (as their description), the design's constants, other names with spaces."""
-    if not isinstance(value, str) or ("_" not in value and "design." not in value):
+    if not isinstance(value, str):
+        return value
+    if " vs " in value and all(part in TREATMENT_LABELS for part in value.split(" vs ")):
+        return comparison(value)  # every pair alike: "Ketamine vs placebo", "Ketamine/magnesium vs placebo"
+    if "_" not in value and "design." not in value:
         return value
     if value in TREATMENT_LABELS:
         return TREATMENT_LABELS[value]
-    if " vs " in value and all(part in TREATMENT_LABELS for part in value.split(" vs ")):
-        return comparison(value)
     for table in (MODEL_LABELS, RULE_LABELS, ASSUMPTION_LABELS):
         if value in table:
             return table[value]

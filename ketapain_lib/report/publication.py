@@ -35,6 +35,8 @@ GROUP_MIN_ROWS = 8
 NUMERIC_CELL = re.compile(r"^(?:[<>≤≥=]\s?)?[-−+]?\d[\d.,]*%?(?:\s?(?:±|to|;|\(|\)|\[|\]|%|[-−+]?\d[\d.,]*%?|\s))*$")
 #: The label of the row that gives the paper's values under the row it publishes (:func:`publication_table`).
 PUBLISHED_ROW = "Published"
+#: The column of row labels added to a table that has none, to hold the word "Published".
+ROW_LABEL = " "
 PUBLISHED_NOTE = ("Published: the value the paper prints for the cell above, where it prints one; the other cells "
                   "of a Published row are empty because the paper gives no value for them.")
 NOT_PUBLISHED_NOTE = ("Published: the paper prints none of this table's values in its text (its table is not "
@@ -172,6 +174,9 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
     published_rows: list[int] = []
     if published:
         label_column = layout.stub or next(c for c in text.columns if c != group)
+        if any(column == label_column for _, column in published):  # no column of row labels: one is added
+            label_column = ROW_LABEL
+            text.insert(0 if group is None else 1, ROW_LABEL, "")
         text, published_rows = with_published_rows(text, published, label_column, group)
         positions = [i for i in range(len(text)) if i not in published_rows]  # the original rows' new places
     table = GT(text, id=name, groupname_col=group, rowname_col=layout.stub)
@@ -199,9 +204,9 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
     for column in (c for c in text.columns if c not in (group, layout.stub, *layout.code)):
         numeric = [i for i, value in enumerate(text[column]) if _is_numeric(value)]
         if numeric:  # a number is one line: "0.425", never "0./42/5"
-            table = table.tab_style(style.css("white-space:nowrap"), locations=loc.body(columns=column, rows=numeric))
+            table = table.tab_style(style.css("white-space:nowrap;"), locations=loc.body(columns=column, rows=numeric))
     if published_rows:
-        table = table.tab_style([style.text(style="italic", color="#4a4a4a"), style.css("white-space:nowrap")],
+        table = table.tab_style([style.text(style="italic", color="#4a4a4a"), style.css("white-space:nowrap;")],
                                 locations=loc.body(rows=published_rows))
         if layout.stub:
             table = table.tab_style(style.text(style="italic", color="#4a4a4a"), locations=loc.stub(rows=published_rows))

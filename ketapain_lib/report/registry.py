@@ -395,6 +395,8 @@ def figure_bytes(results, name: str, suffix: str) -> bytes:
 
 #: The footer of every figure drawn from synthetic data (none on a real export's figures).
 SYNTHETIC_FOOTER = "Synthetic data: a seeded simulation calibrated to the paper's published summaries, not patients."
+#: The SVG id of the footer (its words are drawn as glyphs).
+FOOTER_ID = "ketapain-synthetic-footer"
 #: The height added under a figure for its footer, in inches.
 FOOTER_INCHES = 0.22
 
@@ -411,7 +413,7 @@ def _stamped(results, figure):
         box = axes.get_position()
         axes.set_position([box.x0, 1 - (1 - box.y0) * scale, box.width, box.height * scale])
     figure.text(0.01, 0.35 * FOOTER_INCHES / (height + FOOTER_INCHES), SYNTHETIC_FOOTER, ha="left", va="center",
-                fontsize=7, color="#555555", style="italic")
+                fontsize=7, color="#555555", style="italic", gid=FOOTER_ID)
     return figure
 
 
