@@ -43,6 +43,32 @@ NOT_PUBLISHED_NOTE = ("Published: the paper prints none of this table's values i
                       "available as text), so no published value stands beside them.")
 
 
+#: A command a reader types (``python -m ketapain_lib watch``): kept as typed, in code type, inside a cell's words.
+COMMAND = re.compile(r"python -m [\w.]+(?: [a-z]+)?")
+
+
+def _words_but_commands(value: str) -> str:
+    """:func:`ketapain_lib.report.labels.text` on a cell, but for the commands in it (:data:`COMMAND`)."""
+    parts, end = [], 0
+    for match in COMMAND.finditer(value):
+        parts += [words(value[end:match.start()]), match.group(0)]
+        end = match.end()
+    return "".join(parts + [words(value[end:])])
+
+
+def _command_html(value: str) -> str:
+    """A cell's text, escaped, with its commands in ``<code>``.
+
+    >>> _command_html("rebuild in the watch loop (python -m ketapain_lib watch) & more")
+    'rebuild in the watch loop (<code>python -m ketapain_lib watch</code>) &amp; more'
+    """
+    parts, end = [], 0
+    for match in COMMAND.finditer(value):
+        parts += [html_text.escape(value[end:match.start()]), f"<code>{html_text.escape(match.group(0))}</code>"]
+        end = match.end()
+    return "".join(parts + [html_text.escape(value[end:])])
+
+
 def _is_numeric(cell: str) -> bool:
     """Whether a cell holds only a number as printed (with its interval, percentage or relation).
 
@@ -165,9 +191,11 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
     _scalar_cell_access()
     text = text.reset_index(drop=True).astype(str)
     group = _group_column(text) if layout.group is None else (layout.group or None)
+    commands = [column for column in text.columns if column not in layout.code
+                and any(COMMAND.search(value) for value in text[column])]
     for column in text.columns:
         if column not in layout.code:
-            text[column] = [words(value) for value in text[column]]
+            text[column] = [_words_but_commands(value) for value in text[column]]
     if group is not None:  # a code such as average_pain heads its rows as "Average pain"
         text[group] = [value[:1].upper() + value[1:] for value in text[group]]
     positions = list(range(len(text)))
@@ -210,6 +238,8 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
                                 locations=loc.body(rows=published_rows))
         if layout.stub:
             table = table.tab_style(style.text(style="italic", color="#4a4a4a"), locations=loc.stub(rows=published_rows))
+    for column in commands:  # a command a reader types, in a sentence: shown as code, as it is typed
+        table = table.fmt(_command_html, columns=column)
     for code in layout.code:
         if code in text.columns:
             table = table.fmt(lambda value: f"<code>{html_text.escape(value)}</code>" if value else value, columns=code)
