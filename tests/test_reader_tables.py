@@ -120,6 +120,7 @@ def reader(built, chromium) -> dict:
                 browser.screenshot(SHOTS / "a6_table1_marks_1366px.png", selector="#table1_characteristics-frame")
             if chapter == "03_primary_endpoint":
                 browser.screenshot(SHOTS / "a5_primary_published_1366px.png", selector="#primary_pairwise-frame")
+                browser.screenshot(SHOTS / "a6_figure_footer_1366px.png", selector="#figure2_daily_pain")
             if chapter == "04_secondary_endpoints":
                 browser.screenshot(SHOTS / "a5_b4_table2_published_1366px.png", selector="#table2_auc-frame")
             if chapter == "01_methods":
@@ -282,3 +283,16 @@ def test_a_real_export_gets_no_synthetic_mark(shipped_trial):
     assert "row_notes" not in registry.table_extras(real, "table1_characteristics", shown)
     notes = dict(registry.table_extras(synthetic, "table1_characteristics", shown)["row_notes"])
     assert all(notes.values()) and len(notes) == 2
+
+
+@pytest.mark.slow
+def test_the_books_figures_carry_the_synthetic_footer_as_the_exported_ones_do(built):
+    """The pages show the export's drawing (one rendering): each figure of the shipped book has the footer."""
+    import base64
+
+    _, html, _ = built
+    sources = [match for chapter in CHAPTERS for match in re.findall(
+        r'<figure class="ketapain-figure" id="(\w+)"><img src="data:image/svg\+xml;base64,([^"]+)"',
+        (html / "chapters" / f"{chapter}.html").read_text(encoding="utf-8"))]
+    assert len(sources) == sum(entry.kind == "figure" for entry in registry.OUTPUTS.values())
+    assert [name for name, data in sources if registry.FOOTER_ID not in base64.b64decode(data).decode("utf-8")] == []

@@ -9,7 +9,12 @@ formatted by :mod:`ketapain_lib.formatting` at its printed precision (P values a
   with its N (the patients given that treatment);
 * row groups where the first column repeats (the measure of Table 2, the file of the data dictionary);
 * source notes: where the data come from, and the fitting notes of the table's models;
-* a frame that scrolls sideways on a narrow screen instead of clipping the table.
+* a frame that scrolls sideways on a narrow screen instead of clipping the table;
+* no program identifier: column names and every cell are put in words by :mod:`ketapain_lib.report.labels`
+  (but for the columns a layout declares ``code``: the data contract's names, shown as code);
+* numbers that never break across lines (each numeric cell is ``white-space: nowrap``);
+* for the paper's tables and its primary result, a "Published" row under each row the paper prints a value of,
+  holding the published value beside the reproduced one, on screen and in print.
 
 The HTML is deterministic: the table's id is its registry name, so the same results give the same page.
 
