@@ -47,7 +47,7 @@ SYNTHETIC_STATEMENT = ("Synthetic data: every file here is computed from a seede
 def manifest_files(text: str) -> list[str]:
     """The files a manifest lists (its comment lines skipped).
 
-    >>> manifest_files("# Synthetic data.\nledger.csv\ntables/a.csv\n")
+    >>> manifest_files("# Synthetic data.\\nledger.csv\\ntables/a.csv\\n")
     ['ledger.csv', 'tables/a.csv']
     """
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
