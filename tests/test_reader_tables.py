@@ -110,6 +110,13 @@ def reader(built, chromium) -> dict:
     _, html, _ = built
     seen: dict = {"text": {}, "numbers": {}, "published": {}}
     with Browser(chromium) as browser:
+        for page in sorted(html.rglob("*.html")):  # every page a reader opens, the chapters' and the others
+            if "_static" in page.parts or page.name in ("genindex.html", "search.html", "index.html"):
+                continue  # the theme's generated index and search pages, and the redirect to the first page
+            name = page.relative_to(html).with_suffix("").as_posix()
+            if not name.startswith("chapters/"):
+                browser.open(page.as_uri(), width=DESKTOP)
+                seen["text"][name] = browser.evaluate(VISIBLE_TEXT)
         for chapter in CHAPTERS:
             browser.open((html / "chapters" / f"{chapter}.html").as_uri(), width=DESKTOP)
             seen["text"][chapter] = browser.evaluate(VISIBLE_TEXT)
@@ -141,6 +148,7 @@ def test_no_program_identifier_in_the_visible_text_of_any_page(reader):
              for chapter, text in reader["text"].items()}
     assert {chapter: tokens for chapter, tokens in found.items() if tokens} == {}
     assert all(len(text) > 500 for text in reader["text"].values()), "a page's text was not read"
+    assert set(CHAPTERS) | {"intro", "references"} <= set(reader["text"])
 
 
 def test_the_identifier_pattern_finds_what_the_review_found():
