@@ -163,7 +163,9 @@ _ENTRIES: tuple[Output, ...] = (
            f"Candidate scales of the effect size: the width of the {_CI} CI of each primary contrast in each "
            "scale.", lambda r: r["primary"]["effect_size_scales"], precision=2),
     Output("sample_size", "Table", "01_methods",
-           "The planning calculation redone from the paper's published inputs.", lambda r: r["sample_size"]),
+           "The planning calculation redone from the paper's published inputs.", lambda r: r["sample_size"],
+           precision={"difference": 0, "sd": 0, "correlation": 1, "alpha": 2, "power": 2,
+                      "sd_implied_by_published_n": 1}),
     # ---- population
     Output("figure1_flow", "Figure 1", "02_population", "Flow of participants, computed from the raw data.",
            lambda r: figures.flow_diagram(r.trial),
