@@ -54,14 +54,14 @@ def manifest_files(text: str) -> list[str]:
 
 
 def data_source(trial: "Trial") -> dict[str, object]:
-    """The export's metadata (:data:`DATA_SOURCE`): synthetic data say so; a real export names its folder and
-    fingerprint only (its full path may name a secure location)."""
-    from ..rawdata.load import fingerprint
+    """The export's metadata (:data:`DATA_SOURCE`): synthetic data say so; a real export says it is one.
 
+    Nothing in it depends on how the data are stored (their folder, the order of their rows): the same data give
+    the same export, byte for byte.
+    """
     if trial.is_synthetic:
-        return {"synthetic": True, "statement": SYNTHETIC_STATEMENT, "folder": trial.source.name,
-                "fingerprint": fingerprint(trial.source)}
-    return {"source": "raw export", "folder": trial.source.name, "fingerprint": fingerprint(trial.source)}
+        return {"synthetic": True, "statement": SYNTHETIC_STATEMENT}
+    return {"source": "raw export", "statement": "Every file here is computed from a raw export of the trial's data."}
 
 
 def check_output_folder(out: Path, data: Path) -> None:
