@@ -45,6 +45,25 @@ def as_printed(value: float) -> str:
     return MISSING if _is_missing(value) else f"{float(value):g}"
 
 
+def decimals_of(printed: str) -> int:
+    """The decimals of a number as printed (``"0.425"`` has 3, ``"20"`` none).
+
+    >>> decimals_of("0.425"), decimals_of("20"), decimals_of("-0.2")
+    (3, 0, 1)
+    """
+    return len(printed.split(".")[1]) if "." in printed else 0
+
+
+def beside_published(value: float, published: float, most: int = 3) -> str:
+    """A reproduced value beside the published one: one decimal more than the paper prints (at most ``most``),
+    enough to see how close it lands without claiming more precision than the comparison has.
+
+    >>> beside_published(0.19312, 0.2), beside_published(185.04, 185.0), beside_published(0.42512, 0.425)
+    ('0.19', '185.0', '0.425')
+    """
+    return fixed(value, min(most, decimals_of(as_printed(published)) + 1))
+
+
 def fixed(value: float, decimals: int) -> str:
     """``value`` with exactly ``decimals`` decimals, rounded half away from zero; ``–`` if missing.
 

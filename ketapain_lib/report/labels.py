@@ -139,12 +139,12 @@ def text(value: str) -> str:
     published-results file (as their description), the design's constants, other names with spaces."""
     if not isinstance(value, str):
         return value
+    if value in TREATMENT_LABELS:  # every treatment alike: "Placebo", "Ketamine/magnesium"
+        return TREATMENT_LABELS[value]
     if " vs " in value and all(part in TREATMENT_LABELS for part in value.split(" vs ")):
         return comparison(value)  # every pair alike: "Ketamine vs placebo", "Ketamine/magnesium vs placebo"
     if "_" not in value and "design." not in value:
         return value
-    if value in TREATMENT_LABELS:
-        return TREATMENT_LABELS[value]
     for table in (MODEL_LABELS, RULE_LABELS, ASSUMPTION_LABELS):
         if value in table:
             return table[value]

@@ -221,11 +221,10 @@ def key_findings(ledger: pd.DataFrame) -> pd.DataFrame:
     """The trial's key results (:data:`KEY_FINDINGS`), published beside reproduced, from the ledger."""
     rows = ledger.set_index("key").loc[list(KEY_FINDINGS)]
     published = [fmt.as_printed(v) for v in rows["published"]]
-    # reproduced at one decimal more than the paper prints (at most 3): enough to see how close it is
-    decimals = [min(3, len(text.split(".")[1]) + 1 if "." in text else 1) for text in published]
     return pd.DataFrame({"result": rows["statistic"].to_numpy(), "section": rows["section"].to_numpy(),
                          "published": published,
-                         "reproduced": [fmt.fixed(v, d) for v, d in zip(rows["reproduced"], decimals)],
+                         "reproduced": [fmt.beside_published(v, p) for v, p in zip(rows["reproduced"],
+                                                                                   rows["published"])],
                          "status": rows["status"].to_numpy()})
 
 
