@@ -414,8 +414,8 @@ def _stamped(results, figure):
     for axes in figure.axes:  # the drawing keeps its size; the strip is added below it
         box = axes.get_position()
         axes.set_position([box.x0, 1 - (1 - box.y0) * scale, box.width, box.height * scale])
-    figure.text(0.01, 0.35 * FOOTER_INCHES / (height + FOOTER_INCHES), SYNTHETIC_FOOTER, ha="left", va="center",
-                fontsize=7, color="#555555", style="italic", gid=FOOTER_ID)
+    figure.text(0.01, 0.4 * FOOTER_INCHES / (height + FOOTER_INCHES), SYNTHETIC_FOOTER, ha="left", va="center",
+                fontsize=9, color="#555555", style="italic", gid=FOOTER_ID)
     return figure
 
 
