@@ -333,7 +333,7 @@ _ENTRIES: tuple[Output, ...] = (
            layout=Layout(code=("file", "column", "values", "key"))),
     Output("score_dictionary", "Table", "a1_data_dictionary", "The questionnaire scores: instruments, ranges "
            "and visits.", lambda r: tables.score_dictionary(), from_data=False,
-           layout=Layout(code=("score",))),
+           layout=Layout(code=("score", "collected at"))),
     Output("calibration", "Table", "a2_synthetic_data",
            "Each published summary the generator is calibrated to, beside the value the shipped data achieve.",
            lambda r: r["calibration"], view=views.calibration_view),
