@@ -45,6 +45,25 @@ def as_printed(value: float) -> str:
     return MISSING if _is_missing(value) else f"{float(value):g}"
 
 
+def decimals_of(printed: str) -> int:
+    """The decimals of a number as printed (``"0.425"`` has 3, ``"20"`` none).
+
+    >>> decimals_of("0.425"), decimals_of("20"), decimals_of("-0.2")
+    (3, 0, 1)
+    """
+    return len(printed.split(".")[1]) if "." in printed else 0
+
+
+def beside_published(value: float, published: float, most: int = 3) -> str:
+    """A reproduced value beside the published one: one decimal more than the paper prints (at most ``most``),
+    enough to see how close it lands without claiming more precision than the comparison has.
+
+    >>> beside_published(0.19312, 0.2), beside_published(185.04, 185.0), beside_published(0.42512, 0.425)
+    ('0.19', '185.0', '0.425')
+    """
+    return fixed(value, min(most, decimals_of(as_printed(published)) + 1))
+
+
 def fixed(value: float, decimals: int) -> str:
     """``value`` with exactly ``decimals`` decimals, rounded half away from zero; ``–`` if missing.
 
@@ -136,13 +155,49 @@ def cell(value: object, decimals: int = 2) -> str:
     return str(value)
 
 
+def degrees_of_freedom(value: float, decimals: int = 1) -> str:
+    """Degrees of freedom: whole ones as integers, others (Kenward-Roger, Satterthwaite) with ``decimals``.
+
+    >>> degrees_of_freedom(35.0), degrees_of_freedom(33.4712), degrees_of_freedom(2)
+    ('35', '33.5', '2')
+    """
+    if _is_missing(value) or isinstance(value, str):
+        return cell(value)
+    number = float(value)
+    return str(int(number)) if number.is_integer() else fixed(number, decimals)
+
+
+def count(value: object) -> str:
+    """A count as an integer (a whole float from a merge prints as ``20``, not ``20.00``).
+
+    >>> count(20.0), count(7), count(float("nan"))
+    ('20', '7', '–')
+    """
+    if _is_missing(value) or isinstance(value, str) or isinstance(value, bool):
+        return cell(value)
+    number = float(value)
+    return str(int(number)) if number.is_integer() else cell(number)
+
+
+def is_df_column(name: str) -> bool:
+    """Columns of degrees of freedom: ``df``, ``ndf``, ``ddf...``, ``..._df``."""
+    return name in ("df", "ndf") or name.startswith("ddf") or name.endswith("_df")
+
+
+def is_count_column(name: str) -> bool:
+    """Columns of counts: ``n``, ``n_...``, ``..._n``, patients, responders, the improved."""
+    return (name == "n" or name.startswith(("n_", "improved_")) or name.endswith("_n")
+            or name in ("responders", "patients", "events"))
+
+
 def frame_as_text(frame, decimals: int | dict[str, int] = 2, p_columns: tuple[str, ...] = ()):
     """A DataFrame with every cell formatted for display (P columns as :func:`pvalue`).
 
     ``decimals`` is one precision for every numeric column or a mapping by
     column (columns not named get 2). Columns whose name is ``p``, starts
     with ``p_`` or ``p:``, ends with ``_p`` or holds ``_p_`` are P values, as are
-    ``p_columns``.
+    ``p_columns``. Degrees of freedom print as :func:`degrees_of_freedom` and counts as :func:`count`
+    (:func:`is_df_column`, :func:`is_count_column`) unless ``decimals`` names the column.
 
     >>> import pandas as pd
     >>> frame_as_text(pd.DataFrame({"estimate": [-0.0001], "p": [0.0004]}), 3).iloc[0].tolist()
@@ -153,6 +208,12 @@ def frame_as_text(frame, decimals: int | dict[str, int] = 2, p_columns: tuple[st
         name = str(column)
         is_p = (name in p_columns or name == "p" or name.startswith(("p_", "p:", "P ")) or name.endswith("_p")
                 or "_p_" in name)
+        named = isinstance(decimals, dict) and name in decimals
         places = decimals.get(name, 2) if isinstance(decimals, dict) else decimals
-        out[column] = [pvalue(v) if is_p and not isinstance(v, str) else cell(v, places) for v in frame[column]]
+        if is_df_column(name) and not named:
+            out[column] = [degrees_of_freedom(v) for v in frame[column]]
+        elif is_count_column(name) and not named:
+            out[column] = [count(v) for v in frame[column]]
+        else:
+            out[column] = [pvalue(v) if is_p and not isinstance(v, str) else cell(v, places) for v in frame[column]]
     return out

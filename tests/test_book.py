@@ -69,7 +69,7 @@ def test_data_dictionary_page_lists_every_column_of_the_contract(built):
     for table in TABLES.values():
         assert table.filename in page
         for column in table.column_names:
-            assert re.search(rf"<td[^>]*>{re.escape(column)}</td>", page), (table.name, column)
+            assert re.search(rf"<td[^>]*><code>{re.escape(column)}</code></td>", page), (table.name, column)
 
 
 def test_calibration_page_shows_every_target(built):
@@ -77,8 +77,8 @@ def test_calibration_page_shows_every_target(built):
 
     _, html, _ = built
     page = (html / "chapters" / "a2_synthetic_data.html").read_text(encoding="utf-8")
-    for key in calibration_targets().index:
-        assert re.search(rf"<td[^>]*>{re.escape(key)}</td>", page), key
+    for description in calibration_targets()["description"]:  # by description: a key is an identifier (issue 24 B3)
+        assert re.search(rf"<td[^>]*>{re.escape(description.replace('&', '&amp;'))}</td>", page), description
 
 
 def test_ledger_page_lists_every_published_number(built):

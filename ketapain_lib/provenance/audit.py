@@ -344,7 +344,7 @@ def _model_structure() -> list[dict[str, str]]:
                       f"{'/'.join(map(str, candidates[np.argmax(compatible)]))} patients in {'/'.join(SEQUENCES)}")
         else:
             detail = (f"none of the {len(candidates)} allocations does; the closest ({'/'.join(map(str, allocation))}) "
-                      f"still misses {', '.join(missed)}")
+                      f"still misses {', '.join(published_results().at[key, 'description'] for key in missed)}")
         rows.append(_row("auc35_locf_omnibus_p", f"Model structure: the primary P values, effect sizes and CIs "
                          f"together, under {words}", keys, _says(bool(compatible.any())),
                          detail + " (effect sizes read as the contrast over the SD of a within-patient difference)"))

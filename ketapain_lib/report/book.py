@@ -107,7 +107,8 @@ def output(results: Results, name: str) -> HTML:
     # a view may add footnotes that depend on the data (a score analysed on the log scale)
     layout = replace(entry.layout, footnotes=entry.layout.footnotes + tuple(shown.attrs.get("footnotes", ())))
     return _html(publication_table(name, entry.number, entry.caption, text, treatment_counts(results.trial.infusions),
-                                  tuple(notes), layout) + (_downloads(entry.path) if entry.exported else ""))
+                                  tuple(notes), layout, **registry.table_extras(results, name, shown))
+                 + (_downloads(entry.path) if entry.exported else ""))
 
 
 def side_by_side(results: Results, *names: str) -> HTML:

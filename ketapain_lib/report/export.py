@@ -4,7 +4,9 @@
 
 The export walks the registry (:data:`ketapain_lib.report.registry.OUTPUTS`),
 so it writes every table and figure that a chapter shows, plus the derived
-datasets of :data:`DATASETS`. The same inputs give byte-identical files:
+datasets of :data:`DATASETS`. On synthetic data it says so three times, and the CSVs stay plain data: in the
+manifest's first line, in the metadata file :data:`DATA_SOURCE` beside them, and in each figure's footer
+(:data:`ketapain_lib.report.registry.SYNTHETIC_FOOTER`). The same inputs give byte-identical files:
 stable row order, fixed float format, no timestamps in the figures.
 """
 from __future__ import annotations
@@ -34,7 +36,32 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
 
 
 #: The export's own manifest: the files it wrote, so that the next export can replace them and nothing else.
+#: Lines starting with ``#`` are comments (on synthetic data, the first says so).
 MANIFEST = "EXPORT_MANIFEST.txt"
+#: The export's metadata, beside its CSVs: where the data come from (on synthetic data: that they are synthetic).
+DATA_SOURCE = "DATA_SOURCE.json"
+SYNTHETIC_STATEMENT = ("Synthetic data: every file here is computed from a seeded simulation calibrated to the "
+                       "published summaries of the KETAPAIN trial, not from patients.")
+
+
+def manifest_files(text: str) -> list[str]:
+    """The files a manifest lists (its comment lines skipped).
+
+    >>> manifest_files("# Synthetic data.\\nledger.csv\\ntables/a.csv\\n")
+    ['ledger.csv', 'tables/a.csv']
+    """
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def data_source(trial: "Trial") -> dict[str, object]:
+    """The export's metadata (:data:`DATA_SOURCE`): synthetic data say so; a real export says it is one.
+
+    Nothing in it depends on how the data are stored (their folder, the order of their rows): the same data give
+    the same export, byte for byte.
+    """
+    if trial.is_synthetic:
+        return {"synthetic": True, "statement": SYNTHETIC_STATEMENT}
+    return {"source": "raw export", "statement": "Every file here is computed from a raw export of the trial's data."}
 
 
 def check_output_folder(out: Path, data: Path) -> None:
@@ -57,7 +84,7 @@ def prepare_output_folder(out: str | Path, data: Path) -> Path:
     check_output_folder(out, data)
     out.mkdir(parents=True, exist_ok=True)
     manifest = out / MANIFEST
-    previous = manifest.read_text(encoding="utf-8").split() if manifest.is_file() else []
+    previous = manifest_files(manifest.read_text(encoding="utf-8")) if manifest.is_file() else []
     present = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() or p.is_symlink())
     foreign = [name for name in present if name not in previous and name != MANIFEST]
     if foreign:
@@ -102,6 +129,12 @@ def export_all(trial: Trial, out: str | Path, results: "Results | None" = None) 
         path = out / "tables" / f"{name}.csv"
         _write_table(make(results), path)
         written.append(path)
-    (out / MANIFEST).write_text("".join(f"{p.relative_to(out).as_posix()}\n" for p in sorted(written)),
+    import json
+
+    source = out / DATA_SOURCE
+    source.write_text(json.dumps(data_source(trial), indent=1) + "\n", encoding="utf-8")
+    written.append(source)
+    header = f"# {SYNTHETIC_STATEMENT}\n" if trial.is_synthetic else ""
+    (out / MANIFEST).write_text(header + "".join(f"{p.relative_to(out).as_posix()}\n" for p in sorted(written)),
                                 encoding="utf-8")
     return sorted(written)

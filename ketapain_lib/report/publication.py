@@ -9,7 +9,12 @@ formatted by :mod:`ketapain_lib.formatting` at its printed precision (P values a
   with its N (the patients given that treatment);
 * row groups where the first column repeats (the measure of Table 2, the file of the data dictionary);
 * source notes: where the data come from, and the fitting notes of the table's models;
-* a frame that scrolls sideways on a narrow screen instead of clipping the table.
+* a frame that scrolls sideways on a narrow screen instead of clipping the table;
+* no program identifier: column names and every cell are put in words by :mod:`ketapain_lib.report.labels`
+  (but for the columns a layout declares ``code``: the data contract's names, shown as code);
+* numbers that never break across lines (each numeric cell is ``white-space: nowrap``);
+* for the paper's tables and its primary result, a "Published" row under each row the paper prints a value of,
+  holding the published value beside the reproduced one, on screen and in print.
 
 The HTML is deterministic: the table's id is its registry name, so the same results give the same page.
 
@@ -26,41 +31,56 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..design import TREATMENT_LABELS
+from .labels import TREATMENT_LABELS, column_label, text as words
 
-#: Labels of the columns that recur across tables; others are spelled from their names.
-LABELS = {
-    "p": "P", "p_sidak": "P (Šidák)", "omnibus_p": "P (omnibus, Wald)", "omnibus_p_kr": "P (omnibus, Kenward-Roger)",
-    "p_wald": "P (Wald)", "p_kr": "P (Kenward-Roger)", "p_satterthwaite": "P (Satterthwaite)",
-    "ci_low": "95% CI, lower", "ci_high": "95% CI, upper", "se": "SE", "sd": "SD", "n": "N", "icc": "ICC",
-    "es_ci_low": "Effect size, 95% CI lower", "es_ci_high": "Effect size, 95% CI upper", "q1": "Q1", "q3": "Q3",
-    "or_ci_low": "OR, 95% CI lower", "or_ci_high": "OR, 95% CI upper", "odds_ratio": "Odds ratio",
-    "last_day": "Day", "shapiro_p": "P (Shapiro-Wilk)", "lr_chi2": "LR χ²", "df": "df", "t": "t", "z": "z",
-    "F_kr": "F (Kenward-Roger)", "ndf": "Numerator df", "ddf_kr": "Denominator df (Kenward-Roger)",
-    "ddf_satterthwaite": "Denominator df (Satterthwaite)", "tost_p": "P (equivalence, TOST)",
-    "n_obs": "Observations", "n_patients": "Patients", "omnibus_chi2": "Omnibus χ²", "omnibus_df": "Omnibus df",
-}
 #: Tables at least this long are split into row groups when their first column repeats.
 GROUP_MIN_ROWS = 8
+#: A cell that is a number as printed (``0.042``, ``12 (60%)``, ``5 [3; 12]``, ``-0.3 to 0.6``, ``< 0.001``,
+#: ``185 ± 100``): it never breaks across lines.
+NUMERIC_CELL = re.compile(r"^(?:[<>≤≥=]\s?)?[-−+]?\d[\d.,]*%?(?:\s?(?:±|to|;|\(|\)|\[|\]|%|[-−+]?\d[\d.,]*%?|\s))*$")
+#: The label of the row that gives the paper's values under the row it publishes (:func:`publication_table`).
+PUBLISHED_ROW = "Published"
+#: The column of row labels added to a table that has none, to hold the word "Published".
+ROW_LABEL = " "
+PUBLISHED_NOTE = ("Published: the value the paper prints for the cell above, where it prints one; the other cells "
+                  "of a Published row are empty because the paper gives no value for them.")
+NOT_PUBLISHED_NOTE = ("Published: the paper prints none of this table's values in its text (its table is not "
+                      "available as text), so no published value stands beside them.")
 
 
-def column_label(name: str, treatment_n: dict[str, int]) -> str:
-    """The label of a column: a known one, a treatment with its N, or the name spelled out.
+#: A command a reader types (``python -m ketapain_lib watch``): kept as typed, in code type, inside a cell's words.
+COMMAND = re.compile(r"python -m [\w.]+(?: [a-z]+)?")
 
-    >>> column_label("omnibus_p", {}), column_label("Placebo", {"Placebo": 20})
-    ('P (omnibus, Wald)', 'Placebo (N = 20)')
-    >>> column_label("p: ketamine_magnesium vs placebo", {})
-    'P, ketamine/magnesium vs placebo'
+
+def _words_but_commands(value: str) -> str:
+    """:func:`ketapain_lib.report.labels.text` on a cell, but for the commands in it (:data:`COMMAND`)."""
+    parts, end = [], 0
+    for match in COMMAND.finditer(value):
+        parts += [words(value[end:match.start()]), match.group(0)]
+        end = match.end()
+    return "".join(parts + [words(value[end:])])
+
+
+def _command_html(value: str) -> str:
+    """A cell's text, escaped, with its commands in ``<code>``.
+
+    >>> _command_html("rebuild in the watch loop (python -m ketapain_lib watch) & more")
+    'rebuild in the watch loop (<code>python -m ketapain_lib watch</code>) &amp; more'
     """
-    if name in LABELS:
-        return LABELS[name]
-    if name in treatment_n:
-        return f"{name} (N = {treatment_n[name]})"
-    label = name.replace("ketamine_magnesium", "ketamine/magnesium")
-    label = re.sub(r"^p: ", "P, ", label)
-    label = re.sub(r"^(\w+): ", lambda m: m.group(1).replace("_", " ") + ", ", label)
-    label = label.replace("_", " ")
-    return label[:1].upper() + label[1:]
+    parts, end = [], 0
+    for match in COMMAND.finditer(value):
+        parts += [html_text.escape(value[end:match.start()]), f"<code>{html_text.escape(match.group(0))}</code>"]
+        end = match.end()
+    return "".join(parts + [html_text.escape(value[end:])])
+
+
+def _is_numeric(cell: str) -> bool:
+    """Whether a cell holds only a number as printed (with its interval, percentage or relation).
+
+    >>> [_is_numeric(c) for c in ("0.042", "12 (60%)", "5 [3; 12]", "-0.3 to 0.6", "< 0.001", "185 ± 100", "Day 7")]
+    [True, True, True, True, True, True, False]
+    """
+    return bool(NUMERIC_CELL.match(cell.strip()))
 
 
 def treatment_counts(infusions: pd.DataFrame) -> dict[str, int]:
@@ -85,7 +105,8 @@ class Layout:
     ``stub`` holds the row labels; ``group`` heads groups of rows (default: found by :func:`_group_column`;
     ``""`` for none); ``spanners`` put a label over adjacent columns; ``labels`` override column labels;
     ``footnotes`` are (text, targets) pairs: the text is marked a, b, c... on those columns' or spanners'
-    labels, or stands unmarked with no targets.
+    labels, or stands unmarked with no targets; ``code`` columns hold names a reader types or matches (the
+    data contract's files and columns), shown as code and never put in words.
     """
 
     stub: str | None = None
@@ -93,6 +114,7 @@ class Layout:
     spanners: tuple[tuple[str, tuple[str, ...]], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     footnotes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    code: tuple[str, ...] = ()
 
 
 #: great_tables' own (get, set) cell functions for pandas, once :func:`_scalar_cell_access` has replaced them
@@ -135,24 +157,64 @@ def _position(data: pd.DataFrame, column: str) -> int:
     return position
 
 
+def with_published_rows(text: pd.DataFrame, published: dict[tuple[int, str], str], label_column: str,
+                        group: str | None = None) -> tuple[pd.DataFrame, list[int]]:
+    """``text`` with a "Published" row under every row the paper prints a value of (``published``: (row, column)
+    -> the value as printed), and the positions of those rows. The published row repeats its row's group.
+
+    >>> frame = pd.DataFrame({"arm": ["A", "B"], "mean": ["185.2", "196.0"]})
+    >>> shown, rows = with_published_rows(frame, {(1, "mean"): "196"}, "arm")
+    >>> shown.to_dict("list"), rows
+    ({'arm': ['A', 'B', 'Published'], 'mean': ['185.2', '196.0', '196']}, [2])
+    """
+    rows, marked = [], []
+    for position, row in enumerate(text.to_dict("records")):
+        rows.append(row)
+        cells = {column: value for (at, column), value in published.items() if at == position}
+        if cells:
+            marked.append(len(rows))
+            rows.append({column: ("" if column not in (group, label_column) else row[column]) for column in text.columns}
+                        | {label_column: PUBLISHED_ROW} | cells)
+    return pd.DataFrame(rows, columns=text.columns), marked
+
+
 def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, treatment_n: dict[str, int],
-                      notes: tuple[str, ...] = (), layout: Layout = Layout()) -> str:
+                      notes: tuple[str, ...] = (), layout: Layout = Layout(),
+                      published: dict[tuple[int, str], str] | None = None,
+                      row_notes: tuple[tuple[str, tuple[int, ...]], ...] = ()) -> str:
     """The HTML of one table: ``text`` (every cell formatted) under its number and caption, with notes.
 
     ``notes`` are source notes (where the data come from, the models' fitting notes); ``layout`` adds a stub,
-    row groups, spanners and footnotes.
+    row groups, spanners and footnotes. ``published`` ((row, column) -> the paper's value as printed) adds a
+    "Published" row under each row the paper prints (an empty mapping: a note says the paper prints none of
+    the table's values; None: the table is not the paper's). ``row_notes`` are footnotes marked on rows (by
+    position in ``text``). Every identifier-shaped text is put in words (:func:`ketapain_lib.report.labels.text`),
+    but in the ``layout.code`` columns (names a reader types or matches, shown as code); numbers never wrap.
     """
-    from great_tables import GT, loc
+    from great_tables import GT, loc, style
 
     _scalar_cell_access()
     text = text.reset_index(drop=True).astype(str)
     group = _group_column(text) if layout.group is None else (layout.group or None)
+    commands = [column for column in text.columns if column not in layout.code
+                and any(COMMAND.search(value) for value in text[column])]
+    for column in text.columns:
+        if column not in layout.code:
+            text[column] = [_words_but_commands(value) for value in text[column]]
     if group is not None:  # a code such as average_pain heads its rows as "Average pain"
-        text[group] = [value.replace("_", " ").capitalize() if re.fullmatch(r"[a-z_]+", value)
-                       else value[:1].upper() + value[1:] for value in text[group]]
+        text[group] = [value[:1].upper() + value[1:] for value in text[group]]
+    positions = list(range(len(text)))
+    published_rows: list[int] = []
+    if published:
+        label_column = layout.stub or next(c for c in text.columns if c != group)
+        if any(column == label_column for _, column in published):  # no column of row labels: one is added
+            label_column = ROW_LABEL
+            text.insert(0 if group is None else 1, ROW_LABEL, "")
+        text, published_rows = with_published_rows(text, published, label_column, group)
+        positions = [i for i in range(len(text)) if i not in published_rows]  # the original rows' new places
     table = GT(text, id=name, groupname_col=group, rowname_col=layout.stub)
     if caption:
-        table = table.tab_header(title=f"{number}. {caption}" if number else caption)
+        table = table.tab_header(title=f"{number}. {words(caption)}" if number else words(caption))
     labels = {column: column_label(str(column), treatment_n) for column in text.columns
               if column not in (group, layout.stub)}
     labels.update((column, label) for column, label in layout.labels if column in labels)
@@ -166,9 +228,30 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
         columns = [target for target in targets if target not in spanners]
         locations = ([loc.column_labels(columns=columns)] if columns else []) + \
             ([loc.spanner_labels(ids=[t for t in targets if t in spanners])] if len(columns) < len(targets) else [])
-        table = table.tab_footnote(note, locations=locations or None)
+        table = table.tab_footnote(words(note), locations=locations or None)
+    for note, rows in row_notes:
+        if rows:
+            where = loc.stub(rows=[positions[r] for r in rows]) if layout.stub else \
+                loc.body(columns=[c for c in text.columns if c != group][0], rows=[positions[r] for r in rows])
+            table = table.tab_footnote(words(note), locations=where)
+    for column in (c for c in text.columns if c not in (group, layout.stub, *layout.code)):
+        numeric = [i for i, value in enumerate(text[column]) if _is_numeric(value)]
+        if numeric:  # a number is one line: "0.425", never "0./42/5"
+            table = table.tab_style(style.css("white-space:nowrap;"), locations=loc.body(columns=column, rows=numeric))
+    if published_rows:
+        table = table.tab_style([style.text(style="italic", color="#4a4a4a"), style.css("white-space:nowrap;")],
+                                locations=loc.body(rows=published_rows))
+        if layout.stub:
+            table = table.tab_style(style.text(style="italic", color="#4a4a4a"), locations=loc.stub(rows=published_rows))
+    for column in commands:  # a command a reader types, in a sentence: shown as code, as it is typed
+        table = table.fmt(_command_html, columns=column)
+    for code in layout.code:
+        if code in text.columns:
+            table = table.fmt(lambda value: f"<code>{html_text.escape(value)}</code>" if value else value, columns=code)
     for note in notes:
-        table = table.tab_source_note(note)
+        table = table.tab_source_note(words(note))
+    if published is not None:
+        table = table.tab_source_note(PUBLISHED_NOTE if published else NOT_PUBLISHED_NOTE)
     table = table.opt_footnote_marks("letters").opt_horizontal_padding(scale=0.4)  # narrow cells fit the column
     table = table.tab_options(table_font_size="12px", heading_title_font_size="14px", heading_align="left",
                               table_width="100%", container_overflow_x="auto", data_row_padding="3px",

@@ -50,7 +50,10 @@ class Output:
     :func:`ketapain_lib.formatting.frame_as_text`), ``alt`` a figure's text alternative;
     ``from_data`` is False for a table that describes the contract, not the data (it gets no source note);
     ``exported`` is False for a table about the build, not the trial (the environment appendix's);
-    ``layout`` (:class:`~ketapain_lib.report.publication.Layout`) adds a stub, spanners and footnotes.
+    ``layout`` (:class:`~ketapain_lib.report.publication.Layout`) adds a stub, spanners and footnotes;
+    ``published`` gives, for a table of the paper (or its primary result), the cells the paper prints a value for
+    (see :mod:`ketapain_lib.report.views`), shown in a "Published" row under the row they belong to;
+    ``synthetic_rows`` marks, on synthetic data only, which rows the generator invents and which it calibrates.
     """
 
     name: str
@@ -65,6 +68,8 @@ class Output:
     from_data: bool = True
     exported: bool = True
     layout: Layout = field(default_factory=Layout)
+    published: Callable[[pd.DataFrame], dict[tuple[int, str], str]] | None = None
+    synthetic_rows: Callable[[pd.DataFrame], tuple[tuple[str, tuple[int, ...]], ...]] | None = None
 
     @property
     def kind(self) -> str:
@@ -112,6 +117,25 @@ AUDIT_NOTE = ("Consistent: some dataset of the trial's shape prints these number
               "the stated reading; undetermined: the paper alone cannot decide.")
 
 
+def _table1_sources(shown: pd.DataFrame) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    assumed, calibrated = views.table1_sources(shown)
+    assumptions = OUTPUTS["generator_assumptions"].number
+    return ((views.ASSUMED_NOTE.format(assumptions=assumptions), assumed), (views.CALIBRATED_NOTE, calibrated))
+
+
+def table_extras(results, name: str, shown: pd.DataFrame) -> dict:
+    """What :func:`~ketapain_lib.report.publication.publication_table` adds to registry table ``name`` as shown:
+    the paper's values beside the report's (``published``) and, on synthetic data, the rows' sources
+    (``row_notes``)."""
+    entry = OUTPUTS[name]
+    extras: dict = {}
+    if entry.published is not None:
+        extras["published"] = entry.published(shown)
+    if entry.synthetic_rows is not None and results.trial.is_synthetic:
+        extras["row_notes"] = entry.synthetic_rows(shown)
+    return extras
+
+
 def _missing_diary(treatment: str) -> Callable:
     return lambda r: r["missing_diary"][r["missing_diary"]["treatment"] == treatment].reset_index(drop=True)
 
@@ -134,28 +158,35 @@ _ENTRIES: tuple[Output, ...] = (
            lambda r: tables.sequence_counts(r.trial)),
     Output("model_formulas", "Table", "01_methods",
            "Fixed effects of the crossover mixed models fitted in this report; every model has a random "
-           "intercept per patient.", lambda r: tables.model_formulas()),
+           "intercept per patient.", lambda r: tables.model_formulas(),
+           view=views.model_formulas_view),
     Output("effect_size_scales", "Table", "01_methods",
            f"Candidate scales of the effect size: the width of the {_CI} CI of each primary contrast in each "
            "scale.", lambda r: r["primary"]["effect_size_scales"], precision=2),
     Output("sample_size", "Table", "01_methods",
-           "The planning calculation redone from the paper's published inputs.", lambda r: r["sample_size"]),
+           "The planning calculation redone from the paper's published inputs.", lambda r: r["sample_size"],
+           precision={"difference": 0, "sd": 0, "correlation": 1, "alpha": 2, "power": 2,
+                      "sd_implied_by_published_n": 1}),
     # ---- population
     Output("figure1_flow", "Figure 1", "02_population", "Flow of participants, computed from the raw data.",
            lambda r: figures.flow_diagram(r.trial),
            alt="Flow diagram from screening to randomization, allocation in each period and analysis, with counts."),
     Output("table1_characteristics", "Table 1", "02_population", "Characteristics of the patients at inclusion.",
-           lambda r: tables.table1(r.trial)),
+           lambda r: tables.table1(r.trial), published=views.table1_published, synthetic_rows=_table1_sources,
+           layout=Layout(stub="characteristic", group="group", labels=(("characteristic", ""),))),
     Output("preinfusion_pain", "Table", "02_population",
            "Pain before each infusion by treatment, with the omnibus P of the paper's model.",
-           lambda r: r["preinfusion"], view=_drop("notes"), precision=3),
+           lambda r: r["preinfusion"], view=_drop("notes"), precision=3, published=views.preinfusion_published),
     # ---- primary endpoint
     Output("primary_descriptives", "Table", "03_primary_endpoint",
            f"The {_PRIMARY} (pain score-days, missing days carried forward) by treatment.",
-           lambda r: r["primary"]["descriptives"], precision=1),
+           lambda r: r["primary"]["descriptives"], precision=1, published=views.primary_descriptives_published),
     Output("primary_pairwise", "Table", "03_primary_endpoint",
            f"Pairwise contrasts of the {_PRIMARY}: estimates with {_CI} CIs, P values (raw and Sidak-adjusted) "
-           "and effect sizes.", lambda r: r["primary"]["pairwise"], view=_drop("first", "second"), precision=3),
+           "and effect sizes.", lambda r: r["primary"]["pairwise"], view=_drop("first", "second"),
+           precision={"estimate": 1, "se": 1, "ci_low": 1, "ci_high": 1, "z": 2, "effect_size": 2, "es_ci_low": 2,
+                      "es_ci_high": 2, "es_total_sd": 2, "es_total_sd_ci_low": 2, "es_total_sd_ci_high": 2},
+           published=views.primary_pairwise_published),
     Output("figure2_daily_pain", "Figure 2", "03_primary_endpoint",
            f"Mean daily average pain after each infusion, with {_CI} confidence bands; missing days carried "
            "forward.", lambda r: figures.daily_pain(r.trial),
@@ -165,10 +196,11 @@ _ENTRIES: tuple[Output, ...] = (
            "The report's analysis (maximum likelihood, Wald tests, as Stata 13) beside the small-sample analysis "
            "(REML with Kenward-Roger and Satterthwaite degrees of freedom): P of the omnibus test and of each "
            "contrast, and whether the two agree at the report's level.", lambda r: r["primary"]["small_sample"],
-           precision=3),
+           precision={"F_kr": 2}, published=views.primary_small_sample_published),
     Output("primary_model", "Table", "03_primary_endpoint",
            "The primary model: omnibus test of treatment, variance components, intraclass correlation and "
            "residual normality.", lambda r: r["primary"]["summary"], view=views.model_summary_view,
+           published=views.primary_model_published,
            layout=Layout(stub="statistic", group="", labels=(("statistic", ""), ("value", "Primary model")))),
     Output("primary_interaction", "Table", "03_primary_endpoint",
            "Likelihood-ratio test of the sequence-by-treatment interaction in the primary model.",
@@ -191,7 +223,7 @@ _ENTRIES: tuple[Output, ...] = (
     Output("table2_auc", "Table 2", "04_secondary_endpoints",
            "Area under the curve of average, maximal and night pain from the infusion to each day, by "
            "treatment, with the omnibus test of the paper's model and its post hoc comparisons.", lambda r: r["auc_table"],
-           view=views.table2_view, precision=3, layout=_model_table_layout(_POST_HOC_PAIRS, "AUC, pain score-days")),
+           view=views.table2_view, precision=3, published=views.table2_published, layout=_model_table_layout(_POST_HOC_PAIRS, "AUC, pain score-days")),
     Output("figure3_auc_windows", "Figure 3", "04_secondary_endpoints",
            f"Mean AUC of average pain ({_CI} CI) by window and treatment, without imputation.",
            lambda r: figures.auc_by_timepoint(r["auc_long"]),
@@ -211,14 +243,16 @@ _ENTRIES: tuple[Output, ...] = (
            alt="One row per patient with a marker per treatment for the area under the curve over the period."),
     Output("consecutive_ketamine", "Table", "04_secondary_endpoints",
            "Sum of the two ketamine AUCs for patients whose ketamine infusions were consecutive and for those "
-           "whose ketamine infusions placebo separated.", lambda r: r["consecutive"], precision=3),
+           "whose ketamine infusions placebo separated.", lambda r: r["consecutive"],
+           precision={"mean_first": 1, "sd_first": 1, "mean_second": 1, "sd_second": 1, "difference": 1, "t": 2}),
     Output("table3_questionnaires", "Table 3", "04_secondary_endpoints",
            "Questionnaire scores at the end of each period, by treatment, with the omnibus test of the paper's "
            "model and its post hoc comparisons.", lambda r: r["questionnaires"], view=views.table3_view, precision=3,
+           published=views.table3_published,
            layout=_model_table_layout(_POST_HOC_PAIRS, "Score at the end of the period")),
     *(Output(f"missing_diary_{treatment}", f"Supplementary Table {number}", "04_secondary_endpoints",
              f"Missing diary entries of average pain after the {TREATMENT_LABELS[treatment].lower()} infusion, "
-             "by day.", _missing_diary(treatment), view=views.missing_diary_view,
+             "by day.", _missing_diary(treatment), view=views.missing_diary_view, published=views.none_published,
              layout=Layout(stub="day", group="", labels=(("day", "Day"),),
                            footnotes=((views.MISSING_NOTE, (TREATMENT_LABELS[treatment],)),)))
       for number, treatment in enumerate(PAPER_TREATMENT_ORDER, start=1)),
@@ -240,7 +274,7 @@ _ENTRIES: tuple[Output, ...] = (
            layout=Layout(stub="comparison", group="", labels=(("comparison", ""),),
                          footnotes=((views.ODDS_RATIO_NOTE, ("p",)),))),
     Output("table4_concomitant_changes", "Table 4", "05_safety", "Changes of concomitant analgesic drugs.",
-           lambda r: tables.table4(r.trial)),
+           lambda r: tables.table4(r.trial), published=views.none_published),
     # ---- beyond the paper
     Output("missing_data_forest", "Figure", "07_beyond_the_paper",
            f"Treatment contrasts of the {_PRIMARY} ({_CI} CI) under each approach to the missing diary days; "
@@ -249,7 +283,7 @@ _ENTRIES: tuple[Output, ...] = (
            alt="Forest plot with one panel per comparison and one row per approach to the missing diary days."),
     Output("missing_data_contrasts", "Table", "07_beyond_the_paper",
            f"Treatment contrasts of the {_PRIMARY} under each approach to the missing diary days.",
-           _beyond("missing_data"), precision=3),
+           _beyond("missing_data"), precision={"estimate": 1, "se": 1, "ci_low": 1, "ci_high": 1}),
     Output("model_choice_forest", "Figure", "07_beyond_the_paper",
            f"Treatment contrasts of the {_PRIMARY} ({_CI} CI) under each model and estimation method.",
            lambda r: figures.forest(r["beyond"]["model_choices"], "model"),
@@ -277,7 +311,8 @@ _ENTRIES: tuple[Output, ...] = (
            f"calculation uses them; the primary model's table is by {REPORT_METHOD}) and the smallest benefit "
            "detected with 80% and 90% power.",
            lambda r: r["beyond"]["variance_components"].join(r["beyond"]["detectable"], how="cross"),
-           precision=3),
+           precision={"sd_patient": 1, "sd_residual": 1, "icc": 2, "power": 2, "detectable_difference": 1,
+                      "se_ketamine_vs_placebo": 1}),
     Output("responders", "Table", "07_beyond_the_paper",
            "Responders by treatment: mean daily pain over the period at least 30% (50%) below the pain before "
            "the infusion.", _beyond("responders"), precision=1),
@@ -295,14 +330,16 @@ _ENTRIES: tuple[Output, ...] = (
            layout=Layout(group="", footnotes=((views.RECONSTRUCTION_NOTE, ("status",)),))),
     # ---- appendices
     Output("file_dictionary", "Table", "a1_data_dictionary", "The files of a raw-data export.",
-           lambda r: tables.file_dictionary(), from_data=False),
+           lambda r: tables.file_dictionary(), from_data=False, layout=Layout(code=("file", "key"))),
     Output("data_dictionary", "Table", "a1_data_dictionary", "Every column of every file, with its type and "
-           "valid values.", lambda r: tables.data_dictionary(), from_data=False),
+           "valid values.", lambda r: tables.data_dictionary(), from_data=False,
+           layout=Layout(code=("file", "column", "values", "key"))),
     Output("score_dictionary", "Table", "a1_data_dictionary", "The questionnaire scores: instruments, ranges "
-           "and visits.", lambda r: tables.score_dictionary(), from_data=False),
+           "and visits.", lambda r: tables.score_dictionary(), from_data=False,
+           layout=Layout(code=("score", "collected at"))),
     Output("calibration", "Table", "a2_synthetic_data",
            "Each published summary the generator is calibrated to, beside the value the shipped data achieve.",
-           lambda r: r["calibration"], view=lambda frame: frame.drop(columns=["section"])),
+           lambda r: r["calibration"], view=views.calibration_view),
     Output("generator_assumptions", "Table", "a2_synthetic_data",
            "The generator's parameters that the paper does not publish.", lambda r: tables.assumptions_table()),
     Output("ledger", "Table", "a3_ledger",
@@ -310,7 +347,7 @@ _ENTRIES: tuple[Output, ...] = (
            view=views.ledger_view, precision={"reproduced": 3, "difference": 3}, export_path="ledger.csv"),
     Output("environment", "Table", "a4_environment",
            "Python and the pinned packages, with the versions installed where this book was built.",
-           lambda r: tables.environment_table(), from_data=False, exported=False),
+           lambda r: tables.environment_table(), from_data=False, exported=False, layout=Layout(code=("package",))),
     Output("benchmarks", "Table", "a4_environment",
            "The latest measurements of the benchmark scripts: each step's median and range against its target, "
            "on the machine that recorded them.", lambda r: tables.benchmark_table(), from_data=False,
@@ -356,9 +393,33 @@ def figure_bytes(results, name: str, suffix: str) -> bytes:
     those of a new drawing (a test checks it), at a fraction of the cost.
     """
     if not results.cached:
-        return FIGURE_FORMATS[suffix](OUTPUTS[name].make(results))
+        return FIGURE_FORMATS[suffix](_stamped(results, OUTPUTS[name].make(results)))
     return cache.memoize(f"figures/{name}.{suffix}", results.key,
                          lambda: FIGURE_FORMATS[suffix](_held_figure(results, name)))
+
+
+#: The footer of every figure drawn from synthetic data (none on a real export's figures).
+SYNTHETIC_FOOTER = "Synthetic data: a seeded simulation calibrated to the paper's published summaries, not patients."
+#: The SVG id of the footer (its words are drawn as glyphs).
+FOOTER_ID = "ketapain-synthetic-footer"
+#: The height added under a figure for its footer, in inches.
+FOOTER_INCHES = 0.22
+
+
+def _stamped(results, figure):
+    """``figure`` with :data:`SYNTHETIC_FOOTER` in a strip added under it when the data are synthetic: the
+    pages and the export show the same drawing, so a figure copied out of either still says what it shows."""
+    if not results.trial.is_synthetic:
+        return figure
+    height = figure.get_figheight()
+    figure.set_figheight(height + FOOTER_INCHES)
+    scale = height / (height + FOOTER_INCHES)
+    for axes in figure.axes:  # the drawing keeps its size; the strip is added below it
+        box = axes.get_position()
+        axes.set_position([box.x0, 1 - (1 - box.y0) * scale, box.width, box.height * scale])
+    figure.text(0.01, 0.4 * FOOTER_INCHES / (height + FOOTER_INCHES), SYNTHETIC_FOOTER, ha="left", va="center",
+                fontsize=9, color="#555555", style="italic", gid=FOOTER_ID)
+    return figure
 
 
 _HELD: dict[tuple[str, str], object] = {}  # this process's drawn figures, by (results key, figure name)
@@ -368,7 +429,7 @@ def _held_figure(results, name: str):
     if any(key != results.key for key, _ in _HELD):
         _HELD.clear()  # one results at a time: a long session switching data keeps only the latest drawings
     if (results.key, name) not in _HELD:
-        _HELD[(results.key, name)] = OUTPUTS[name].make(results)
+        _HELD[(results.key, name)] = _stamped(results, OUTPUTS[name].make(results))
     return _HELD[(results.key, name)]
 
 

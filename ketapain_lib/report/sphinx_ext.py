@@ -35,7 +35,7 @@ from ..rawdata.location import DATA_DIR_ENV, data_dir, fingerprint, is_synthetic
 
 SYNTHETIC_BANNER = (
     "Synthetic data: every number in this book is computed from a simulated dataset calibrated to the "
-    f"published summaries of the KETAPAIN trial, not from patients. Set {DATA_DIR_ENV} to a real export to "
+    f"published summaries of the KETAPAIN trial, not from patients. Set <code>{DATA_DIR_ENV}</code> to a real export to "
     "build the real report."
 )
 STAMP = "ketapain_inputs.sha256"

@@ -110,14 +110,37 @@ def table1(trial) -> pd.DataFrame:
     for aetiology in AETIOLOGIES:
         count = int((patients["pain_aetiology"] == aetiology).sum())
         if count or aetiology != "other":
-            label = (f"After {aetiology}" if aetiology in ("surgery", "trauma", "chemotherapy")
-                     else f"{aetiology.capitalize()}" if aetiology != "other" else "Other")
-            rows.append(("Cause of the neuropathic pain", f"{label}, n (%)", fmt.n_percent(count, n)))
+            rows.append(("Cause of the neuropathic pain", aetiology_label(aetiology), fmt.n_percent(count, n)))
     for drug in DRUG_CLASSES:
         takers = trial.baseline_drugs.loc[trial.baseline_drugs["drug_class"] == drug, "patient_id"].nunique()
-        label = drug.replace("_", " or ").replace("nsaid", "NSAID").capitalize().replace("nsaid", "NSAID")
-        rows.append(("Drugs taken at inclusion", f"{label}, n (%)", fmt.n_percent(takers, n)))
+        rows.append(("Drugs taken at inclusion", drug_label(drug), fmt.n_percent(takers, n)))
     return pd.DataFrame(rows, columns=["group", "characteristic", f"All patients (N = {n})"])
+
+
+def aetiology_label(aetiology: str) -> str:
+    """The row label of a cause of the pain in Table 1: ``After surgery, n (%)``."""
+    label = (f"After {aetiology}" if aetiology in ("surgery", "trauma", "chemotherapy")
+             else f"{aetiology.capitalize()}" if aetiology != "other" else "Other")
+    return f"{label}, n (%)"
+
+
+def drug_label(drug: str) -> str:
+    """The row label of a drug class taken at inclusion in Table 1: ``Paracetamol or NSAID, n (%)``."""
+    label = drug.replace("_", " or ").replace("nsaid", "NSAID").capitalize().replace("nsaid", "NSAID")
+    return f"{label}, n (%)"
+
+
+#: Table 1's rows that the paper summarizes in its text, by the start of their label: the published keys that
+#: give the paper's value, and how it prints them (a median [Q1; Q3], a mean ± SD, a percentage).
+def table1_published_keys() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Label start -> (form, keys) of Table 1's rows with a published value; ``form`` is "median", "mean" or "%"."""
+    from ..rawdata.schema import AETIOLOGIES, DRUG_CLASSES
+
+    keys = {"Years with pain": ("median", ("pain_years_median", "pain_years_q1", "pain_years_q3")),
+            "DN4 score (0-10)": ("mean", ("dn4_mean", "dn4_sd"))}
+    keys |= {aetiology_label(a): ("%", (f"aetiology_{a}_pct",)) for a in AETIOLOGIES}
+    keys |= {drug_label(d): ("%", (f"drug_{d}_pct",)) for d in DRUG_CLASSES}
+    return keys
 
 
 def adverse_event_table(trial) -> pd.DataFrame:
@@ -198,11 +221,10 @@ def key_findings(ledger: pd.DataFrame) -> pd.DataFrame:
     """The trial's key results (:data:`KEY_FINDINGS`), published beside reproduced, from the ledger."""
     rows = ledger.set_index("key").loc[list(KEY_FINDINGS)]
     published = [fmt.as_printed(v) for v in rows["published"]]
-    # reproduced at one decimal more than the paper prints (at most 3): enough to see how close it is
-    decimals = [min(3, len(text.split(".")[1]) + 1 if "." in text else 1) for text in published]
     return pd.DataFrame({"result": rows["statistic"].to_numpy(), "section": rows["section"].to_numpy(),
                          "published": published,
-                         "reproduced": [fmt.fixed(v, d) for v, d in zip(rows["reproduced"], decimals)],
+                         "reproduced": [fmt.beside_published(v, p) for v, p in zip(rows["reproduced"],
+                                                                                   rows["published"])],
                          "status": rows["verdict"].to_numpy()})
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import formatting as fmt
 from ..design import TREATMENT_LABELS, TREATMENTS
+from .labels import PAIR_ABBREVIATIONS
 
 def relatedness_view(table: pd.DataFrame) -> pd.DataFrame:
     """The relatedness table with its levels capitalised and a total row."""
@@ -58,8 +59,6 @@ def by_treatment_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=TREATMENT_LABELS)
 
 
-#: Short names of the pairwise comparisons in the post hoc columns (spelled out in a footnote).
-PAIR_ABBREVIATIONS = {"ketamine": "K", "ketamine_magnesium": "K/M", "placebo": "P"}
 
 
 POST_HOC_NOTE = ("Sidak-adjusted P of each pairwise comparison, shown only after a significant omnibus test "
@@ -239,3 +238,166 @@ def reconstruction_view(report: pd.DataFrame) -> pd.DataFrame:
         "reconstructed": [fmt.fixed(v, d) for v, d in zip(report["achieved"], decimals)],
         "status": report["status"].to_numpy(),
         "forced by the design": ["" if pd.isna(v) else fmt.fixed(v, d) for v, d in zip(report["implied"], decimals)]})
+
+
+# --------------------------------------------------------------------------- the paper's values beside the report's
+# Each function below takes a table as its view shows it and gives the cells the paper prints a value for:
+# (row position, column) -> the published value as printed (:func:`ketapain_lib.formatting.as_printed`), read from
+# the published-results file. :func:`ketapain_lib.report.publication.publication_table` puts them in a
+# "Published" row under the row they belong to.
+
+def _printed(*keys: str) -> list[str] | None:
+    """The published values of ``keys`` as printed, or None if one of them is not in the published-results file."""
+    from ..provenance.published import published_results
+
+    values = published_results()["value"]
+    if not all(key in values.index for key in keys):
+        return None
+    return [fmt.as_printed(values[key]) for key in keys]
+
+
+def _mean_sd(mean_key: str, sd_key: str) -> str | None:
+    printed = _printed(mean_key, sd_key)
+    return f"{printed[0]} ± {printed[1]}" if printed else None
+
+
+def _cells(found: dict[tuple[int, str], str | None]) -> dict[tuple[int, str], str]:
+    return {at: value for at, value in found.items() if value}
+
+
+def table1_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """Table 1: the median [Q1; Q3] of the years with pain, the DN4 mean ± SD, each cause's and drug's percentage."""
+    from .tables import table1_published_keys
+
+    value_column = shown.columns[-1]
+    found = {}
+    for position, label in enumerate(shown["characteristic"]):
+        for start, (form, keys) in table1_published_keys().items():
+            printed = _printed(*keys) if label.startswith(start.split(",")[0] + ",") else None
+            if printed:
+                found[(position, value_column)] = (f"{printed[0]} [{printed[1]}; {printed[2]}]" if form == "median"
+                                                   else f"{printed[0]} ± {printed[1]}" if form == "mean"
+                                                   else f"{printed[0]}%")
+    return _cells(found)
+
+
+def table1_sources(shown: pd.DataFrame) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Table 1's rows the synthetic generator takes from its own assumptions (no published value to calibrate
+    to: sex, age, weight, height, body mass index) and the rows calibrated to a published value."""
+    published = {row for row, _ in table1_published(shown)}
+    return (tuple(r for r in range(len(shown)) if r not in published), tuple(sorted(published)))
+
+
+ASSUMED_NOTE = ("Synthetic data: drawn from the generator's own assumptions ({assumptions}); the paper publishes no "
+                "value to calibrate this row to.")
+CALIBRATED_NOTE = "Synthetic data: calibrated to the value the paper publishes (the Published row)."
+
+
+def _by_treatment(columns: dict[str, str], mean: str, sd: str, treatments=TREATMENTS) -> dict[str, str | None]:
+    """Each treatment's column (by label) -> the paper's mean ± SD (keys ``mean``/``sd`` formatted by treatment)."""
+    return {TREATMENT_LABELS[t]: _mean_sd(mean.format(t=t), sd.format(t=t)) for t in treatments
+            if TREATMENT_LABELS[t] in columns}
+
+
+def preinfusion_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """The pain before each infusion: the paper's mean ± SD by treatment and the omnibus P."""
+    cells = _by_treatment(shown.columns, "preinfusion_pain_mean_{t}", "preinfusion_pain_sd_{t}")
+    cells["omnibus_p"] = (_printed("preinfusion_pain_p") or [None])[0]
+    return _cells({(0, column): value for column, value in cells.items()})
+
+
+def _model_table_published(shown: pd.DataFrame, rows: dict[tuple[str, str], dict[str, str | None]]):
+    found = {}
+    for position, (group, label) in enumerate(zip(shown["group"], shown["label"])):
+        for column, value in rows.get((group, label.removesuffix(" (log)")), {}).items():
+            found[(position, column)] = value
+    return _cells(found)
+
+
+def table2_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """Table 2: the day-35 AUC of average pain with missing days carried forward (mean ± SD, omnibus P) and the
+    day-7 AUC without imputation (ketamine's and placebo's mean ± SD, omnibus P, ketamine vs placebo P)."""
+    from ..design import DAY7, IMPUTATION_LABELS, MEASURE_LABELS, PRIMARY
+    from ..stats.crossover import PAIRS
+
+    def group(endpoint) -> str:
+        return f"{MEASURE_LABELS[endpoint.measure]}, {IMPUTATION_LABELS[endpoint.imputation]}"
+
+    primary = _by_treatment(shown.columns, "auc35_locf_mean_{t}", "auc35_locf_sd_{t}")
+    primary["omnibus_p"] = (_printed("auc35_locf_omnibus_p") or [None])[0]
+    day7 = _by_treatment(shown.columns, "auc7_mean_{t}", "auc7_sd_{t}", ("ketamine", "placebo"))
+    day7["omnibus_p"] = (_printed("auc7_omnibus_p") or [None])[0]
+    day7[f"p_sidak: {pair_label(' vs '.join(PAIRS[0]))}"] = (_printed("auc7_ketamine_vs_placebo_p") or [None])[0]
+    return _model_table_published(shown, {(group(PRIMARY), f"Day {PRIMARY.last_day}"): primary,
+                                          (group(DAY7), f"Day {DAY7.last_day}"): day7})
+
+
+def table3_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """Table 3: the omnibus P of the PGIC sleep item, the one score whose P the paper's text prints."""
+    from ..rawdata.schema import INSTRUMENT_NAMES, SCORE_LABELS
+
+    return _model_table_published(shown, {(INSTRUMENT_NAMES["PGIC"], SCORE_LABELS["pgic_sleep"]):
+                                          {"omnibus_p": (_printed("pgic_sleep_p") or [None])[0]}})
+
+
+def none_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """A table of the paper whose values its text does not print (Table 4, the supplement's tables)."""
+    return {}
+
+
+def primary_descriptives_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """The primary endpoint by treatment: the paper's mean and SD."""
+    found = {}
+    for position, treatment in enumerate(shown["treatment"]):
+        printed = _printed(f"auc35_locf_mean_{treatment}", f"auc35_locf_sd_{treatment}")
+        if printed:
+            found[(position, "mean")], found[(position, "sd")] = printed
+    return _cells(found)
+
+
+def primary_pairwise_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """The primary contrasts: the paper's effect size, its 95% CI and P."""
+    from ..provenance.published import PAIR_KEYS
+
+    found = {}
+    for position, comparison in enumerate(shown["comparison"]):
+        stem = f"auc35_es_{PAIR_KEYS[comparison]}" if comparison in PAIR_KEYS else None
+        printed = _printed(stem, f"{stem}_lo", f"{stem}_hi", f"{stem}_p") if stem else None
+        if printed:
+            for column, value in zip(("effect_size", "es_ci_low", "es_ci_high", "p"), printed):
+                found[(position, column)] = value
+    return _cells(found)
+
+
+def primary_small_sample_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """The small-sample table: the paper's P (a Wald test of the maximum-likelihood fit) in the Wald column."""
+    from ..provenance.published import PAIR_KEYS
+
+    found = {}
+    for position, test in enumerate(shown["test"]):
+        key = ("auc35_locf_omnibus_p" if "omnibus" in test else
+               f"auc35_es_{PAIR_KEYS[test]}_p" if test in PAIR_KEYS else None)
+        printed = _printed(key) if key else None
+        if printed:
+            found[(position, "p_wald")] = printed[0]
+    return _cells(found)
+
+
+def primary_model_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """The primary model's summary: the paper's omnibus P and intraclass correlation."""
+    keys = {"Omnibus P (Wald)": "auc35_locf_omnibus_p", "Intraclass correlation": "auc35_locf_icc"}
+    return _cells({(position, "value"): (_printed(keys[statistic]) or [None])[0]
+                   for position, statistic in enumerate(shown["statistic"]) if statistic in keys})
+
+
+def model_formulas_view(formulas: pd.DataFrame) -> pd.DataFrame:
+    """The models' fixed effects in words (:func:`ketapain_lib.report.labels.formula`), not as formulas."""
+    from .labels import MODEL_LABELS, formula
+
+    return pd.DataFrame({"model": [MODEL_LABELS.get(m, m) for m in formulas["model"]],
+                         "fixed effects": [formula(f) for f in formulas["fixed effects"]]})
+
+
+def calibration_view(calibration: pd.DataFrame) -> pd.DataFrame:
+    """The calibration targets by their description (their keys stay in the CSV)."""
+    return calibration.drop(columns=[c for c in ("section", "key") if c in calibration.columns])

@@ -1,0 +1,306 @@
+"""What a reader sees in the tables (issue 24: A5, A6, B3, B4), on the built book in Chromium, and the pieces below it.
+
+* A5: the paper's values stand in a "Published" row under the rows of its tables (Tables 1-4, Supplementary Tables
+  1-3) and of the primary result, on screen and in print;
+* A6: on synthetic data Table 1 marks the rows the generator invents apart from those it calibrates (no mark on a
+  real export);
+* B3: no program identifier (snake_case name, module path, model formula) in the visible text of any page;
+* B4: at 1366 px every numeric cell holds one line; degrees of freedom and counts print at their own precision.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_book import CHAPTERS, DESKTOP, ROOT, built, chromium  # noqa: E402,F401 - the shared build and browser
+
+from ketapain_lib import formatting as fmt  # noqa: E402
+from ketapain_lib.report import labels, publication, registry, views  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from browser import Browser  # noqa: E402
+
+SHOTS = ROOT / "_build" / "screenshots"
+#: The paper's tables and the primary result: each must show the paper's values beside the report's.
+PAPER_TABLES = [name for name, entry in registry.OUTPUTS.items() if entry.published is not None]
+
+#: Identifier-shaped tokens: a snake_case name, a module path or constant (``design.RESPONSE_THRESHOLD``,
+#: ``ketapain_lib.report``), a patsy term or formula (``C(period)``, ``y ~ treatment``).
+IDENTIFIER = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b"
+                        r"|\b(?:design|stats|report|provenance|rawdata|formatting|ketapain_lib|pd|np)\.[A-Za-z_]\w*"
+                        r"|\bC\(\s*\w+|\bTreatment\(|\w\s+~\s+\w")
+
+#: The text of a page a reader reads: every text node but those of code (names a reader types or matches: the
+#: data contract's columns, a command, an environment variable), scripts, styles and mathematics.
+VISIBLE_TEXT = """(() => {
+  const skip = 'code, pre, kbd, samp, script, style, noscript, template, .math, mjx-container, .MathJax';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const parts = [];
+  while (walker.nextNode()) {
+    const element = walker.currentNode.parentElement;
+    if (element && !element.closest(skip)) parts.push(walker.currentNode.textContent);
+  }
+  return parts.join(' ');
+})()"""
+
+#: Every numeric cell of every publication table, with the number of lines its text takes on the screen.
+NUMERIC_LINES = r"""(() => {
+  const NUMBER = new RegExp(%s);
+  const cells = [];
+  for (const cell of document.querySelectorAll('div.ketapain-table td')) {
+    const text = cell.textContent.trim();
+    if (!NUMBER.test(text)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const tops = [...range.getClientRects()].filter(r => r.width > 0).map(r => r.top).sort((a, b) => a - b);
+    let lines = tops.length ? 1 : 0;
+    for (let i = 1; i < tops.length; i++) if (tops[i] - tops[i - 1] > 4) lines++;
+    cells.push({table: cell.closest('div.ketapain-table').id, text: text, lines: lines});
+  }
+  return cells;
+})()""" % repr(publication.NUMERIC_CELL.pattern.replace("\\s", "\\s"))
+
+#: Each table's "Published" rows (their cells' text) and whether a reader sees them (laid out, not collapsed).
+PUBLISHED_ROWS = """(() => {
+  const tables = {};
+  for (const frame of document.querySelectorAll('div.ketapain-table')) {
+    const rows = [...frame.querySelectorAll('tbody tr')].filter(row => {
+      const first = row.querySelector('th.gt_stub, td');
+      return first && first.textContent.trim() === 'Published';
+    });
+    tables[frame.id.replace(/-frame$/, '')] = {
+      rows: rows.map(row => [...row.querySelectorAll('th, td')].map(c => c.textContent.trim())),
+      seen: rows.every(row => row.getBoundingClientRect().height > 0 && !row.closest('details:not([open])')),
+      notes: frame.querySelector('tfoot') ? frame.querySelector('tfoot').textContent : ''};
+  }
+  return tables;
+})()"""
+
+#: Table 1's row labels, each with its footnote marks.
+TABLE1_MARKS = """(() => [...document.querySelectorAll('#table1_characteristics tbody th.gt_stub')].map(stub => ({
+  label: stub.firstChild ? stub.firstChild.textContent.trim() : '',
+  marks: [...stub.querySelectorAll('.gt_footnote_marks')].map(m => m.textContent.trim())})))()"""
+
+
+@pytest.fixture(scope="module")
+def shipped_trial():
+    from ketapain_lib.report import book
+
+    return book.load_trial()
+
+
+@pytest.fixture(scope="module")
+def shipped_results(shipped_trial):
+    from ketapain_lib.report import book
+
+    return book.results(shipped_trial)
+
+
+@pytest.fixture(scope="module")
+def reader(built, chromium) -> dict:
+    """Every chapter at 1366 px: its visible text, its numeric cells' lines and its Published rows, and the
+    primary chapter in print; screenshots of what each check looks at."""
+    _, html, _ = built
+    seen: dict = {"text": {}, "numbers": {}, "published": {}}
+    with Browser(chromium) as browser:
+        for page in sorted(html.rglob("*.html")):  # every page a reader opens, the chapters' and the others
+            if "_static" in page.parts or page.name in ("genindex.html", "search.html", "index.html"):
+                continue  # the theme's generated index and search pages, and the redirect to the first page
+            name = page.relative_to(html).with_suffix("").as_posix()
+            if not name.startswith("chapters/"):
+                browser.open(page.as_uri(), width=DESKTOP)
+                seen["text"][name] = browser.evaluate(VISIBLE_TEXT)
+        for chapter in CHAPTERS:
+            browser.open((html / "chapters" / f"{chapter}.html").as_uri(), width=DESKTOP)
+            seen["text"][chapter] = browser.evaluate(VISIBLE_TEXT)
+            seen["numbers"][chapter] = browser.evaluate(NUMERIC_LINES)
+            seen["published"][chapter] = browser.evaluate(PUBLISHED_ROWS)
+            if chapter == "02_population":
+                seen["table1_marks"] = browser.evaluate(TABLE1_MARKS)
+                browser.screenshot(SHOTS / "a6_table1_marks_1366px.png", selector="#table1_characteristics-frame")
+            if chapter == "03_primary_endpoint":
+                browser.screenshot(SHOTS / "a5_primary_published_1366px.png", selector="#primary_pairwise-frame")
+                browser.screenshot(SHOTS / "a6_figure_footer_1366px.png", selector="#figure2_daily_pain")
+            if chapter == "04_secondary_endpoints":
+                browser.screenshot(SHOTS / "a5_b4_table2_published_1366px.png", selector="#table2_auc-frame")
+            if chapter == "01_methods":
+                browser.screenshot(SHOTS / "b3_methods_tables_1366px.png", selector="#model_formulas-frame")
+        browser.open((html / "chapters" / "03_primary_endpoint.html").as_uri(), width=DESKTOP)
+        browser.command("Emulation.setEmulatedMedia", media="print")
+        seen["print"] = browser.evaluate(PUBLISHED_ROWS)
+        browser.screenshot(SHOTS / "a5_primary_published_print.png", selector="#primary_pairwise-frame")
+        browser.command("Emulation.setEmulatedMedia", media="")
+    return seen
+
+
+# --------------------------------------------------------------------------- B3: no identifier on any page
+
+@pytest.mark.slow
+def test_no_program_identifier_in_the_visible_text_of_any_page(reader):
+    found = {chapter: sorted({m.group(0) for m in IDENTIFIER.finditer(text)})
+             for chapter, text in reader["text"].items()}
+    assert {chapter: tokens for chapter, tokens in found.items() if tokens} == {}
+    assert all(len(text) > 500 for text in reader["text"].values()), "a page's text was not read"
+    assert set(CHAPTERS) | {"intro", "references"} <= set(reader["text"])
+
+
+def test_the_identifier_pattern_finds_what_the_review_found():
+    """The scan can fail: each identifier the review saw on a page is caught, and plain prose is not."""
+    for token in ("ketamine_magnesium", "baseline_30pct", "design.RESPONSE_THRESHOLD", "auc35_es_ketamine_vs_placebo",
+                  "treatment + C(period) + C(sequence)", "y ~ treatment", "ketapain_lib.report"):
+        assert IDENTIFIER.search(token), token
+    for prose in ("Ketamine/magnesium vs placebo", "P (Welch)", "Effect size (total SD), 95% CI lower",
+                  "30% below the pain before the infusion", "e.g. the day-7 AUC", "12 (60%)"):
+        assert not IDENTIFIER.search(prose), prose
+
+
+def test_labels_put_every_identifier_of_a_table_in_words():
+    """Column names, values and notes of the report's frames come out without an identifier."""
+    for name in ("es_total_sd_ci_low", "p_welch", "n_first", "sd_implied_by_published_n", "p: ketamine_magnesium vs "
+                 "placebo", "ci width: ketamine vs ketamine_magnesium"):
+        assert not IDENTIFIER.search(labels.column_label(name, {})), name
+    for value in ("ketamine_magnesium", "ketamine vs ketamine_magnesium", "baseline_30pct", "versus_placebo",
+                  "no_carryover", "female_share", "the threshold is the report's (design.RESPONSE_THRESHOLD)",
+                  "incompatible with samplesize_difference, samplesize_pilot_auc28_sd"):
+        assert not IDENTIFIER.search(labels.text(value)), value
+    assert labels.text("incompatible with samplesize_pilot_auc28_sd").startswith("incompatible with ")
+    from ketapain_lib.stats.crossover import FORMULAS
+
+    for formula in FORMULAS.values():
+        assert not IDENTIFIER.search(labels.formula(formula.format(treatment="treatment"))), formula
+
+
+def test_a_table_keeps_the_names_of_its_code_columns_and_puts_the_others_in_words():
+    text = pd.DataFrame({"column": ["patient_id"], "values": ["ketamine_magnesium"]})
+    html = publication.publication_table("demo", "Table 9", "A demo.", text, {},
+                                         layout=publication.Layout(code=("column",)))
+    assert "<code>patient_id</code>" in html and ">Ketamine/magnesium<" in html and "ketamine_magnesium" not in html
+
+
+# --------------------------------------------------------------------------- B4: one line per number, own precision
+
+@pytest.mark.slow
+def test_every_numeric_cell_holds_one_line_at_desktop_width(reader):
+    cells = [cell | {"chapter": chapter} for chapter, found in reader["numbers"].items() for cell in found]
+    assert len(cells) > 1000, "the numeric cells were not found"
+    assert {cell["table"] for cell in cells} >= {"table2_auc-frame", "primary_small_sample-frame"}
+    assert [cell for cell in cells if cell["lines"] != 1] == []
+
+
+def test_numeric_cells_are_marked_not_to_wrap_and_text_cells_are_not():
+    text = pd.DataFrame({"label": ["Day 7"], "p": ["0.425"], "se": ["9.4"], "ci": ["-0.3 to 0.6"],
+                         "note": ["a long note that may wrap"]})
+    html = publication.publication_table("demo", "", "", text, {})
+    nowrap = re.findall(r"<td style=\"white-space:nowrap;\" headers=\"demo-(\w+)\"", html)
+    assert nowrap == ["p", "se", "ci"]
+
+
+def test_degrees_of_freedom_print_decimals_only_when_not_whole_and_counts_are_integers():
+    frame = pd.DataFrame({"ndf": [2.0], "ddf_kr": [35.0], "ddf_satterthwaite": [33.4712], "n": [20.0],
+                          "n_periods": [24.0], "estimate": [1.23456]})
+    shown = fmt.frame_as_text(frame, {"estimate": 1}).iloc[0].to_dict()
+    assert shown == {"ndf": "2", "ddf_kr": "35", "ddf_satterthwaite": "33.5", "n": "20", "n_periods": "24",
+                     "estimate": "1.2"}
+
+
+@pytest.mark.slow
+def test_the_primary_contrasts_print_estimates_at_one_decimal_and_effect_sizes_at_two(shipped_results):
+    entry = registry.OUTPUTS["primary_pairwise"]
+    text = fmt.frame_as_text(entry.view(entry.make(shipped_results)), entry.precision)
+    assert all(re.fullmatch(r"-?\d+\.\d", value) for value in text["estimate"])
+    assert all(re.fullmatch(r"-?\d+\.\d\d", value) for value in text["effect_size"])
+
+
+# --------------------------------------------------------------------------- A5: published beside reproduced
+
+@pytest.mark.slow
+def test_the_papers_tables_show_the_published_values_beside_the_reproduced_on_screen(reader, shipped_results):
+    """Each paper table's page shows a Published row holding every value the paper prints for it (as the
+    published-results file gives it); a table whose values the paper's text does not print says so."""
+    chapters = {name: registry.OUTPUTS[name].chapter for name in PAPER_TABLES}
+    for name in PAPER_TABLES:
+        entry = registry.OUTPUTS[name]
+        expected = entry.published(entry.view(entry.make(shipped_results)))
+        shown = reader["published"][chapters[name]][name]
+        if not expected:
+            assert shown["rows"] == [] and "prints none of this table" in shown["notes"], name
+            continue
+        assert shown["seen"], f"{name}: the Published rows are not visible"
+        assert len(shown["rows"]) == len({row for row, _ in expected}), name
+        in_rows = [cell for row in shown["rows"] for cell in row]
+        assert [value for value in expected.values() if value not in in_rows] == [], name
+    # the primary result, Tables 1-3 and the pain before the infusions have values; Table 4 and the supplement none
+    with_values = {name for name in PAPER_TABLES if reader["published"][chapters[name]][name]["rows"]}
+    assert {"table1_characteristics", "table2_auc", "table3_questionnaires", "primary_pairwise",
+            "primary_descriptives", "primary_model"} <= with_values
+
+
+@pytest.mark.slow
+def test_the_published_values_print(reader):
+    printed = reader["print"]
+    for name in ("primary_descriptives", "primary_pairwise", "primary_model", "primary_small_sample"):
+        assert printed[name]["rows"] and printed[name]["seen"], name
+
+
+def test_published_rows_sit_under_their_row_and_repeat_its_group():
+    text = pd.DataFrame({"group": ["A", "A"], "label": ["Day 7", "Day 35"], "p": ["0.048", "0.296"]})
+    shown, rows = publication.with_published_rows(text, {(1, "p"): "0.296"}, "label", "group")
+    assert rows == [2] and shown.iloc[2].tolist() == ["A", "Published", "0.296"]
+
+
+@pytest.mark.slow
+def test_published_cells_come_from_the_published_results_file(shipped_results):
+    """Table 2's day-35 row gets the paper's mean ± SD of each treatment: the file's values, as printed."""
+    from ketapain_lib.design import TREATMENT_LABELS, TREATMENTS
+    from ketapain_lib.provenance.published import published_value
+
+    entry = registry.OUTPUTS["table2_auc"]
+    shown = entry.view(entry.make(shipped_results))
+    cells = views.table2_published(shown)
+    for treatment in TREATMENTS:
+        expected = (f"{fmt.as_printed(published_value(f'auc35_locf_mean_{treatment}'))} ± "
+                    f"{fmt.as_printed(published_value(f'auc35_locf_sd_{treatment}'))}")
+        assert expected in [value for (_, column), value in cells.items() if column == TREATMENT_LABELS[treatment]]
+
+
+# --------------------------------------------------------------------------- A6: what the generator invents
+
+@pytest.mark.slow
+def test_table1_marks_the_invented_rows_apart_from_the_calibrated_ones(reader):
+    marks = {row["label"]: row["marks"] for row in reader["table1_marks"] if row["label"] != "Published"}
+    invented = [label for label, found in marks.items() if found == ["a"]]
+    calibrated = [label for label, found in marks.items() if found == ["b"]]
+    assert [label.split(" (")[0].split(",")[0] for label in invented] == ["Women", "Age", "Weight", "Height",
+                                                                         "Body mass index"]
+    assert len(calibrated) == len(marks) - len(invented) and calibrated
+
+
+def test_a_real_export_gets_no_synthetic_mark(shipped_trial):
+    """The same Table 1 from a real export (the synthetic flag off) has no row marked; from synthetic data it has."""
+    entry = registry.OUTPUTS["table1_characteristics"]
+    synthetic = SimpleNamespace(trial=shipped_trial)
+    real = SimpleNamespace(trial=replace(shipped_trial, is_synthetic=False))
+    shown = entry.view(entry.make(synthetic))
+    assert "row_notes" not in registry.table_extras(real, "table1_characteristics", shown)
+    notes = dict(registry.table_extras(synthetic, "table1_characteristics", shown)["row_notes"])
+    assert all(notes.values()) and len(notes) == 2
+
+
+@pytest.mark.slow
+def test_the_books_figures_carry_the_synthetic_footer_as_the_exported_ones_do(built):
+    """The pages show the export's drawing (one rendering): each figure of the shipped book has the footer."""
+    import base64
+
+    _, html, _ = built
+    sources = [match for chapter in CHAPTERS for match in re.findall(
+        r'<figure class="ketapain-figure" id="(\w+)"><img src="data:image/svg\+xml;base64,([^"]+)"',
+        (html / "chapters" / f"{chapter}.html").read_text(encoding="utf-8"))]
+    assert len(sources) == sum(entry.kind == "figure" for entry in registry.OUTPUTS.values())
+    assert [name for name, data in sources if registry.FOOTER_ID not in base64.b64decode(data).decode("utf-8")] == []
