@@ -30,6 +30,11 @@ INK, ACCENT = "#0072B2", "#E69F00"
 #: The report's matplotlib style, applied inside each drawing (never to the global rcParams at import).
 STYLE = {"svg.hashsalt": "ketapain", "font.size": 10, "axes.titlesize": 11,
          "axes.spines.top": False, "axes.spines.right": False}
+#: Width of every figure (inches): 4.75 in is 342 pt, the width a figure gets on a 390 px phone (342 CSS px),
+#: so a 9.5-point label prints at 9.5 CSS px there, and at 12.7 px on a desktop (shown at its own size).
+WIDTH = 4.75
+#: The smallest type in any figure (points); the phone test measures it.
+SMALLEST = 9.5
 
 
 def styled(draw):
@@ -74,51 +79,178 @@ def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+def flow_counts_by_sequence(trial: Trial) -> dict:
+    """The counts of the crossover flow diagram (CONSORT extension for crossover trials), from the raw data.
+
+    Returns ``sequences`` (each sequence of :data:`~ketapain_lib.design.SEQUENCES` with its patients randomized,
+    its treatment and infused patients in each period, the patients who left during each period and those
+    analysed), ``left`` (the discontinued patients with the period they were in and the reason), ``gaps`` (days
+    between consecutive infusions of a patient) and ``analysed`` (patients with a primary endpoint, by treatment).
+    """
+    from ..design import PERIODS, SEQUENCES, TREATMENT_CODES
+
+    randomization = trial.randomization.assign(sequence=trial.randomization["sequence"].astype(str))
+    infusions = trial.infusions.assign(patient_id=trial.infusions["patient_id"].astype(str),
+                                       period=trial.infusions["period"].astype(int))
+    sequence_of = dict(zip(randomization["patient_id"].astype(str), randomization["sequence"]))
+    left = derive.discontinuations(trial.disposition, trial.infusions)
+    left = left.assign(sequence=left["patient_id"].map(sequence_of))
+    primary_auc = derive.with_treatment(derive.auc(trial.diary, periods=trial.infusions), trial.infusions)
+    with_endpoint = primary_auc.dropna(subset=["auc"])
+    analysed_patients = set(with_endpoint["patient_id"].astype(str))
+    rows = []
+    for sequence in SEQUENCES:
+        patients = set(randomization.loc[randomization["sequence"] == sequence, "patient_id"].astype(str))
+        periods = []
+        for period, code in zip(PERIODS, sequence.split("-")):
+            infused = infusions[(infusions["period"] == period) & infusions["patient_id"].isin(patients)]
+            periods.append({"period": period, "treatment": TREATMENT_CODES[code], "code": code,
+                            "infused": int(infused["patient_id"].nunique()),
+                            "left": int(((left["period"] == period) & (left["sequence"] == sequence)).sum())})
+        rows.append({"sequence": sequence, "randomized": len(patients), "periods": periods,
+                     "left_before": int(((left["period"] == 0) & (left["sequence"] == sequence)).sum()),
+                     "analysed": len(patients & analysed_patients)})
+    days = infusions.sort_values(["patient_id", "period"]).groupby("patient_id")["study_day"].diff().dropna()
+    analysed = with_endpoint.groupby("treatment", observed=True)["patient_id"].nunique()
+    return {"sequences": rows, "left": left, "gaps": days.astype(int),
+            "analysed": {t: int(analysed.get(t, 0)) for t in TREATMENTS}}
+
+
 @styled
 def flow_diagram(trial: Trial) -> Figure:
-    """Figure 1: screened, excluded (with reasons), randomized, allocation per period, analysed."""
+    """Figure 1: the flow of participants of a crossover trial, as the CONSORT extension for randomised crossover
+    trials draws it (Dwan et al., BMJ 2019): screened and excluded, randomized, each sequence with its patients,
+    each period with its treatment, the interval to the next infusion, the discontinuations in the period they
+    happened, and the patients analysed. Every count comes from the raw data (screening, randomization,
+    infusions, disposition, diary)."""
     from matplotlib import patches
 
-    outcome = trial.screening["screening_outcome"].astype(str)
-    counts = derive.flow_counts(trial.screening)
-    n_screened, n_randomized = counts["screened"], counts["randomized"]
-    excluded = outcome[outcome != "randomized"].value_counts().sort_index()
-    per_period = trial.infusions.groupby(["period", "treatment"], observed=True).size()
-    left = derive.discontinuations(trial.disposition, trial.infusions)
-    primary_auc = derive.with_treatment(derive.auc(trial.diary, periods=trial.infusions), trial.infusions)
-    analysed = primary_auc.dropna(subset=["auc"]).groupby("treatment", observed=True)["patient_id"].nunique()
-    figure = _figure(figsize=(7.5, 6.2))
-    axis = figure.add_axes([0, 0, 1, 1])
-    axis.set_xlim(0, 100)
-    axis.set_ylim(0, 100)
-    axis.axis("off")
+    from ..design import PERIOD_DAYS, PERIODS, TREATMENT_CODES
 
-    def box(x, y, text, width=34, height=8):
-        axis.add_patch(patches.FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                      boxstyle="round,pad=0.6", facecolor="white", edgecolor="#333333"))
-        axis.text(x, y, text, ha="center", va="center", fontsize=9)
+    counts = derive.flow_counts(trial.screening)
+    outcome = trial.screening["screening_outcome"].astype(str)
+    reasons = trial.screening.loc[outcome != "randomized", "reason"].astype(str).value_counts().sort_index()
+    flow = flow_counts_by_sequence(trial)
+    sequences, left, gaps = flow["sequences"], flow["left"], flow["gaps"]
+
+    def reason_text(frame: pd.DataFrame) -> str:
+        tally = frame["reason"].str.replace("_", " ").value_counts().sort_index()
+        return ", ".join(f"{reason} {count}" for reason, count in tally.items())
+
+    size, line = SMALLEST, SMALLEST * 1.3  # type and line height (points)
+    width = WIDTH * 72
+    margin, gap = 4.0, 4.0
+    column = (width - 2 * margin - (len(sequences) - 1) * gap) / len(sequences)
+    centres = [margin + column / 2 + i * (column + gap) for i in range(len(sequences))]
+    interval = (f"next infusion {fmt.fixed(float(gaps.median()), 0)} days later (median; range "
+                f"{int(gaps.min())}-{int(gaps.max())})") if len(gaps) else "no second infusion"
+    # the diagram is laid out from the top, in points; the figure's height follows from what it holds
+    items: list[tuple] = []  # (kind, y_top, height, payload)
+    y = 0.0
+
+    def add(kind, height, payload):
+        nonlocal y
+        items.append((kind, y, height, payload))
+        y += height
+
+    excluded_lines = [f"Not randomized, n = {counts['not_randomized']}",
+                      *(f"{reason}: {count}" for reason, count in reasons.items())]
+    add("top", max(2, len(excluded_lines)) * line + 10, excluded_lines)
+    add("gap", 12, None)
+    add("randomized", 2 * line + 6, None)
+    before = left[left["period"] == 0]
+    if len(before):
+        add("band", line * 2 + 4, f"Left before the first infusion: {len(before)} ({reason_text(before)})")
+    add("gap", 10, None)
+    add("sequences", 2 * line + 6, None)
+    for period in PERIODS:
+        add("gap", 8, None)
+        during = left[left["period"] == period]
+        add("period", (3 if len(during) else 2) * line + 6, period)
+        if len(during):
+            add("gap", 4, None)
+            add("band", line * 2 + 4, f"Discontinued during period {period}: {len(during)} ({reason_text(during)})")
+        if period != PERIODS[-1]:
+            add("gap", 4, None)
+            add("band", line * 2 + 4, f"Washout: {PERIOD_DAYS} days of diary after the infusion; {interval}")
+    add("gap", 8, None)
+    add("analysed", 2 * line + 6, None)
+    add("gap", 6, None)
+    analysed_text = ", ".join(f"{TREATMENT_LABELS[t].lower()} {n}" for t, n in flow["analysed"].items())
+    add("summary", 3 * line + 6, [f"Analysed, intention to treat: all {counts['randomized']} randomized;",
+                                  f"with a primary endpoint: {analysed_text}"])
+    add("gap", 4, None)
+    add("legend", line, " · ".join(f"{code} {TREATMENT_LABELS[t].lower()}" for code, t in TREATMENT_CODES.items()))
+    height = y + 4
+    figure = _figure(figsize=(WIDTH, height / 72))
+    axis = figure.add_axes([0, 0, 1, 1])
+    axis.set_xlim(0, width)
+    axis.set_ylim(height, 0)  # y grows downwards, as the layout
+    axis.axis("off")
+    ink = "#333333"
+
+    def box(x, top, w, h, text, face="white", colour=ink, weight="normal"):
+        axis.add_patch(patches.FancyBboxPatch((x - w / 2, top), w, h, boxstyle="round,pad=0,rounding_size=3",
+                                              facecolor=face, edgecolor=colour, linewidth=0.8, zorder=2))
+        axis.text(x, top + h / 2, text, ha="center", va="center", fontsize=size, color=ink, weight=weight,
+                  linespacing=1.15, zorder=3)
 
     def arrow(x0, y0, x1, y1):
-        axis.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": "#333333"})
+        axis.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                      arrowprops={"arrowstyle": "-|>", "color": ink, "linewidth": 0.8, "mutation_scale": 7,
+                                  "shrinkA": 0, "shrinkB": 0}, zorder=1)
 
-    box(35, 92, f"Screened\nn = {n_screened}")
-    reasons = "\n".join(f"{reason}: n = {count}" for reason, count in excluded.items())
-    box(80, 80, f"Not randomized, n = {int(excluded.sum())}\n{reasons}", width=30, height=11)
-    arrow(35, 87, 35, 73)
-    arrow(35, 80, 64, 80)
-    box(35, 68, f"Randomized\nn = {n_randomized}")
-    for column, period in enumerate(sorted(per_period.index.get_level_values(0).unique())):
-        x = 17 + 33 * column
-        lines = "\n".join(f"{TREATMENT_LABELS[t]}: {int(per_period.get((period, t), 0))}" for t in TREATMENTS)
-        arrow(35, 63, x, 52)
-        box(x, 43, f"Period {period}\n{lines}\nDiscontinued: {int((left['period'] == period).sum())}",
-            width=28, height=16)
-    analysed_text = ", ".join(f"{TREATMENT_LABELS[t]} {int(analysed.get(t, 0))}" for t in TREATMENTS)
-    for column in range(3):
-        arrow(17 + 33 * column, 33, 50, 22)
-    box(50, 15, f"Analysed, intention to treat: {n_randomized} randomized\n"
-                f"with a primary endpoint: {analysed_text}", width=80, height=10)
+    full = width - 2 * margin
+    previous_bottom: list[float] | None = None
+    for kind, top, h, payload in items:
+        if kind == "top":
+            left_w = 118
+            box(margin + left_w / 2, top + (h - 2 * line - 6) / 2, left_w, 2 * line + 6, f"Screened\nn = {counts['screened']}")
+            right_x = margin + left_w + 16
+            right_w = width - margin - right_x
+            box(right_x + right_w / 2, top, right_w, h, "\n".join(payload))
+            arrow(margin + left_w, top + h / 2, right_x, top + h / 2)
+            screened_bottom = top + (h - 2 * line - 6) / 2 + 2 * line + 6
+        elif kind == "randomized":
+            box(margin + 118 / 2, top, 118, h, f"Randomized\nn = {counts['randomized']}", weight="bold")
+            arrow(margin + 118 / 2, screened_bottom, margin + 118 / 2, top)
+            randomized_bottom = top + h
+        elif kind == "band":
+            box(width / 2, top, full, h, _wrap(payload, full, size), face="#F4F4F4", colour="#999999")
+        elif kind == "sequences":
+            # one rail from the randomization to the sequences, an arrow down to each
+            rail = randomized_bottom + (top - randomized_bottom) / 2
+            axis.plot([margin + 118 / 2] * 2, [randomized_bottom, rail], color=ink, linewidth=0.8, zorder=1)
+            axis.plot([centres[0], centres[-1]], [rail, rail], color=ink, linewidth=0.8, zorder=1)
+            for centre, row in zip(centres, sequences):
+                box(centre, top, column, h, f"{row['sequence']}\nn = {row['randomized']}", weight="bold")
+                arrow(centre, rail, centre, top)
+            previous_bottom = [top + h] * len(sequences)
+        elif kind == "period":
+            for i, (centre, row) in enumerate(zip(centres, sequences)):
+                cell = row["periods"][payload - 1]
+                text = f"Period {payload}\n{cell['code']}: {cell['infused']}" + (f"\nleft: {cell['left']}" if cell["left"] else "")
+                box(centre, top, column, h, text, face="#FFFFFF" if not cell["left"] else "#FFF1DD",
+                    colour=COLOURS[cell["treatment"]])
+                arrow(centre, previous_bottom[i], centre, top)
+            previous_bottom = [top + h] * len(sequences)
+        elif kind == "analysed":
+            for i, (centre, row) in enumerate(zip(centres, sequences)):
+                box(centre, top, column, h, f"Analysed\n{row['analysed']}")
+                arrow(centre, previous_bottom[i], centre, top)
+            previous_bottom = [top + h] * len(sequences)
+        elif kind == "summary":
+            box(width / 2, top, full, h, "\n".join(_wrap(text, full, size) for text in payload), weight="normal")
+        elif kind == "legend":
+            axis.text(width / 2, top + h / 2, payload, ha="center", va="center", fontsize=size, color=ink)
     return figure
+
+
+def _wrap(text: str, width_pt: float, size: float) -> str:
+    """``text`` broken into lines that fit ``width_pt`` points at ``size`` (an average glyph is 0.55 em wide)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, max(10, int(width_pt / (0.55 * size)) - 2)))
 
 
 @styled
@@ -127,9 +259,10 @@ def daily_pain(trial: Trial, measure: str = PRIMARY.measure, imputation: derive.
     grid = derive.locf(trial.diary, (measure,), trial.infusions) if imputation == "locf" else \
         derive.diary_grid(trial.diary, (measure,), trial.infusions)
     grid = derive.with_treatment(grid, trial.infusions)
-    # one panel per arm, on a shared scale: three overlapping bands would blur into one
-    figure = _figure(figsize=(7.5, 3.4))
-    axes = figure.subplots(1, len(TREATMENTS), sharey=True)
+    # one panel per arm, on a shared scale: three overlapping bands would blur into one; one above another, so
+    # that the figure keeps its type legible at a phone's width
+    figure = _figure(figsize=(WIDTH, 1.2 + 1.55 * len(TREATMENTS)))
+    axes = figure.subplots(len(TREATMENTS), 1, sharex=True, sharey=True)
     for axis, treatment in zip(axes, TREATMENTS):
         part = grid[grid["treatment"] == treatment]
         summary = pd.DataFrame([(day, *_mean_ci(values[measure])) for day, values in part.groupby("day")],
@@ -138,12 +271,12 @@ def daily_pain(trial: Trial, measure: str = PRIMARY.measure, imputation: derive.
                           linewidth=0)
         axis.plot(summary["day"], summary["mean"], color=COLOURS[treatment], marker=MARKERS[treatment],
                   markersize=3, linewidth=1.6)
-        axis.set_title(TREATMENT_LABELS[treatment], fontsize=10, color=COLOURS[treatment])
-        axis.set_xlabel("Days after infusion")
+        axis.set_title(TREATMENT_LABELS[treatment], fontsize=10, color=COLOURS[treatment], loc="left")
         axis.set_xlim(0, max(DIARY_DAYS))
         axis.set_ylim(0, 10)
         axis.grid(axis="y", color="#E5E5E5", linewidth=0.6)
-    axes[0].set_ylabel(f"{measure.replace('_', ' ').capitalize()} (0-10 NRS)")
+        axis.set_ylabel(f"{measure.replace('_', ' ').capitalize()} (0-10)")
+    axes[-1].set_xlabel("Days after infusion")
     figure.tight_layout()
     return figure
 
@@ -153,7 +286,7 @@ def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = PRIMARY.measure,
                      imputation: derive.Imputation = "none") -> Figure:
     """Figure 3: mean AUC (95% CI) at days 7, 15, 21, 28 and 35, by treatment."""
     data = auc_long[(auc_long["measure"] == measure) & (auc_long["imputation"] == imputation)]
-    figure = _figure(figsize=(7.5, 4.2))
+    figure = _figure(figsize=(WIDTH, 3.9))
     axis = figure.add_subplot()
     offsets = dict(zip(TREATMENTS, (-0.6, 0.0, 0.6)))
     for treatment in TREATMENTS:
@@ -167,7 +300,7 @@ def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = PRIMARY.measure,
     axis.set_xticks(sorted(data["last_day"].unique()))
     axis.set_xlabel("End of the window (days after infusion)")
     axis.set_ylabel("AUC of average pain (pain score-days)")
-    axis.legend(frameon=False, loc="upper left")
+    axis.legend(frameon=False, loc="upper left", fontsize=SMALLEST)
     figure.tight_layout()
     return figure
 
@@ -184,7 +317,7 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
                     & (auc_long["imputation"] == imputation)]
     wide = data.pivot(index="patient_id", columns="treatment", values="auc")[list(TREATMENTS)]
     wide = wide.sort_values([REFERENCE_TREATMENT], kind="stable")
-    figure = _figure(figsize=(7.5, 5.8))
+    figure = _figure(figsize=(WIDTH, 2.4 + 0.17 * len(wide)))
     axis = figure.add_subplot()
     positions = np.arange(len(wide))
     for treatment in TREATMENTS:
@@ -201,14 +334,15 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
                  for name, p in zip(names, wide.index)]
         axis.plot([], [], " ", label="▲ improved with ketamine and/or ketamine/magnesium")
         axis.plot([], [], " ", label="▽ improved with placebo")
-    labels = axis.set_yticklabels(names, family="DejaVu Sans Mono", fontsize=8)
+    labels = axis.set_yticklabels(names, family="DejaVu Sans Mono", fontsize=SMALLEST)
     if flags is not None:
         for label, patient in zip(labels, wide.index):
             if flags.at[patient, "improved_active"]:
                 label.set_fontweight("bold")
     axis.set_xlabel(f"AUC of average pain, days 0-{last_day} (pain score-days)")
     axis.set_ylabel("Patient")
-    axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.45, -0.13), ncols=2, fontsize=8)
+    axis.legend(frameon=False, loc="upper right", bbox_to_anchor=(1.0, -0.08 - 0.9 / (2.4 + 0.17 * len(wide))),
+                ncols=1, fontsize=SMALLEST)
     figure.tight_layout()
     return figure
 
@@ -219,7 +353,7 @@ def residual_qq(fit) -> Figure:
     residuals = np.sort(np.asarray(fit.resid, dtype=float))
     n = len(residuals)
     theoretical = distributions.norm_ppf((np.arange(1, n + 1) - 0.375) / (n + 0.25))  # Blom plotting positions
-    figure = _figure(figsize=(4.8, 4.2))
+    figure = _figure(figsize=(WIDTH, 4.2))
     axis = figure.add_subplot()
     axis.scatter(theoretical, residuals, s=16, color="#333333")
     slope, intercept = np.std(residuals, ddof=1), np.mean(residuals)
@@ -244,11 +378,16 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
     """
     comparisons = list(dict.fromkeys(contrasts["comparison"]))
     groups = list(dict.fromkeys(contrasts[group]))
-    figure = _figure(figsize=(7.5, 1.0 + 0.45 * len(groups) * len(comparisons)))
+    figure = _figure(figsize=(WIDTH, 1.0 + (0.5 + 0.36 * len(groups)) * len(comparisons)))
     axes = figure.subplots(len(comparisons), 1, sharex=True, squeeze=False)[:, 0]
     for axis, comparison in zip(axes, comparisons):
         part = contrasts[contrasts["comparison"] == comparison].set_index(group).loc[groups]
         positions = np.arange(len(groups))[::-1]
+        # each row's name above its interval, across the panel: names beside the axis would leave the data a
+        # sliver of a phone-width figure
+        for position, name in zip(positions, groups):
+            axis.text(0.0, position + 0.22, name, transform=axis.get_yaxis_transform(), ha="left", va="bottom",
+                      fontsize=SMALLEST, color="#555555")
         axis.errorbar(part["estimate"], positions, xerr=[part["estimate"] - part["ci_low"],
                                                          part["ci_high"] - part["estimate"]],
                       fmt="o", color="#333333", capsize=3, markersize=4)
@@ -256,8 +395,9 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
         if margin is not None:
             for sign in (-1, 1):
                 axis.axvline(sign * margin, color=ACCENT, linewidth=1, linestyle="--")
-        axis.set_yticks(positions)
-        axis.set_yticklabels(groups)
+        axis.set_yticks([])
+        axis.set_ylim(-0.6, len(groups) - 0.1)
+        axis.spines["left"].set_visible(False)
         axis.set_title(comparison.replace("_", "/"), fontsize=10, loc="left")
     axes[-1].set_xlabel("Difference in AUC of average pain (pain score-days)")
     figure.tight_layout()
@@ -267,7 +407,7 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
 @styled
 def power_curve(curve: pd.DataFrame, margin: float | None = None) -> Figure:
     """Exact power of the achieved design (:func:`ketapain_lib.stats.power.exact_power`) against the true benefit."""
-    figure = _figure(figsize=(6.0, 3.8))
+    figure = _figure(figsize=(WIDTH, 3.6))
     axis = figure.add_subplot()
     axis.plot(curve["delta"], curve["power"], color=INK)
     axis.axhline(0.8, color="#999999", linewidth=1, linestyle=":")

@@ -218,9 +218,59 @@ def _stamp(app, exception) -> None:
 
 
 def _static(app, config) -> None:
-    """The book's style sheet (``report/static/ketapain.css``): plain glued numbers, scrolling table frames."""
+    """The book's style sheet (``report/static/ketapain.css``): plain glued numbers, scrolling table frames; and
+    MathJax served from the build (:func:`_copy_mathjax`), not from a CDN: the formulas render offline."""
     config.html_static_path = [*config.html_static_path, str(Path(__file__).parent / "static")]
     app.add_css_file("ketapain.css")
+    config.mathjax_path = f"{MATHJAX_FOLDER}/{MATHJAX_BUNDLE}"  # relative: under the build's _static folder
+
+
+#: Where the build keeps its copy of MathJax (under ``_static``), and the component it loads: TeX and MathML
+#: input, HTML output, the bundle Sphinx would otherwise fetch from a CDN.
+MATHJAX_FOLDER, MATHJAX_BUNDLE = "mathjax", "tex-mml-chtml.js"
+#: The parts of MathJax's ``es5`` folder the bundle loads: itself, its fonts, and the TeX packages it loads on
+#: demand (``\require``, autoloaded macros).
+MATHJAX_PARTS = (MATHJAX_BUNDLE, "output/chtml/fonts/woff-v2", "input/tex/extensions")
+
+
+def mathjax_source() -> Path:
+    """MathJax's ``es5`` folder, from the pinned ``django-static-mathjax`` package (MathJax 3.2.2, Apache-2.0,
+    no dependencies; its module is ``mathjax``)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mathjax")
+    folder = Path(spec.origin).parent / "static" / "mathjax" / "es5" if spec and spec.origin else None
+    if folder is None or not (folder / MATHJAX_BUNDLE).is_file():
+        raise RuntimeError("MathJax is missing: install the pinned django-static-mathjax (pip install -r "
+                           "requirements.txt); the book serves its formulas without a CDN")
+    return folder
+
+
+def _copy_mathjax(app) -> None:
+    """Copy MathJax's parts (:data:`MATHJAX_PARTS`) into the build's ``_static`` folder, for the HTML builders
+    (the pages, and the single page that scripts/make_pdf.py prints). A part already there is not copied again."""
+    if app.builder.format != "html":
+        return
+    source, target = mathjax_source(), Path(app.outdir) / "_static" / MATHJAX_FOLDER
+    for part in MATHJAX_PARTS:
+        origin, copy = source / part, target / part
+        if origin.is_dir():
+            for path in sorted(origin.rglob("*")):
+                destination = copy / path.relative_to(origin)
+                if path.is_file() and not (destination.is_file() and destination.stat().st_size == path.stat().st_size):
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, destination)
+        elif not (copy.is_file() and copy.stat().st_size == origin.stat().st_size):
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin, copy)
+
+
+def _theme(app, config) -> None:
+    """One search box: the theme's sidebar field (on a phone, its button in the page's header). The navbar's
+    persistent search field, which the theme also shows above the page on a wide screen, is dropped."""
+    options = dict(config.html_theme_options or {})
+    options["navbar_persistent"] = []
+    config.html_theme_options = options
 
 
 def _quick_exit(app, exception) -> None:
@@ -240,6 +290,8 @@ def setup(app):
     app.connect("config-inited", _validate_first, priority=100)
     app.connect("config-inited", _announce)
     app.connect("config-inited", _static)
+    app.connect("config-inited", _theme)
+    app.connect("builder-inited", _copy_mathjax)
     app.connect("builder-inited", _prerun, priority=900)  # after myst-parser and myst-nb have their config
     app.connect("env-get-outdated", _outdated)
     app.connect("source-read", _wait_for_page)
