@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from test_book import build, chromium  # noqa: E402, F401  (a function and a fixture)
 from browser import Browser  # noqa: E402
 
-from ketapain_lib.report import consort, figures, registry, sphinx_ext  # noqa: E402
+from ketapain_lib.report import consort, figures, flow, registry, sphinx_ext  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "_build" / "screenshots"
@@ -58,7 +58,7 @@ def test_flow_counts_are_those_of_the_raw_files_with_dropouts(tmp_path):
     from ketapain_lib import load_trial
 
     data = _simulated(tmp_path)
-    flow = figures.flow_counts_by_sequence(load_trial(data))
+    counted = flow.flow_counts_by_sequence(load_trial(data))
     sequence_of = {r["patient_id"]: r["sequence"] for r in _rows(data / "randomization.csv")}
     infused = Counter((sequence_of[r["patient_id"]], int(r["period"])) for r in _rows(data / "infusions.csv"))
     last = {}
@@ -67,8 +67,8 @@ def test_flow_counts_are_those_of_the_raw_files_with_dropouts(tmp_path):
     left = Counter((sequence_of[r["patient_id"]], last.get(r["patient_id"], 0)) for r in _rows(data / "disposition.csv")
                    if r["status"] == "discontinued")
     assert sum(left.values()) == 3
-    assert sum(row["randomized"] for row in flow["sequences"]) == len(sequence_of) == 40
-    for row in flow["sequences"]:
+    assert sum(row["randomized"] for row in counted["sequences"]) == len(sequence_of) == 40
+    for row in counted["sequences"]:
         assert row["randomized"] == sum(1 for s in sequence_of.values() if s == row["sequence"])
         assert [p["code"] for p in row["periods"]] == row["sequence"].split("-")
         for cell in row["periods"]:
@@ -85,16 +85,16 @@ def test_flow_diagram_draws_sequences_periods_washout_and_discontinuations(tmp_p
     data = _simulated(tmp_path)
     trial = load_trial(data)
     texts = _svg_texts(figures.to_svg(figures.flow_diagram(trial)))
-    flow = figures.flow_counts_by_sequence(trial)
+    counted = flow.flow_counts_by_sequence(trial)
     joined = "\n".join(texts)
     assert "Randomized\nn = 40" in joined
-    for row in flow["sequences"]:
+    for row in counted["sequences"]:
         assert f"{row['sequence']}\nn = {row['randomized']}" in joined
         for cell in row["periods"]:
             text = f"Period {cell['period']}\n{cell['code']}: {cell['infused']}"
             assert text + ("\nleft: " if cell["left"] else "") in joined, text
     assert joined.count("Washout: 35 days") == 2  # between periods 1-2 and 2-3
-    for period, group in flow["left"].groupby("period"):
+    for period, group in counted["left"].groupby("period"):
         assert f"Discontinued during period {period}: {len(group)}" in joined.replace("\n", " ")
     assert "Analysed, intention to treat: all 40 randomized;" in joined
 
@@ -223,7 +223,7 @@ def phone(built, chromium) -> dict[str, dict]:
         for page in _pages(built):
             browser.open(page.as_uri(), width=PHONE, height=844)
             measured[page.stem] = browser.evaluate(MEASURE_PHONE)
-        browser.open((built / "chapters" / "04_secondary_endpoints.html").as_uri(), width=PHONE, height=844)
+        browser.open((built / "chapters" / "04_secondary_endpoints.html").as_uri(), width=PHONE, height=2400)
         browser.evaluate("(() => { const f = document.querySelector('#table2_auc-frame');"
                          "const s = [f, ...f.querySelectorAll('div')].find(e => e.scrollWidth > e.clientWidth + 1);"
                          "s.scrollLeft = 10000; })()")

@@ -2,12 +2,12 @@
 
 Every figure uses the same treatment order and colours (:data:`COLOURS`, from
 the Okabe-Ito colour-blind-safe palette) with a distinct marker per
-treatment, axis labels with units, and sizes readable in print. Nothing is
-random: confidence bands are t-based, not bootstrapped.
+treatment, axis labels with units, and a width and type legible on a phone
+and in print (:mod:`.figure_style`). Nothing is random: confidence bands are
+t-based, not bootstrapped. Figure 1 lives in :mod:`.flow`.
 """
 from __future__ import annotations
 
-import functools
 import io
 from typing import TYPE_CHECKING
 
@@ -19,40 +19,13 @@ from .. import formatting as fmt
 from ..stats import derive, distributions
 from ..rawdata.load import Trial
 from ..rawdata.schema import TREATMENT_LABELS, TREATMENTS
+from .figure_style import COLOURS, MARKERS, SMALLEST, STYLE, WIDTH, new_figure as _figure, styled  # noqa: F401
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-COLOURS = dict(zip(TREATMENTS, ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")))
-MARKERS = dict(zip(TREATMENTS, ("o", "s", "^", "D", "v")))
 #: Colours of lines that are not a treatment (a reference line, a margin).
 INK, ACCENT = "#0072B2", "#E69F00"
-#: The report's matplotlib style, applied inside each drawing (never to the global rcParams at import).
-STYLE = {"svg.hashsalt": "ketapain", "font.size": 10, "axes.titlesize": 11,
-         "axes.spines.top": False, "axes.spines.right": False}
-#: Width of every figure (inches): 4.75 in is 342 pt, the width a figure gets on a 390 px phone (342 CSS px),
-#: so a 9.5-point label prints at 9.5 CSS px there, and at 12.7 px on a desktop (shown at its own size).
-WIDTH = 4.75
-#: The smallest type in any figure (points); the phone test measures it.
-SMALLEST = 9.5
-
-
-def styled(draw):
-    """Run ``draw`` (a figure function or a renderer) inside the report's style context."""
-    @functools.wraps(draw)
-    def in_style(*args, **kwargs):
-        import matplotlib  # at the first drawing: a module that only names the figures imports no matplotlib
-
-        with matplotlib.rc_context(STYLE):
-            return draw(*args, **kwargs)
-    return in_style
-
-
-def _figure(**options) -> Figure:
-    """A new matplotlib Figure, not registered with pyplot."""
-    from matplotlib.figure import Figure
-
-    return Figure(**options)
 
 
 @styled
@@ -79,178 +52,11 @@ def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def flow_counts_by_sequence(trial: Trial) -> dict:
-    """The counts of the crossover flow diagram (CONSORT extension for crossover trials), from the raw data.
-
-    Returns ``sequences`` (each sequence of :data:`~ketapain_lib.design.SEQUENCES` with its patients randomized,
-    its treatment and infused patients in each period, the patients who left during each period and those
-    analysed), ``left`` (the discontinued patients with the period they were in and the reason), ``gaps`` (days
-    between consecutive infusions of a patient) and ``analysed`` (patients with a primary endpoint, by treatment).
-    """
-    from ..design import PERIODS, SEQUENCES, TREATMENT_CODES
-
-    randomization = trial.randomization.assign(sequence=trial.randomization["sequence"].astype(str))
-    infusions = trial.infusions.assign(patient_id=trial.infusions["patient_id"].astype(str),
-                                       period=trial.infusions["period"].astype(int))
-    sequence_of = dict(zip(randomization["patient_id"].astype(str), randomization["sequence"]))
-    left = derive.discontinuations(trial.disposition, trial.infusions)
-    left = left.assign(sequence=left["patient_id"].map(sequence_of))
-    primary_auc = derive.with_treatment(derive.auc(trial.diary, periods=trial.infusions), trial.infusions)
-    with_endpoint = primary_auc.dropna(subset=["auc"])
-    analysed_patients = set(with_endpoint["patient_id"].astype(str))
-    rows = []
-    for sequence in SEQUENCES:
-        patients = set(randomization.loc[randomization["sequence"] == sequence, "patient_id"].astype(str))
-        periods = []
-        for period, code in zip(PERIODS, sequence.split("-")):
-            infused = infusions[(infusions["period"] == period) & infusions["patient_id"].isin(patients)]
-            periods.append({"period": period, "treatment": TREATMENT_CODES[code], "code": code,
-                            "infused": int(infused["patient_id"].nunique()),
-                            "left": int(((left["period"] == period) & (left["sequence"] == sequence)).sum())})
-        rows.append({"sequence": sequence, "randomized": len(patients), "periods": periods,
-                     "left_before": int(((left["period"] == 0) & (left["sequence"] == sequence)).sum()),
-                     "analysed": len(patients & analysed_patients)})
-    days = infusions.sort_values(["patient_id", "period"]).groupby("patient_id")["study_day"].diff().dropna()
-    analysed = with_endpoint.groupby("treatment", observed=True)["patient_id"].nunique()
-    return {"sequences": rows, "left": left, "gaps": days.astype(int),
-            "analysed": {t: int(analysed.get(t, 0)) for t in TREATMENTS}}
-
-
-@styled
 def flow_diagram(trial: Trial) -> Figure:
-    """Figure 1: the flow of participants of a crossover trial, as the CONSORT extension for randomised crossover
-    trials draws it (Dwan et al., BMJ 2019): screened and excluded, randomized, each sequence with its patients,
-    each period with its treatment, the interval to the next infusion, the discontinuations in the period they
-    happened, and the patients analysed. Every count comes from the raw data (screening, randomization,
-    infusions, disposition, diary)."""
-    from matplotlib import patches
+    """Figure 1: the flow of participants of a crossover trial (:func:`ketapain_lib.report.flow.flow_diagram`)."""
+    from . import flow
 
-    from ..design import PERIOD_DAYS, PERIODS, TREATMENT_CODES
-
-    counts = derive.flow_counts(trial.screening)
-    outcome = trial.screening["screening_outcome"].astype(str)
-    reasons = trial.screening.loc[outcome != "randomized", "reason"].astype(str).value_counts().sort_index()
-    flow = flow_counts_by_sequence(trial)
-    sequences, left, gaps = flow["sequences"], flow["left"], flow["gaps"]
-
-    def reason_text(frame: pd.DataFrame) -> str:
-        tally = frame["reason"].str.replace("_", " ").value_counts().sort_index()
-        return ", ".join(f"{reason} {count}" for reason, count in tally.items())
-
-    size, line = SMALLEST, SMALLEST * 1.3  # type and line height (points)
-    width = WIDTH * 72
-    margin, gap = 4.0, 4.0
-    column = (width - 2 * margin - (len(sequences) - 1) * gap) / len(sequences)
-    centres = [margin + column / 2 + i * (column + gap) for i in range(len(sequences))]
-    interval = (f"next infusion {fmt.fixed(float(gaps.median()), 0)} days later (median; range "
-                f"{int(gaps.min())}-{int(gaps.max())})") if len(gaps) else "no second infusion"
-    # the diagram is laid out from the top, in points; the figure's height follows from what it holds
-    items: list[tuple] = []  # (kind, y_top, height, payload)
-    y = 0.0
-
-    def add(kind, height, payload):
-        nonlocal y
-        items.append((kind, y, height, payload))
-        y += height
-
-    excluded_lines = [f"Not randomized, n = {counts['not_randomized']}",
-                      *(f"{reason}: {count}" for reason, count in reasons.items())]
-    add("top", max(2, len(excluded_lines)) * line + 10, excluded_lines)
-    add("gap", 12, None)
-    add("randomized", 2 * line + 6, None)
-    before = left[left["period"] == 0]
-    if len(before):
-        add("band", line * 2 + 4, f"Left before the first infusion: {len(before)} ({reason_text(before)})")
-    add("gap", 10, None)
-    add("sequences", 2 * line + 6, None)
-    for period in PERIODS:
-        add("gap", 8, None)
-        during = left[left["period"] == period]
-        add("period", (3 if len(during) else 2) * line + 6, period)
-        if len(during):
-            add("gap", 4, None)
-            add("band", line * 2 + 4, f"Discontinued during period {period}: {len(during)} ({reason_text(during)})")
-        if period != PERIODS[-1]:
-            add("gap", 4, None)
-            add("band", line * 2 + 4, f"Washout: {PERIOD_DAYS} days of diary after the infusion; {interval}")
-    add("gap", 8, None)
-    add("analysed", 2 * line + 6, None)
-    add("gap", 6, None)
-    analysed_text = ", ".join(f"{TREATMENT_LABELS[t].lower()} {n}" for t, n in flow["analysed"].items())
-    add("summary", 3 * line + 6, [f"Analysed, intention to treat: all {counts['randomized']} randomized;",
-                                  f"with a primary endpoint: {analysed_text}"])
-    add("gap", 4, None)
-    add("legend", line, " · ".join(f"{code} {TREATMENT_LABELS[t].lower()}" for code, t in TREATMENT_CODES.items()))
-    height = y + 4
-    figure = _figure(figsize=(WIDTH, height / 72))
-    axis = figure.add_axes([0, 0, 1, 1])
-    axis.set_xlim(0, width)
-    axis.set_ylim(height, 0)  # y grows downwards, as the layout
-    axis.axis("off")
-    ink = "#333333"
-
-    def box(x, top, w, h, text, face="white", colour=ink, weight="normal"):
-        axis.add_patch(patches.FancyBboxPatch((x - w / 2, top), w, h, boxstyle="round,pad=0,rounding_size=3",
-                                              facecolor=face, edgecolor=colour, linewidth=0.8, zorder=2))
-        axis.text(x, top + h / 2, text, ha="center", va="center", fontsize=size, color=ink, weight=weight,
-                  linespacing=1.15, zorder=3)
-
-    def arrow(x0, y0, x1, y1):
-        axis.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                      arrowprops={"arrowstyle": "-|>", "color": ink, "linewidth": 0.8, "mutation_scale": 7,
-                                  "shrinkA": 0, "shrinkB": 0}, zorder=1)
-
-    full = width - 2 * margin
-    previous_bottom: list[float] | None = None
-    for kind, top, h, payload in items:
-        if kind == "top":
-            left_w = 118
-            box(margin + left_w / 2, top + (h - 2 * line - 6) / 2, left_w, 2 * line + 6, f"Screened\nn = {counts['screened']}")
-            right_x = margin + left_w + 16
-            right_w = width - margin - right_x
-            box(right_x + right_w / 2, top, right_w, h, "\n".join(payload))
-            arrow(margin + left_w, top + h / 2, right_x, top + h / 2)
-            screened_bottom = top + (h - 2 * line - 6) / 2 + 2 * line + 6
-        elif kind == "randomized":
-            box(margin + 118 / 2, top, 118, h, f"Randomized\nn = {counts['randomized']}", weight="bold")
-            arrow(margin + 118 / 2, screened_bottom, margin + 118 / 2, top)
-            randomized_bottom = top + h
-        elif kind == "band":
-            box(width / 2, top, full, h, _wrap(payload, full, size), face="#F4F4F4", colour="#999999")
-        elif kind == "sequences":
-            # one rail from the randomization to the sequences, an arrow down to each
-            rail = randomized_bottom + (top - randomized_bottom) / 2
-            axis.plot([margin + 118 / 2] * 2, [randomized_bottom, rail], color=ink, linewidth=0.8, zorder=1)
-            axis.plot([centres[0], centres[-1]], [rail, rail], color=ink, linewidth=0.8, zorder=1)
-            for centre, row in zip(centres, sequences):
-                box(centre, top, column, h, f"{row['sequence']}\nn = {row['randomized']}", weight="bold")
-                arrow(centre, rail, centre, top)
-            previous_bottom = [top + h] * len(sequences)
-        elif kind == "period":
-            for i, (centre, row) in enumerate(zip(centres, sequences)):
-                cell = row["periods"][payload - 1]
-                text = f"Period {payload}\n{cell['code']}: {cell['infused']}" + (f"\nleft: {cell['left']}" if cell["left"] else "")
-                box(centre, top, column, h, text, face="#FFFFFF" if not cell["left"] else "#FFF1DD",
-                    colour=COLOURS[cell["treatment"]])
-                arrow(centre, previous_bottom[i], centre, top)
-            previous_bottom = [top + h] * len(sequences)
-        elif kind == "analysed":
-            for i, (centre, row) in enumerate(zip(centres, sequences)):
-                box(centre, top, column, h, f"Analysed\n{row['analysed']}")
-                arrow(centre, previous_bottom[i], centre, top)
-            previous_bottom = [top + h] * len(sequences)
-        elif kind == "summary":
-            box(width / 2, top, full, h, "\n".join(_wrap(text, full, size) for text in payload), weight="normal")
-        elif kind == "legend":
-            axis.text(width / 2, top + h / 2, payload, ha="center", va="center", fontsize=size, color=ink)
-    return figure
-
-
-def _wrap(text: str, width_pt: float, size: float) -> str:
-    """``text`` broken into lines that fit ``width_pt`` points at ``size`` (an average glyph is 0.55 em wide)."""
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, max(10, int(width_pt / (0.55 * size)) - 2)))
+    return flow.flow_diagram(trial)
 
 
 @styled
