@@ -172,7 +172,8 @@ def built(tmp_path_factory) -> Path:
 
 
 def _pages(html: Path) -> list[Path]:
-    return sorted([html / "intro.html", html / "references.html", *(html / "chapters").glob("*.html")])
+    extra = [html / name for name in ("search.html", "genindex.html") if (html / name).is_file()]
+    return sorted([html / "intro.html", html / "references.html", *extra, *(html / "chapters").glob("*.html")])
 
 
 MEASURE_PHONE = r"""(() => {
@@ -354,6 +355,13 @@ def test_in_print_the_banner_and_the_published_values_show(built, chromium):
         assert seen["print"] and seen["banner"] and "Synthetic data" in seen["text"], seen
         assert seen["published"] >= 1 and seen["hidden"] == 0, seen
         browser.screenshot(SHOTS / "look_print_summary.png")
+        # the collapsed extracts of published beside reproduced under each chapter print open
+        for media in ("screen", "print"):
+            browser.command("Emulation.setEmulatedMedia", media=media)
+            browser.open((built / "chapters" / "03_primary_endpoint.html").as_uri(), width=800)
+            shown = browser.evaluate("Array.from(document.querySelectorAll('details.ketapain-ledger:not([open]) table'))"
+                                     ".map(t => t.checkVisibility())")
+            assert shown and all(shown) == (media == "print"), (media, shown)
 
 
 @pytest.mark.slow
