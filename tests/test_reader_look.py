@@ -229,7 +229,7 @@ def phone(built, chromium) -> dict[str, dict]:
                          "const s = [f, ...f.querySelectorAll('div')].find(e => e.scrollWidth > e.clientWidth + 1);"
                          "s.scrollLeft = 10000; })()")
         browser.screenshot(SHOTS / "look_table2_scrolled_390px.png", selector="#table2_auc-frame")
-        browser.open((built / "chapters" / "02_population.html").as_uri(), width=PHONE, height=844)
+        browser.open((built / "chapters" / "02_population.html").as_uri(), width=PHONE, height=2400)
         browser.screenshot(SHOTS / "look_figure1_flow_390px.png", selector="#figure1_flow")
     return measured
 
@@ -299,7 +299,7 @@ def test_checklist_page_links_every_item_to_a_place_that_exists(built, chromium)
     assert "chapters/a5_consort_checklist" in (ROOT / "_toc.yml").read_text(encoding="utf-8")
     with Browser(chromium) as browser:
         for width in (DESKTOP, PHONE):
-            browser.open(page.as_uri(), width=width)
+            browser.open(page.as_uri(), width=width, height=2400)
             rows = browser.evaluate("document.querySelectorAll('table.ketapain-checklist tbody tr:not(.ketapain-checklist-section)').length")
             assert rows == len(items)
             browser.screenshot(SHOTS / f"look_checklist_{width}px.png", selector="#consort_checklist-frame")
