@@ -1,6 +1,6 @@
 """Make a PDF of the whole report, offline: the book as one HTML page, printed by headless Chromium.
 
-    python scripts/make_pdf.py                      # writes _build/pdf/ketapain_report.pdf
+    python scripts/make_pdf.py                      # writes _build/pdf/ketapain_report.pdf (and a copy in _build/html)
     python scripts/make_pdf.py --path-output DIR    # beside an HTML build made with --path-output DIR
 
 It builds the book with Sphinx's ``singlehtml`` builder (the chapters' executed outputs come from the same
@@ -48,7 +48,15 @@ def main() -> int:
     if not OUT.is_file() or OUT.stat().st_size < 10_000:
         print(f"make_pdf: Chromium did not write {OUT}")
         return 1
-    print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KiB)")
+    # the book's first page links to the PDF beside it: a copy in the HTML build, with the inputs' stamp of the
+    # build it was printed from (the HTML build removes a copy whose stamp is no longer its own)
+    html = output / "_build" / "html"
+    if html.is_dir():
+        shutil.copyfile(OUT, html / OUT.name)
+        stamp = output / "_build" / ".jupyter_cache" / "ketapain_inputs.sha256"
+        if stamp.is_file():
+            shutil.copyfile(stamp, html / f"{OUT.stem}.sha256")
+    print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KiB) and its copy in {html}")
     return 0
 
 

@@ -2,12 +2,12 @@
 
 Every figure uses the same treatment order and colours (:data:`COLOURS`, from
 the Okabe-Ito colour-blind-safe palette) with a distinct marker per
-treatment, axis labels with units, and sizes readable in print. Nothing is
-random: confidence bands are t-based, not bootstrapped.
+treatment, axis labels with units, and a width and type legible on a phone
+and in print (:mod:`.figure_style`). Nothing is random: confidence bands are
+t-based, not bootstrapped. Figure 1 lives in :mod:`.flow`.
 """
 from __future__ import annotations
 
-import functools
 import io
 from typing import TYPE_CHECKING
 
@@ -19,35 +19,13 @@ from .. import formatting as fmt
 from ..stats import derive, distributions
 from ..rawdata.load import Trial
 from ..rawdata.schema import TREATMENT_LABELS, TREATMENTS
+from .figure_style import COLOURS, MARKERS, SMALLEST, STYLE, WIDTH, new_figure as _figure, styled  # noqa: F401
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-COLOURS = dict(zip(TREATMENTS, ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")))
-MARKERS = dict(zip(TREATMENTS, ("o", "s", "^", "D", "v")))
 #: Colours of lines that are not a treatment (a reference line, a margin).
 INK, ACCENT = "#0072B2", "#E69F00"
-#: The report's matplotlib style, applied inside each drawing (never to the global rcParams at import).
-STYLE = {"svg.hashsalt": "ketapain", "font.size": 10, "axes.titlesize": 11,
-         "axes.spines.top": False, "axes.spines.right": False}
-
-
-def styled(draw):
-    """Run ``draw`` (a figure function or a renderer) inside the report's style context."""
-    @functools.wraps(draw)
-    def in_style(*args, **kwargs):
-        import matplotlib  # at the first drawing: a module that only names the figures imports no matplotlib
-
-        with matplotlib.rc_context(STYLE):
-            return draw(*args, **kwargs)
-    return in_style
-
-
-def _figure(**options) -> Figure:
-    """A new matplotlib Figure, not registered with pyplot."""
-    from matplotlib.figure import Figure
-
-    return Figure(**options)
 
 
 @styled
@@ -74,51 +52,11 @@ def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-@styled
 def flow_diagram(trial: Trial) -> Figure:
-    """Figure 1: screened, excluded (with reasons), randomized, allocation per period, analysed."""
-    from matplotlib import patches
+    """Figure 1: the flow of participants of a crossover trial (:func:`ketapain_lib.report.flow.flow_diagram`)."""
+    from . import flow
 
-    outcome = trial.screening["screening_outcome"].astype(str)
-    counts = derive.flow_counts(trial.screening)
-    n_screened, n_randomized = counts["screened"], counts["randomized"]
-    excluded = outcome[outcome != "randomized"].value_counts().sort_index()
-    per_period = trial.infusions.groupby(["period", "treatment"], observed=True).size()
-    left = derive.discontinuations(trial.disposition, trial.infusions)
-    primary_auc = derive.with_treatment(derive.auc(trial.diary, periods=trial.infusions), trial.infusions)
-    analysed = primary_auc.dropna(subset=["auc"]).groupby("treatment", observed=True)["patient_id"].nunique()
-    figure = _figure(figsize=(7.5, 6.2))
-    axis = figure.add_axes([0, 0, 1, 1])
-    axis.set_xlim(0, 100)
-    axis.set_ylim(0, 100)
-    axis.axis("off")
-
-    def box(x, y, text, width=34, height=8):
-        axis.add_patch(patches.FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                      boxstyle="round,pad=0.6", facecolor="white", edgecolor="#333333"))
-        axis.text(x, y, text, ha="center", va="center", fontsize=9)
-
-    def arrow(x0, y0, x1, y1):
-        axis.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": "#333333"})
-
-    box(35, 92, f"Screened\nn = {n_screened}")
-    reasons = "\n".join(f"{reason}: n = {count}" for reason, count in excluded.items())
-    box(80, 80, f"Not randomized, n = {int(excluded.sum())}\n{reasons}", width=30, height=11)
-    arrow(35, 87, 35, 73)
-    arrow(35, 80, 64, 80)
-    box(35, 68, f"Randomized\nn = {n_randomized}")
-    for column, period in enumerate(sorted(per_period.index.get_level_values(0).unique())):
-        x = 17 + 33 * column
-        lines = "\n".join(f"{TREATMENT_LABELS[t]}: {int(per_period.get((period, t), 0))}" for t in TREATMENTS)
-        arrow(35, 63, x, 52)
-        box(x, 43, f"Period {period}\n{lines}\nDiscontinued: {int((left['period'] == period).sum())}",
-            width=28, height=16)
-    analysed_text = ", ".join(f"{TREATMENT_LABELS[t]} {int(analysed.get(t, 0))}" for t in TREATMENTS)
-    for column in range(3):
-        arrow(17 + 33 * column, 33, 50, 22)
-    box(50, 15, f"Analysed, intention to treat: {n_randomized} randomized\n"
-                f"with a primary endpoint: {analysed_text}", width=80, height=10)
-    return figure
+    return flow.flow_diagram(trial)
 
 
 @styled
@@ -127,9 +65,10 @@ def daily_pain(trial: Trial, measure: str = PRIMARY.measure, imputation: derive.
     grid = derive.locf(trial.diary, (measure,), trial.infusions) if imputation == "locf" else \
         derive.diary_grid(trial.diary, (measure,), trial.infusions)
     grid = derive.with_treatment(grid, trial.infusions)
-    # one panel per arm, on a shared scale: three overlapping bands would blur into one
-    figure = _figure(figsize=(7.5, 3.4))
-    axes = figure.subplots(1, len(TREATMENTS), sharey=True)
+    # one panel per arm, on a shared scale: three overlapping bands would blur into one; one above another, so
+    # that the figure keeps its type legible at a phone's width
+    figure = _figure(figsize=(WIDTH, 1.2 + 1.55 * len(TREATMENTS)))
+    axes = figure.subplots(len(TREATMENTS), 1, sharex=True, sharey=True)
     for axis, treatment in zip(axes, TREATMENTS):
         part = grid[grid["treatment"] == treatment]
         summary = pd.DataFrame([(day, *_mean_ci(values[measure])) for day, values in part.groupby("day")],
@@ -138,12 +77,12 @@ def daily_pain(trial: Trial, measure: str = PRIMARY.measure, imputation: derive.
                           linewidth=0)
         axis.plot(summary["day"], summary["mean"], color=COLOURS[treatment], marker=MARKERS[treatment],
                   markersize=3, linewidth=1.6)
-        axis.set_title(TREATMENT_LABELS[treatment], fontsize=10, color=COLOURS[treatment])
-        axis.set_xlabel("Days after infusion")
+        axis.set_title(TREATMENT_LABELS[treatment], fontsize=10, color=COLOURS[treatment], loc="left")
         axis.set_xlim(0, max(DIARY_DAYS))
         axis.set_ylim(0, 10)
         axis.grid(axis="y", color="#E5E5E5", linewidth=0.6)
-    axes[0].set_ylabel(f"{measure.replace('_', ' ').capitalize()} (0-10 NRS)")
+        axis.set_ylabel(f"{measure.replace('_', ' ').capitalize()} (0-10)")
+    axes[-1].set_xlabel("Days after infusion")
     figure.tight_layout()
     return figure
 
@@ -153,7 +92,7 @@ def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = PRIMARY.measure,
                      imputation: derive.Imputation = "none") -> Figure:
     """Figure 3: mean AUC (95% CI) at days 7, 15, 21, 28 and 35, by treatment."""
     data = auc_long[(auc_long["measure"] == measure) & (auc_long["imputation"] == imputation)]
-    figure = _figure(figsize=(7.5, 4.2))
+    figure = _figure(figsize=(WIDTH, 3.9))
     axis = figure.add_subplot()
     offsets = dict(zip(TREATMENTS, (-0.6, 0.0, 0.6)))
     for treatment in TREATMENTS:
@@ -167,7 +106,7 @@ def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = PRIMARY.measure,
     axis.set_xticks(sorted(data["last_day"].unique()))
     axis.set_xlabel("End of the window (days after infusion)")
     axis.set_ylabel("AUC of average pain (pain score-days)")
-    axis.legend(frameon=False, loc="upper left")
+    axis.legend(frameon=False, loc="upper left", fontsize=SMALLEST)
     figure.tight_layout()
     return figure
 
@@ -184,7 +123,7 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
                     & (auc_long["imputation"] == imputation)]
     wide = data.pivot(index="patient_id", columns="treatment", values="auc")[list(TREATMENTS)]
     wide = wide.sort_values([REFERENCE_TREATMENT], kind="stable")
-    figure = _figure(figsize=(7.5, 5.8))
+    figure = _figure(figsize=(WIDTH, 2.4 + 0.17 * len(wide)))
     axis = figure.add_subplot()
     positions = np.arange(len(wide))
     for treatment in TREATMENTS:
@@ -201,14 +140,15 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
                  for name, p in zip(names, wide.index)]
         axis.plot([], [], " ", label="▲ improved with ketamine and/or ketamine/magnesium")
         axis.plot([], [], " ", label="▽ improved with placebo")
-    labels = axis.set_yticklabels(names, family="DejaVu Sans Mono", fontsize=8)
+    labels = axis.set_yticklabels(names, family="DejaVu Sans Mono", fontsize=SMALLEST)
     if flags is not None:
         for label, patient in zip(labels, wide.index):
             if flags.at[patient, "improved_active"]:
                 label.set_fontweight("bold")
     axis.set_xlabel(f"AUC of average pain, days 0-{last_day} (pain score-days)")
     axis.set_ylabel("Patient")
-    axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.45, -0.13), ncols=2, fontsize=8)
+    axis.legend(frameon=False, loc="upper right", bbox_to_anchor=(1.0, -0.08 - 0.9 / (2.4 + 0.17 * len(wide))),
+                ncols=1, fontsize=SMALLEST)
     figure.tight_layout()
     return figure
 
@@ -219,7 +159,7 @@ def residual_qq(fit) -> Figure:
     residuals = np.sort(np.asarray(fit.resid, dtype=float))
     n = len(residuals)
     theoretical = distributions.norm_ppf((np.arange(1, n + 1) - 0.375) / (n + 0.25))  # Blom plotting positions
-    figure = _figure(figsize=(4.8, 4.2))
+    figure = _figure(figsize=(WIDTH, 4.2))
     axis = figure.add_subplot()
     axis.scatter(theoretical, residuals, s=16, color="#333333")
     slope, intercept = np.std(residuals, ddof=1), np.mean(residuals)
@@ -244,11 +184,16 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
     """
     comparisons = list(dict.fromkeys(contrasts["comparison"]))
     groups = list(dict.fromkeys(contrasts[group]))
-    figure = _figure(figsize=(7.5, 1.0 + 0.45 * len(groups) * len(comparisons)))
+    figure = _figure(figsize=(WIDTH, 1.0 + (0.5 + 0.36 * len(groups)) * len(comparisons)))
     axes = figure.subplots(len(comparisons), 1, sharex=True, squeeze=False)[:, 0]
     for axis, comparison in zip(axes, comparisons):
         part = contrasts[contrasts["comparison"] == comparison].set_index(group).loc[groups]
         positions = np.arange(len(groups))[::-1]
+        # each row's name above its interval, across the panel: names beside the axis would leave the data a
+        # sliver of a phone-width figure
+        for position, name in zip(positions, groups):
+            axis.text(0.0, position + 0.22, name, transform=axis.get_yaxis_transform(), ha="left", va="bottom",
+                      fontsize=SMALLEST, color="#555555")
         axis.errorbar(part["estimate"], positions, xerr=[part["estimate"] - part["ci_low"],
                                                          part["ci_high"] - part["estimate"]],
                       fmt="o", color="#333333", capsize=3, markersize=4)
@@ -256,8 +201,9 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
         if margin is not None:
             for sign in (-1, 1):
                 axis.axvline(sign * margin, color=ACCENT, linewidth=1, linestyle="--")
-        axis.set_yticks(positions)
-        axis.set_yticklabels(groups)
+        axis.set_yticks([])
+        axis.set_ylim(-0.6, len(groups) - 0.1)
+        axis.spines["left"].set_visible(False)
         axis.set_title(comparison.replace("_", "/"), fontsize=10, loc="left")
     axes[-1].set_xlabel("Difference in AUC of average pain (pain score-days)")
     figure.tight_layout()
@@ -267,7 +213,7 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
 @styled
 def power_curve(curve: pd.DataFrame, margin: float | None = None) -> Figure:
     """Exact power of the achieved design (:func:`ketapain_lib.stats.power.exact_power`) against the true benefit."""
-    figure = _figure(figsize=(6.0, 3.8))
+    figure = _figure(figsize=(WIDTH, 3.6))
     axis = figure.add_subplot()
     axis.plot(curve["delta"], curve["power"], color=INK)
     axis.axhline(0.8, color="#999999", linewidth=1, linestyle=":")

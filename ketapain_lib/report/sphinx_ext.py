@@ -39,6 +39,8 @@ SYNTHETIC_BANNER = (
     "build the real report."
 )
 STAMP = "ketapain_inputs.sha256"
+#: The book's folder (``references.bib`` and ``CITATION.cff`` live there).
+ROOT = Path(__file__).resolve().parents[2]
 #: Set to 0 to let myst-nb execute every notebook in its own kernel (no pre-execution).
 PRERUN_ENV = "KETAPAIN_PRERUN"
 #: Sphinx tag set when the data are the generator's, for ``{only} synthetic_data`` blocks in the pages.
@@ -218,9 +220,131 @@ def _stamp(app, exception) -> None:
 
 
 def _static(app, config) -> None:
-    """The book's style sheet (``report/static/ketapain.css``): plain glued numbers, scrolling table frames."""
+    """The book's style sheet (``report/static/ketapain.css``): plain glued numbers, scrolling table frames; and
+    MathJax served from the build (:func:`_copy_mathjax`), not from a CDN: the formulas render offline."""
     config.html_static_path = [*config.html_static_path, str(Path(__file__).parent / "static")]
     app.add_css_file("ketapain.css")
+    config.mathjax_path = f"{MATHJAX_FOLDER}/{MATHJAX_BUNDLE}"  # relative: under the build's _static folder
+
+
+#: Where the build keeps its copy of MathJax (under ``_static``), and the component it loads: TeX and MathML
+#: input, HTML output, the bundle Sphinx would otherwise fetch from a CDN.
+MATHJAX_FOLDER, MATHJAX_BUNDLE = "mathjax", "tex-mml-chtml.js"
+#: The parts of MathJax's ``es5`` folder the bundle loads: itself, its fonts, and the TeX packages it loads on
+#: demand (``\require``, autoloaded macros).
+MATHJAX_PARTS = (MATHJAX_BUNDLE, "output/chtml/fonts/woff-v2", "input/tex/extensions")
+
+
+def mathjax_source() -> Path:
+    """MathJax's ``es5`` folder, from the pinned ``django-static-mathjax`` package (MathJax 3.2.2, Apache-2.0,
+    no dependencies; its module is ``mathjax``)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mathjax")
+    folder = Path(spec.origin).parent / "static" / "mathjax" / "es5" if spec and spec.origin else None
+    if folder is None or not (folder / MATHJAX_BUNDLE).is_file():
+        raise RuntimeError("MathJax is missing: install the pinned django-static-mathjax (pip install -r "
+                           "requirements.txt); the book serves its formulas without a CDN")
+    return folder
+
+
+def _copy_mathjax(app) -> None:
+    """Copy MathJax's parts (:data:`MATHJAX_PARTS`) into the build's ``_static`` folder, for the HTML builders
+    (the pages, and the single page that scripts/make_pdf.py prints). A part already there is not copied again."""
+    if app.builder.format != "html":
+        return
+    source, target = mathjax_source(), Path(app.outdir) / "_static" / MATHJAX_FOLDER
+    for part in MATHJAX_PARTS:
+        origin, copy = source / part, target / part
+        if origin.is_dir():
+            for path in sorted(origin.rglob("*")):
+                destination = copy / path.relative_to(origin)
+                if path.is_file() and not (destination.is_file() and destination.stat().st_size == path.stat().st_size):
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, destination)
+        elif not (copy.is_file() and copy.stat().st_size == origin.stat().st_size):
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin, copy)
+
+
+def bibtex_entry(key: str, bibliography: Path | None = None) -> str:
+    """The BibTeX entry ``key`` of the book's bibliography (``references.bib``), as written there.
+
+    >>> bibtex_entry("pickering2020ketapain").splitlines()[0]
+    '@article{pickering2020ketapain,'
+    """
+    text = (bibliography or ROOT / "references.bib").read_text(encoding="utf-8")
+    start = text.find("{" + key + ",")
+    if start < 0:
+        raise ValueError(f"references.bib: no entry with the key {key!r}")
+    start = text.rfind("@", 0, start)
+    depth, end = 0, start
+    for end in range(text.index("{", start), len(text)):
+        depth += {"{": 1, "}": -1}.get(text[end], 0)
+        if depth == 0:
+            break
+    return text[start:end + 1]
+
+
+def report_bibtex(citation: Path | None = None) -> str:
+    """A BibTeX entry for this reproducible report, made from ``CITATION.cff`` (its one citation record)."""
+    import yaml
+
+    record = yaml.safe_load((citation or ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    authors = " and ".join("{" + a["name"] + "}" if "name" in a else f"{a['family-names']}, {a['given-names']}"
+                           for a in record["authors"])
+    fields = {"author": authors, "title": record["title"], "version": str(record["version"]),
+              "note": "Cite with the fingerprint of the data it read (see This build)"}
+    body = ",\n".join(f"  {name:<7} = {{{value}}}" for name, value in fields.items())
+    return f"@software{{ketapain-reproduced,\n{body}\n}}"
+
+
+def _bibtex_directive():
+    """``{ketapain-bibtex}``: the BibTeX entries named in its argument (keys of ``references.bib``, or ``report``
+    for this report, from ``CITATION.cff``), as one literal block: the citation has one source."""
+    from docutils import nodes
+    from sphinx.util.docutils import SphinxDirective
+
+    class BibtexEntries(SphinxDirective):
+        required_arguments = 1
+        final_argument_whitespace = True
+
+        def run(self):
+            entries = [report_bibtex() if key == "report" else bibtex_entry(key) for key in self.arguments[0].split()]
+            self.env.note_dependency(str(ROOT / "references.bib"))
+            self.env.note_dependency(str(ROOT / "CITATION.cff"))
+            text = "\n\n".join(entries)
+            block = nodes.literal_block(text, text, language="bibtex")
+            block["classes"].append("ketapain-bibtex")
+            return [block]
+
+    return BibtexEntries
+
+
+def _theme(app, config) -> None:
+    """One search box: the theme's sidebar field (on a phone, its button in the page's header). The navbar's
+    persistent search field, which the theme also shows above the page on a wide screen, is dropped."""
+    options = dict(config.html_theme_options or {})
+    options["navbar_persistent"] = []
+    config.html_theme_options = options
+
+
+#: The whole-report PDF that scripts/make_pdf.py places in the HTML build (the first page links to it), with the
+#: inputs' stamp of the build it was printed from.
+PDF_NAME = "ketapain_report.pdf"
+
+
+def _drop_stale_pdf(app, exception) -> None:
+    """Remove the HTML build's copy of the PDF when it was printed from other inputs (data, library, pins): the
+    link then fails visibly until scripts/make_pdf.py prints the report again, instead of serving other data."""
+    if exception is not None or app.builder.name != "html":
+        return
+    pdf = Path(app.outdir) / PDF_NAME
+    stamp = pdf.with_suffix(".sha256")
+    current = getattr(app, "ketapain_inputs_hash", None)
+    if pdf.is_file() and current and (not stamp.is_file() or stamp.read_text(encoding="utf-8").strip() != current):
+        pdf.unlink()
+        stamp.unlink(missing_ok=True)
 
 
 def _quick_exit(app, exception) -> None:
@@ -240,10 +364,14 @@ def setup(app):
     app.connect("config-inited", _validate_first, priority=100)
     app.connect("config-inited", _announce)
     app.connect("config-inited", _static)
+    app.connect("config-inited", _theme)
+    app.add_directive("ketapain-bibtex", _bibtex_directive())
+    app.connect("builder-inited", _copy_mathjax)
     app.connect("builder-inited", _prerun, priority=900)  # after myst-parser and myst-nb have their config
     app.connect("env-get-outdated", _outdated)
     app.connect("source-read", _wait_for_page)
     app.connect("build-finished", _ensure_downloads)
     app.connect("build-finished", _stamp)
+    app.connect("build-finished", _drop_stale_pdf)
     app.connect("build-finished", _quick_exit, priority=999)  # after every other handler
     return {"parallel_read_safe": True, "parallel_write_safe": True}
