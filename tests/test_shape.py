@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "ketapain_lib"
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
 LAYERS = ("rawdata", "stats", "provenance", "report")  # each may import only from the layers before it
-MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
+# modules are split by cohesion, not by a line cap (the developers' guide); a function stays readable on a screen
+MAX_FUNCTION_LINES = 60
 #: Functions allowed to be longer, and why (the closing note of the shape issue repeats this).
 LONG_FUNCTIONS = {
     # one pass of adaptive quadrature with its exact gradient and Hessian: splitting it would pass a dozen
@@ -105,7 +106,6 @@ def test_no_import_cycle_between_modules():
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(LIBRARY)))
 def test_modules_and_functions_are_small(path):
     text = path.read_text(encoding="utf-8")
-    assert len(text.splitlines()) <= MAX_MODULE_LINES, f"{path.name}: {len(text.splitlines())} lines"
     relative = str(path.relative_to(LIBRARY))
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (relative, node.name) not in LONG_FUNCTIONS:
@@ -147,6 +147,7 @@ def _shown_outputs() -> dict[str, list[str]]:
     for chapter in CHAPTERS:
         text = chapter.read_text(encoding="utf-8")
         names = re.findall(r'book\.output\(results, "([^"]+)"\)', text)
+        names += ["ledger"] * len(re.findall(r"book\.ledger_page\(results\)", text))  # the ledger, grouped
         for call in re.findall(r"book\.side_by_side\(results, ([^)]+)\)", text):  # several outputs in one row
             names += re.findall(r'"([^"]+)"', call)
         for name in names:

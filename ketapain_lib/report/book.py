@@ -21,6 +21,7 @@ from .. import formatting as fmt
 from ..rawdata import load
 from ..rawdata.load import Trial, fingerprint
 from . import cache, prose, registry, views
+from .wording import ledger_counts
 from .export import DOWNLOADS_FOLDER
 from .publication import publication_table, treatment_counts
 from .results import Results
@@ -35,7 +36,7 @@ def _html(text: str) -> HTML:
     return HTML(text)
 
 
-__all__ = ["load_trial", "provenance", "results", "output", "side_by_side", "glue_chapter", "glue_values", "show", "ledger_rows", "ledger_page", "ledger_counts"]
+__all__ = ["load_trial", "provenance", "results", "output", "side_by_side", "glue_chapter", "glue_values", "show", "ledger_rows", "ledger_page"]
 
 _RESULTS: dict[str, Results] = {}
 _TRIALS: dict[tuple[str, str], Trial] = {}
@@ -179,28 +180,6 @@ LEDGER_STYLE = ("<style>details.ketapain-ledger td:last-child, details.ketapain-
 def _ledger_table(results: Results, table) -> str:
     shown = views.ledger_view(table).drop(columns="section")
     return LEDGER_STYLE + show(shown, {"reproduced": 3, "difference": 3}).data
-
-
-def ledger_counts(table) -> str:
-    """The results of some ledger rows in words, by targeting class where the data have one: "3 reproduced,
-    2 differ" or "5 numbers nothing aimed at: 3 reproduced, 2 differ; 4 calibration targets: 4 matched by
-    construction"."""
-    from ..provenance.targeting import CLASSES
-
-    def words(rows) -> str:
-        counts = rows["verdict"].value_counts()
-        order = ("reproduced", "matched by construction", "differs", "input", "log scale", "not computed")
-        return ", ".join(f"{int(counts[v])} {'differ' if v == 'differs' and counts[v] != 1 else v}"
-                         for v in order if v in counts)
-
-    if "targeting" not in table:
-        return words(table)
-    parts = []
-    for cls in CLASSES:
-        rows = table[table["targeting"] == cls]
-        if len(rows):
-            parts.append(f"{cls} {len(rows)} ({words(rows)})")
-    return "; ".join(parts)
 
 
 def ledger_rows(results: Results, section: str | None = None):

@@ -17,6 +17,7 @@ from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, 
 from ..stats import analyses, derive, interpretation, sensitivity
 from ..stats.crossover import PAIRS, sidak
 from . import tables, wording
+from .wording import ledger_counts
 
 Values = dict[str, str | int]
 
@@ -273,7 +274,6 @@ def safety(r: Mapping) -> Values:
 
 
 def _ledger_counts(r: Mapping) -> Values:
-    from .book import ledger_counts
 
     ledger = r["ledger"]
     counts = ledger["status"].value_counts()
@@ -292,7 +292,6 @@ def comparison_headline(ledger) -> str:
     land.
     """
     from ..provenance.targeting import NOT_TARGETED
-    from .book import ledger_counts
 
     compared = ledger[ledger["status"].isin(["match", "differs"])]
     n_computed = int(ledger["status"].isin(["match", "differs", "log scale"]).sum())

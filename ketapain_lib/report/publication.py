@@ -224,16 +224,27 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
         table = table.cols_align("center", columns=list(labels))
     for label, columns in layout.spanners:
         table = table.tab_spanner(label, columns=list(columns), id=label)
-    for note, targets in layout.footnotes:
-        columns = [target for target in targets if target not in spanners]
-        locations = ([loc.column_labels(columns=columns)] if columns else []) + \
-            ([loc.spanner_labels(ids=[t for t in targets if t in spanners])] if len(columns) < len(targets) else [])
-        table = table.tab_footnote(words(note), locations=locations or None)
-    for note, rows in row_notes:
-        if rows:
-            where = loc.stub(rows=[positions[r] for r in rows]) if layout.stub else \
-                loc.body(columns=[c for c in text.columns if c != group][0], rows=[positions[r] for r in rows])
-            table = table.tab_footnote(words(note), locations=where)
+    table = _footnotes(table, text, group, layout, row_notes, positions, spanners)
+    table = _styled_cells(table, text, group, layout, published_rows, commands)
+    for note in notes:
+        table = table.tab_source_note(words(note))
+    if published is not None:
+        table = table.tab_source_note(PUBLISHED_NOTE if published else NOT_PUBLISHED_NOTE)
+    table = table.opt_footnote_marks("letters").opt_horizontal_padding(scale=0.4)  # narrow cells fit the column
+    table = table.tab_options(table_font_size="12px", heading_title_font_size="14px", heading_align="left",
+                              table_width="100%", container_overflow_x="auto", data_row_padding="3px",
+                              column_labels_font_weight="bold", row_group_font_weight="bold",
+                              source_notes_font_size="12px", table_margin_left="0",
+                              table_margin_right="0")
+    return (f'<div class="ketapain-table" id="{html_text.escape(name)}-frame" style="overflow-x:auto;max-width:100%">'
+            f"{table.as_raw_html()}</div>")
+
+
+def _styled_cells(table, text: pd.DataFrame, group: str | None, layout: Layout, published_rows: list[int],
+                  commands: list[str]):
+    """Numbers on one line, the Published rows in italics, commands and code columns in code type."""
+    from great_tables import loc, style
+
     for column in (c for c in text.columns if c not in (group, layout.stub, *layout.code)):
         numeric = [i for i, value in enumerate(text[column]) if _is_numeric(value)]
         if numeric:  # a number is one line: "0.425", never "0./42/5"
@@ -248,15 +259,22 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
     for code in layout.code:
         if code in text.columns:
             table = table.fmt(lambda value: f"<code>{html_text.escape(value)}</code>" if value else value, columns=code)
-    for note in notes:
-        table = table.tab_source_note(words(note))
-    if published is not None:
-        table = table.tab_source_note(PUBLISHED_NOTE if published else NOT_PUBLISHED_NOTE)
-    table = table.opt_footnote_marks("letters").opt_horizontal_padding(scale=0.4)  # narrow cells fit the column
-    table = table.tab_options(table_font_size="12px", heading_title_font_size="14px", heading_align="left",
-                              table_width="100%", container_overflow_x="auto", data_row_padding="3px",
-                              column_labels_font_weight="bold", row_group_font_weight="bold",
-                              source_notes_font_size="12px", table_margin_left="0",
-                              table_margin_right="0")
-    return (f'<div class="ketapain-table" id="{html_text.escape(name)}-frame" style="overflow-x:auto;max-width:100%">'
-            f"{table.as_raw_html()}</div>")
+    return table
+
+
+def _footnotes(table, text: pd.DataFrame, group: str | None, layout: Layout, row_notes, positions: list[int],
+               spanners: list[str]):
+    """The layout's footnotes on column and spanner labels, and the row notes on their rows' labels."""
+    from great_tables import loc
+
+    for note, targets in layout.footnotes:
+        columns = [target for target in targets if target not in spanners]
+        locations = ([loc.column_labels(columns=columns)] if columns else []) + \
+            ([loc.spanner_labels(ids=[t for t in targets if t in spanners])] if len(columns) < len(targets) else [])
+        table = table.tab_footnote(words(note), locations=locations or None)
+    for note, rows in row_notes:
+        if rows:
+            where = loc.stub(rows=[positions[r] for r in rows]) if layout.stub else \
+                loc.body(columns=[c for c in text.columns if c != group][0], rows=[positions[r] for r in rows])
+            table = table.tab_footnote(words(note), locations=where)
+    return table

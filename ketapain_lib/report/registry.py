@@ -30,6 +30,7 @@ from ..stats.crossover import PAIRS
 from . import cache, figures, tables, views
 from ..provenance import audit, replay
 from .publication import Layout
+from .figure_style import SMALLEST
 
 _CI = f"{fmt.fixed(100 * CI_LEVEL, 0)}%"
 _PRIMARY = f"day-{PRIMARY.last_day} AUC of average pain"
@@ -399,7 +400,8 @@ def figure_bytes(results, name: str, suffix: str) -> bytes:
 
 
 #: The footer of every figure drawn from synthetic data (none on a real export's figures).
-SYNTHETIC_FOOTER = "Synthetic data: a seeded simulation calibrated to the paper's published summaries, not patients."
+#: Short enough to fit a figure's width (4.75 in) in the smallest type a phone still reads.
+SYNTHETIC_FOOTER = "Synthetic data from a seeded simulation, not patients' data."
 #: The SVG id of the footer (its words are drawn as glyphs).
 FOOTER_ID = "ketapain-synthetic-footer"
 #: The height added under a figure for its footer, in inches.
@@ -418,7 +420,7 @@ def _stamped(results, figure):
         box = axes.get_position()
         axes.set_position([box.x0, 1 - (1 - box.y0) * scale, box.width, box.height * scale])
     figure.text(0.01, 0.4 * FOOTER_INCHES / (height + FOOTER_INCHES), SYNTHETIC_FOOTER, ha="left", va="center",
-                fontsize=9, color="#555555", style="italic", gid=FOOTER_ID)
+                fontsize=SMALLEST, color="#555555", style="italic", gid=FOOTER_ID)
     return figure
 
 

@@ -57,3 +57,25 @@ def score_names(questionnaires) -> list[str]:
 
     return [f"{instrument} {SCORE_LABELS[score].split(' (')[0].lower()}"
             for instrument, score in zip(questionnaires["instrument"], questionnaires["score"])]
+
+
+def ledger_counts(table) -> str:
+    """The results of some ledger rows in words, by targeting class where the data have one: "3 reproduced,
+    2 differ" or "5 numbers nothing aimed at: 3 reproduced, 2 differ; 4 calibration targets: 4 matched by
+    construction"."""
+    from ..provenance.targeting import CLASSES
+
+    def words(rows) -> str:
+        counts = rows["verdict"].value_counts()
+        order = ("reproduced", "matched by construction", "differs", "input", "log scale", "not computed")
+        return ", ".join(f"{int(counts[v])} {'differ' if v == 'differs' and counts[v] != 1 else v}"
+                         for v in order if v in counts)
+
+    if "targeting" not in table:
+        return words(table)
+    parts = []
+    for cls in CLASSES:
+        rows = table[table["targeting"] == cls]
+        if len(rows):
+            parts.append(f"{cls} {len(rows)} ({words(rows)})")
+    return "; ".join(parts)
