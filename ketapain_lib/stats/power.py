@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from . import distributions
+from scipy import stats
 
 from ..design import ALPHA, REFERENCE_TREATMENT
 from ..rawdata.schema import TREATMENTS
@@ -97,10 +97,16 @@ def exact_power(design: pd.DataFrame, deltas, sd_residual: float, alpha: float =
 
 
 def _two_sided(noncentrality, df: int, alpha: float):
-    """P(|T| > t_crit) for T ~ noncentral t(df, noncentrality)."""
-    critical = distributions.t_ppf(1 - alpha / 2, df)
-    # the lower tail as the upper tail of -T: SciPy's nct.cdf(-c) returns NaN for noncentralities above ~8
-    return distributions.nct_sf(critical, df, noncentrality) + distributions.nct_sf(critical, df, -np.asarray(noncentrality))
+    """P(|T| > t_crit) for T ~ noncentral t(df, noncentrality), by ``scipy.stats.nct``.
+
+    Written out rather than statsmodels' ``TTestPower().power(effect_size=noncentrality, nobs=1, df=df)``,
+    which computes the same sum but takes the lower tail from SciPy's noncentral t CDF, NaN beyond a
+    noncentrality of about 7.6 (the power curve of the report reaches 12): the lower tail here is the upper
+    tail of -T. ``tests/test_statsmodels_path.py`` checks both where statsmodels' is defined.
+    """
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    with np.errstate(over="ignore"):
+        return stats.nct.sf(critical, df, noncentrality) + stats.nct.sf(critical, df, -np.asarray(noncentrality))
 
 
 def _chunk(covariates: np.ndarray, patient_codes: np.ndarray, effects: np.ndarray, sd_patient: float,
@@ -119,7 +125,7 @@ def _chunk(covariates: np.ndarray, patient_codes: np.ndarray, effects: np.ndarra
     df = n_obs - n_patients - np.linalg.matrix_rank(covariates)
     sigma2 = (residuals**2).sum(axis=0) / df
     t = beta[0] / np.sqrt(sigma2 * gram_inverse[0, 0])  # column 0: ketamine vs placebo
-    return int((np.abs(t) > distributions.t_ppf(1 - alpha / 2, df)).sum())
+    return int((np.abs(t) > stats.t.ppf(1 - alpha / 2, df)).sum())
 
 
 def _within(values: np.ndarray, patient_codes: np.ndarray, n_patients: int) -> np.ndarray:
