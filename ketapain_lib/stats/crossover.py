@@ -96,8 +96,9 @@ def sidak(p: float | np.ndarray, comparisons: int = 3) -> float | np.ndarray:
     from statsmodels.stats.multitest import multipletests
 
     values = np.asarray(p, dtype=float)
-    adjusted = np.array([multipletests(np.full(comparisons, value), method="sidak")[1][0]
-                         for value in values.ravel()]).reshape(values.shape)
+    with np.errstate(divide="ignore"):  # statsmodels' log1p(-p) at p = 1
+        adjusted = np.array([multipletests(np.full(comparisons, value), method="sidak")[1][0]
+                             for value in values.ravel()]).reshape(values.shape)
     return float(adjusted) if adjusted.ndim == 0 else adjusted
 
 
@@ -238,7 +239,8 @@ class CrossoverFit:
                 row.update({"df_kr": float(kr.ddf), "p_kr": float(kr.p)})
             rows.append(row)
         table = pd.DataFrame(rows)
-        table["p_sidak"] = multipletests(table["p"].to_numpy(), method="sidak")[1]
+        with np.errstate(divide="ignore"):  # statsmodels' log1p(-p) at p = 1
+            table["p_sidak"] = multipletests(table["p"].to_numpy(), method="sidak")[1]
         return table
 
     def _treatment_rows(self) -> np.ndarray:

@@ -54,6 +54,10 @@ def tost(estimate: float, se: float, margin: float, alpha: float = ALPHA) -> dic
     (1 - 2 alpha) confidence interval whose inclusion in the margins is the
     same decision.
 
+    Written out with ``scipy.stats.norm``: the difference is the mixed model's contrast (adjusted for
+    sequence and carry-over, Wald z as the report's other tests), which statsmodels' ``ttost_paired``
+    (a paired t test on two raw samples) does not take; statsmodels has no TOST from an estimate and its SE.
+
     >>> round(tost(0.0, 1.0, 3.0)["p"], 5)
     0.00135
     """
