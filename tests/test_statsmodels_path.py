@@ -61,32 +61,42 @@ def test_paired_t_sample_size_is_statsmodels_and_keeps_the_printed_numbers():
             assert result["n_t"] == math.ceil(solved) == _t_quantile_formula(*args)
 
 
+def _upper_tails(noncentrality, df, alpha):
+    """The two-sided power as two upper tails of scipy.stats.nct, defined at every noncentrality."""
+    from scipy import stats
+
+    critical = stats.t.isf(alpha / 2, df)
+    return stats.nct.sf(critical, df, noncentrality) + stats.nct.sf(critical, df, -np.asarray(noncentrality))
+
+
 def test_paired_t_power_is_r_power_t_test_and_defined_where_statsmodels_is_not():
     # R 4.x: print(power.t.test(n = 10, delta = 1, sd = 1, type = "paired", strict = TRUE)$power, digits = 15)
     assert planning.paired_t_power(1.0, 10, 0.05) == pytest.approx(0.803096856633018, rel=1e-10)
     for n in (2, 3, 6, 20):
         for effect_size in np.linspace(0.1, 30, 60):
-            expected = float(power._two_sided(effect_size * math.sqrt(n), n - 1, 0.02))
+            expected = float(_upper_tails(effect_size * math.sqrt(n), n - 1, 0.02))
             assert planning.paired_t_power(effect_size, n, 0.02) == pytest.approx(expected, rel=1e-12, abs=1e-15)
     assert planning.crossover_sample_size(100, 10, 0.5, 0.02, 0.9)["n_t"] == 3   # statsmodels' NaN region
     with pytest.raises(ValueError, match="power"):
         planning.crossover_sample_size(57, 38, 0.5, 0.02, 1.0)
 
 
-def test_exact_power_is_statsmodels_ttestpower_where_that_is_defined():
-    """power._two_sided is TTestPower's sum; it stays written out because statsmodels' lower tail is NaN at the
-    large noncentralities of the report's power curve. When this test fails on the NaN, use TTestPower."""
+def test_exact_power_is_statsmodels_ttestpower_and_completed_where_that_is_nan():
+    """Where TTestPower is defined, the power is its value exactly; where its lower tail is NaN (large
+    noncentralities at small df), the upper-tail sum. When statsmodels is defined everywhere, drop the fallback."""
     from statsmodels.stats.power import TTestPower
 
-    noncentrality = np.linspace(0, 12, 121)
-    for df in (5, 36, 500):
-        ours = power._two_sided(noncentrality, df, 0.05)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            theirs = TTestPower().power(effect_size=noncentrality, nobs=1, alpha=0.05, df=df)
+    noncentrality = np.linspace(-12, 12, 241)
+    undefined_somewhere = False
+    for df in (1, 5, 36, 500):
+        ours = power.two_sided_t_power(noncentrality, df, 0.02)
+        theirs = TTestPower().power(effect_size=noncentrality, nobs=1, alpha=0.02, df=df)
         defined = np.isfinite(theirs)
-        np.testing.assert_allclose(ours[defined], theirs[defined], rtol=1e-12, atol=1e-15)
-        assert np.isfinite(ours).all() and not defined.all()
+        undefined_somewhere |= not defined.all()
+        np.testing.assert_array_equal(ours[defined], theirs[defined])
+        np.testing.assert_allclose(ours, _upper_tails(noncentrality, df, 0.02), rtol=1e-12, atol=1e-15)
+        assert np.isfinite(ours).all()
+    assert undefined_somewhere
 
 
 # ---------------------------------------------------------------------------------------- MixedLM check

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 import pandas as pd
 from scipy import stats
 
+from .power import two_sided_t_power
+
 
 def crossover_sample_size(difference: float, sd: float, correlation: float, alpha: float, power: float) -> dict:
     """Patients needed for a two-treatment within-patient comparison (normal approximation and paired t).
@@ -57,20 +59,13 @@ def crossover_sample_size(difference: float, sd: float, correlation: float, alph
 
 def paired_t_power(effect_size: float, n: int, alpha: float) -> float:
     """Power of the two-sided paired t test of ``n`` patients at level ``alpha`` for a true mean difference of
-    ``effect_size`` SDs of a difference: statsmodels' ``TTestPower``.
+    ``effect_size`` SDs of a difference: statsmodels' ``TTestPower``
+    (:func:`ketapain_lib.stats.power.two_sided_t_power`, noncentrality ``effect_size * sqrt(n)``, ``n - 1`` df).
 
-    Beyond a noncentrality ``effect_size * sqrt(n)`` of about 7.6, statsmodels' lower tail (SciPy's noncentral t
-    CDF) is NaN; the lower tail is then below 1e-13, and the power is the upper tail alone.
-
-    >>> round(paired_t_power(1.0, 10, 0.05), 4)   # R: power.t.test(n = 10, delta = 1, type = "paired")
+    >>> round(paired_t_power(1.0, 10, 0.05), 4)   # R: power.t.test(n = 10, delta = 1, type = "paired", strict = TRUE)
     0.8031
     """
-    from statsmodels.stats.power import TTestPower
-
-    value = float(TTestPower().power(effect_size=effect_size, nobs=n, alpha=alpha, alternative="two-sided"))
-    if math.isnan(value):
-        value = float(stats.nct.sf(stats.t.isf(alpha / 2, n - 1), n - 1, effect_size * math.sqrt(n)))
-    return value
+    return float(two_sided_t_power(effect_size * math.sqrt(n), n - 1, alpha))
 
 
 def sd_for_sample_size(n: int, difference: float, correlation: float, alpha: float, power: float) -> float:

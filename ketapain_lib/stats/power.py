@@ -93,20 +93,33 @@ def exact_power(design: pd.DataFrame, deltas, sd_residual: float, alpha: float =
     0.05
     """
     g, df = _within_gram(canonical_design(design))
-    return _two_sided(np.asarray(deltas, dtype=float) / (sd_residual * np.sqrt(g)), df, alpha)
+    return two_sided_t_power(np.asarray(deltas, dtype=float) / (sd_residual * np.sqrt(g)), df, alpha)
 
 
-def _two_sided(noncentrality, df: int, alpha: float):
-    """P(|T| > t_crit) for T ~ noncentral t(df, noncentrality), by ``scipy.stats.nct``.
+def two_sided_t_power(noncentrality, df: float, alpha: float = ALPHA):
+    """P(|T| > t_crit) for T ~ noncentral t(``df``, ``noncentrality``): the power of a two-sided t test at
+    level ``alpha``, by statsmodels' ``TTestPower`` (``effect_size=noncentrality, nobs=1, df=df``).
 
-    Written out rather than statsmodels' ``TTestPower().power(effect_size=noncentrality, nobs=1, df=df)``,
-    which computes the same sum but takes the lower tail from SciPy's noncentral t CDF, NaN beyond a
-    noncentrality of about 7.6 (the power curve of the report reaches 12): the lower tail here is the upper
-    tail of -T. ``tests/test_statsmodels_path.py`` checks both where statsmodels' is defined.
+    statsmodels takes the lower tail from SciPy's noncentral t CDF, which is NaN beyond a noncentrality of
+    about 7.6 at small ``df`` (the report's power curve stays below 7; a reader's design may not): there the
+    same sum is computed with the lower tail as the upper tail of -T (``scipy.stats.nct.sf``).
+
+    >>> round(float(two_sided_t_power(2.0, 9, 0.05)), 4)   # power.t.test(n = 10, delta = 2 / sqrt(10),
+    0.4313
+    >>> # type = "paired", strict = TRUE) in R
     """
-    critical = stats.t.ppf(1 - alpha / 2, df)
-    with np.errstate(over="ignore"):
-        return stats.nct.sf(critical, df, noncentrality) + stats.nct.sf(critical, df, -np.asarray(noncentrality))
+    from statsmodels.stats.power import TTestPower
+
+    noncentrality = np.asarray(noncentrality, dtype=float)
+    value = np.asarray(TTestPower().power(effect_size=noncentrality, nobs=1, alpha=alpha, df=df,
+                                          alternative="two-sided"), dtype=float)
+    undefined = np.isnan(value) & ~np.isnan(noncentrality)
+    if undefined.any():
+        critical = stats.t.isf(alpha / 2, df)
+        with np.errstate(over="ignore"):
+            upper_tails = stats.nct.sf(critical, df, noncentrality) + stats.nct.sf(critical, df, -noncentrality)
+        value = np.where(undefined, upper_tails, value)
+    return value[()]
 
 
 def _chunk(covariates: np.ndarray, patient_codes: np.ndarray, effects: np.ndarray, sd_patient: float,
@@ -187,7 +200,7 @@ def detectable_difference(design: pd.DataFrame, sd_residual: float, power: float
     scale = sd_residual * np.sqrt(g)
 
     def shortfall(noncentrality: float) -> float:
-        return float(_two_sided(noncentrality, df, alpha)) - power
+        return float(two_sided_t_power(noncentrality, df, alpha)) - power
 
     upper = 1.0
     while shortfall(upper) < 0:  # power grows with the noncentrality: bracket the root by doubling
