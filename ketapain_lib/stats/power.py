@@ -24,6 +24,7 @@ from scipy import stats
 
 from ..design import ALPHA, REFERENCE_TREATMENT
 from ..rawdata.schema import TREATMENTS
+from .formulas import treatment_design
 
 SIMULATIONS = 4000
 CHUNKS = 8
@@ -62,14 +63,15 @@ def design_matrix(design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     2,000 patients they would be a 6,000 x 2,000 matrix.
     """
     codes = pd.factorize(design["patient_id"].astype(str), sort=False)[0]  # order of appearance: not the ids
-    treatment = pd.Categorical(design["treatment"].astype(str), categories=list(TREATMENTS)).codes
     carried = set(design["carryover"].astype(str))
     # carry-over levels as coded (design.CARRYOVER_CODING): "none" is the reference
     carry_levels = [t for t in TREATMENTS if t in carried]
-    carry = pd.Categorical(design["carryover"].astype(str), categories=["none", *carry_levels]).codes
-    columns = [treatment == k for k in range(1, len(TREATMENTS))] + \
-              [carry == k for k in range(1, len(carry_levels) + 1)]
-    return np.column_stack(columns).astype(float), codes
+    factors = pd.DataFrame({
+        "treatment": pd.Categorical(design["treatment"].astype(str), categories=list(TREATMENTS)),
+        "carryover": pd.Categorical(design["carryover"].astype(str), categories=["none", *carry_levels])})
+    _, X, _ = treatment_design(factors, None, (("treatment",), ("carryover",)),
+                               {"treatment": TREATMENTS[0], "carryover": "none"})
+    return np.ascontiguousarray(X[:, 1:]), codes  # the intercept is absorbed with the patients
 
 
 def _within_gram(design: pd.DataFrame) -> tuple[float, int]:
