@@ -435,7 +435,10 @@ def mixedlm_check(data: pd.DataFrame, model: ModelName = "paper", method: Method
         result = mixed.fit(reml=(method == "REML"), method=["bfgs"], gtol=1e-12, maxiter=2000)
         hessian, _ = mixed.hessian(result.params_object)
     p = len(kept)
-    fixed_block = np.linalg.inv(-hessian[:p, :p])  # statsmodels' covariance is inv(-hessian), block by block
+    try:  # statsmodels' covariance is inv(-hessian); its fixed-effect block alone
+        fixed_block = np.linalg.inv(-hessian[:p, :p])
+    except np.linalg.LinAlgError:
+        fixed_block = np.full((p, p), np.nan)
     estimate_sm, se_sm = result.fe_params.to_numpy(), np.asarray(result.bse_fe)
     labels = [readable_term(fit.columns[i].name, fit.columns[i]) for i in kept]
     return pd.DataFrame({"term": fit.kept_names, "label": labels, "estimate": fit.core.beta, "estimate_statsmodels": estimate_sm,
