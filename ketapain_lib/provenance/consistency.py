@@ -115,7 +115,7 @@ def t_test_p(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: in
     for m1, m2, s1, s2 in _corners((mean1 - half_mean, mean1 + half_mean), (mean2 - half_mean, mean2 + half_mean),
                                    (sd1 - half_sd, sd1 + half_sd), (sd2 - half_sd, sd2 + half_sd)):
         for equal in (True, False):
-            p = stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=equal).pvalue
+            p = float(stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=equal).pvalue)
             found["student" if equal else "welch"].append(p)
     return {name: (min(values), max(values)) for name, values in found.items()}
 
