@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ..stats import distributions
+from scipy import stats
 
 EPS = 1e-9
 
@@ -95,13 +95,13 @@ def p_from_ci(estimate: float, low: float, high: float, half: float, level: floa
     >>> [round(float(p), 2) for p in p_from_ci(-0.2, -0.6, 0.3, 0.05)]
     [0.22, 0.56]
     """
-    z_level = distributions.norm_ppf(0.5 + level / 2)
+    z_level = stats.norm.ppf(0.5 + level / 2)
     ses = [max((h - l) / (2 * z_level), EPS) for l, h in _corners((low - half, low + half), (high - half, high + half))]
     estimates = (estimate - half, estimate + half)
     smallest_abs = 0.0 if estimates[0] <= 0 <= estimates[1] else min(abs(e) for e in estimates)
     z_high = max(abs(e) for e in estimates) / min(ses)
     z_low = smallest_abs / max(ses)
-    return float(2 * distributions.norm_sf(z_high)), float(2 * distributions.norm_sf(z_low))
+    return float(2 * stats.norm.sf(z_high)), float(2 * stats.norm.sf(z_low))
 
 
 def t_test_p(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: int, half_mean: float,
@@ -115,14 +115,14 @@ def t_test_p(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: in
     for m1, m2, s1, s2 in _corners((mean1 - half_mean, mean1 + half_mean), (mean2 - half_mean, mean2 + half_mean),
                                    (sd1 - half_sd, sd1 + half_sd), (sd2 - half_sd, sd2 + half_sd)):
         for equal in (True, False):
-            _, p = distributions.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=equal)
+            p = float(stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=equal).pvalue)
             found["student" if equal else "welch"].append(p)
     return {name: (min(values), max(values)) for name, values in found.items()}
 
 
 def z_of_p(p: float) -> float:
     """The |z| of a two-sided P value."""
-    return float(distributions.norm_isf(p / 2))
+    return float(stats.norm.isf(p / 2))
 
 
 def omnibus_from_pairwise(z_first: float, z_second: float) -> float:
@@ -135,7 +135,7 @@ def omnibus_from_pairwise(z_first: float, z_second: float) -> float:
     0.295
     """
     chi2 = (z_first ** 2 - z_first * z_second + z_second ** 2) / 0.75
-    return float(distributions.chi2_sf(chi2, 2))
+    return float(stats.chi2.sf(chi2, 2))
 
 
 def second_contrast_for_omnibus(z_first: float, omnibus_p: float) -> list[float]:
@@ -145,7 +145,7 @@ def second_contrast_for_omnibus(z_first: float, omnibus_p: float) -> list[float]
     >>> [round(z, 2) for z in second_contrast_for_omnibus(-2.034, 0.048)]
     [-2.22, 0.19]
     """
-    chi2 = float(distributions.chi2_isf(omnibus_p, 2))
+    chi2 = float(stats.chi2.isf(omnibus_p, 2))
     discriminant = z_first ** 2 - 4 * (z_first ** 2 - 0.75 * chi2)
     if discriminant < 0:
         return []
@@ -218,14 +218,14 @@ def implied_primary(covariance: np.ndarray, z_first: float, z_second: float, lev
     >>> round(float(values["omnibus_p"]), 3), round(float(values["third_p"]), 3)
     (0.295, 0.118)
     """
-    z_level = float(distributions.norm_ppf(0.5 + level / 2))
+    z_level = float(stats.norm.ppf(0.5 + level / 2))
     c11, c22, c12 = covariance[..., 0, 0], covariance[..., 1, 1], covariance[..., 0, 1]
     se1, se2 = np.sqrt(c11), np.sqrt(c22)
     e1, e2 = z_first * se1, z_second * se2
     chi2 = (c22 * e1 ** 2 - 2 * c12 * e1 * e2 + c11 * e2 ** 2) / (c11 * c22 - c12 ** 2)
     se3 = np.sqrt(c11 + c22 - 2 * c12)
     e3 = e1 - e2
-    out = {"omnibus_p": distributions.chi2_sf(chi2, 2), "third_p": 2 * distributions.norm_sf(np.abs(e3 / se3))}
+    out = {"omnibus_p": stats.chi2.sf(chi2, 2), "third_p": 2 * stats.norm.sf(np.abs(e3 / se3))}
     for name, estimate, error in (("first", e1, se1), ("second", e2, se2), ("third", e3, se3)):
         out[f"{name}_es"] = estimate / math.sqrt(2)
         out[f"{name}_es_lo"] = (estimate - z_level * error) / math.sqrt(2)

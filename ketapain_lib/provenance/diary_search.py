@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from ..stats import distributions
+from scipy import stats
 
 from ..design import ALPHA, DAY7, DIARY_DAYS, PRIMARY, REPORT_METHOD, TREATMENTS
 from ..stats import crossover, derive, lmm_core, small_sample
@@ -170,7 +170,7 @@ class Reconstruction:
             for comparison, vector in model["contrasts"].items():
                 estimate = float(vector @ core.beta)
                 se = float(np.sqrt(vector @ core.cov_beta @ vector))
-                p = float(2 * distributions.norm_sf(abs(estimate / se)))
+                p = float(2 * stats.norm.sf(abs(estimate / se)))
                 if name == "auc35":
                     stem = PAIR_KEYS[comparison]
                     out[f"auc35_es_{stem}"] = estimate / scale

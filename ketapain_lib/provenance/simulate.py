@@ -59,8 +59,7 @@ from .domains import (draw_adverse_events, assign_sequences, draw_baseline_drugs
 
 def _auc_targets(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each patient's level and target AUCs (day 35 with LOCF, and day 7), treatments in TREATMENTS order."""
-    # SciPy's own paired t test, as when the shipped data were generated (the report itself does without
-    # scipy.stats, which is slow to import: ketapain_lib.stats.distributions)
+    # SciPy's own paired t test, as when the shipped data were generated
     from scipy import stats
 
     quantiles = (np.arange(n) + 0.5) / n

@@ -16,7 +16,9 @@ import pandas as pd
 
 from ..design import CI_LEVEL, DIARY_DAYS, PRIMARY, REFERENCE_TREATMENT
 from .. import formatting as fmt
-from ..stats import derive, distributions
+from scipy import stats
+
+from ..stats import derive
 from ..rawdata.load import Trial
 from ..rawdata.schema import TREATMENT_LABELS, TREATMENTS
 from .figure_style import COLOURS, MARKERS, SMALLEST, STYLE, WIDTH, new_figure as _figure, styled  # noqa: F401
@@ -48,7 +50,7 @@ def to_svg(figure: Figure) -> bytes:
 def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
     clean = values.dropna().astype(float)
     mean = clean.mean()
-    half = distributions.t_ppf(0.5 + CI_LEVEL / 2, len(clean) - 1) * clean.std() / np.sqrt(len(clean)) if len(clean) > 1 else np.nan
+    half = stats.t.ppf(0.5 + CI_LEVEL / 2, len(clean) - 1) * clean.std() / np.sqrt(len(clean)) if len(clean) > 1 else np.nan
     return mean, mean - half, mean + half
 
 
@@ -158,7 +160,7 @@ def residual_qq(fit) -> Figure:
     """Normal Q-Q plot of a crossover fit's conditional residuals, with the Shapiro-Wilk result."""
     residuals = np.sort(np.asarray(fit.resid, dtype=float))
     n = len(residuals)
-    theoretical = distributions.norm_ppf((np.arange(1, n + 1) - 0.375) / (n + 0.25))  # Blom plotting positions
+    theoretical = stats.norm.ppf((np.arange(1, n + 1) - 0.375) / (n + 0.25))  # Blom plotting positions
     figure = _figure(figsize=(WIDTH, 4.2))
     axis = figure.add_subplot()
     axis.scatter(theoretical, residuals, s=16, color="#333333")

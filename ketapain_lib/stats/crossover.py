@@ -37,12 +37,13 @@ Conventions chosen where the paper is silent:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from . import distributions
+from scipy import stats
 
 from .. import formatting as fmt
 from ..rawdata.schema import TREATMENTS
@@ -79,16 +80,25 @@ PAIRS: tuple[tuple[str, str], ...] = (
 )
 #: Confidence level of every interval of the report, and its normal quantile.
 from ..design import ALPHA, CI_LEVEL, Method  # noqa: E402  (defined once)
-_Z = float(distributions.norm_ppf(0.5 + CI_LEVEL / 2))
+_Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
 
 def sidak(p: float | np.ndarray, comparisons: int = 3) -> float | np.ndarray:
-    """Sidak-adjusted P value for ``comparisons`` tests: ``1 - (1 - p) ** comparisons``.
+    """Sidak-adjusted P value of each ``p``, one of a family of ``comparisons`` tests: ``1 - (1 - p) ** comparisons``.
+
+    statsmodels' ``multipletests(method="sidak")`` adjusts a whole family at once; a Sidak-adjusted P depends
+    only on its own P and the size of the family, so each ``p`` is adjusted in a family of ``comparisons``
+    copies of itself (:meth:`CrossoverFit.pairwise` adjusts its family directly).
 
     >>> round(sidak(0.02), 6)
     0.058808
     """
-    adjusted = 1.0 - (1.0 - np.asarray(p, dtype=float)) ** comparisons
+    from statsmodels.stats.multitest import multipletests
+
+    values = np.asarray(p, dtype=float)
+    with np.errstate(divide="ignore"):  # statsmodels' log1p(-p) at p = 1
+        adjusted = np.array([multipletests(np.full(comparisons, value), method="sidak")[1][0]
+                             for value in values.ravel()]).reshape(values.shape)
     return float(adjusted) if adjusted.ndim == 0 else adjusted
 
 
@@ -184,7 +194,7 @@ class CrossoverFit:
             se = np.where(lmm_core.within_patient(self.core, np.eye(len(params))), se, np.nan)
         z = params / se
         return pd.DataFrame({"term": self.kept_names, "estimate": params, "se": se, "z": z,
-                             "p": 2 * distributions.norm_sf(np.abs(z)), "ci_low": params - _Z * se,
+                             "p": 2 * stats.norm.sf(np.abs(z)), "ci_low": params - _Z * se,
                              "ci_high": params + _Z * se})
 
     def _contrast(self, first: str, second: str) -> np.ndarray:
@@ -204,6 +214,8 @@ class CrossoverFit:
         ``es_total_sd*`` in units of the total SD (the alternative); for a
         REML fit also ``df_kr`` and ``p_kr``, the Kenward-Roger t test.
         """
+        from statsmodels.stats.multitest import multipletests
+
         rows = []
         for first, second in self.pairs:
             vector = self._contrast(first, second)
@@ -213,11 +225,11 @@ class CrossoverFit:
             estimate = float(kept @ self.core.beta)
             se = float(np.sqrt(kept @ self.core.cov_beta @ kept)) if self._within(vector)[0] else math.nan
             z = estimate / se
-            p = float(2 * distributions.norm_sf(abs(z)))
+            p = float(2 * stats.norm.sf(abs(z)))
             low, high = estimate - _Z * se, estimate + _Z * se
             scale, total = self.within_difference_sd, self.total_sd
             row = {"comparison": f"{first} vs {second}", "first": first, "second": second,
-                   "estimate": estimate, "se": se, "z": z, "p": p, "p_sidak": float(sidak(p, len(self.pairs))),
+                   "estimate": estimate, "se": se, "z": z, "p": p, "p_sidak": math.nan,
                    "ci_low": low, "ci_high": high, "effect_size": estimate / scale,
                    "es_ci_low": low / scale, "es_ci_high": high / scale, "es_total_sd": estimate / total,
                    "es_total_sd_ci_low": low / total, "es_total_sd_ci_high": high / total}
@@ -226,7 +238,10 @@ class CrossoverFit:
                 kr = small_sample.kenward_roger(self.core, vector)
                 row.update({"df_kr": float(kr.ddf), "p_kr": float(kr.p)})
             rows.append(row)
-        return pd.DataFrame(rows)
+        table = pd.DataFrame(rows)
+        with np.errstate(divide="ignore"):  # statsmodels' log1p(-p) at p = 1
+            table["p_sidak"] = multipletests(table["p"].to_numpy(), method="sidak")[1]
+        return table
 
     def _treatment_rows(self) -> np.ndarray:
         rows = np.zeros((len(self.levels) - 1, len(self.names)))
@@ -378,7 +393,7 @@ def sequence_by_treatment_test(data: pd.DataFrame) -> dict[str, float]:
     full, _, _ = _fit_terms((("treatment", "sequence"),), frame, reml=False)
     df = int(full.rank - reduced.rank)
     statistic = max(0.0, 2 * (float(full.loglik) - float(reduced.loglik)))
-    return {"lr_chi2": statistic, "df": df, "p": float(distributions.chi2_sf(statistic, df))}
+    return {"lr_chi2": statistic, "df": df, "p": float(stats.chi2.sf(statistic, df))}
 
 
 def _fit_terms(terms, data: pd.DataFrame, reml: bool):
@@ -388,3 +403,45 @@ def _fit_terms(terms, data: pd.DataFrame, reml: bool):
     y, X, columns = treatment_design(data, "y", terms, references)
     core = lmm_core.fit_random_intercept(y, X, data["patient_id"].astype(str).to_numpy(), reml=reml)
     return core, columns, X
+
+
+def mixedlm_check(data: pd.DataFrame, model: ModelName = "paper", method: Method = "ML") -> pd.DataFrame:
+    """The model of :func:`fit_with_normality_check`, fitted again by statsmodels' ``MixedLM``: an independent check.
+
+    statsmodels fits the same design (the estimable columns of the library's, same response, same
+    transform) with a random intercept per patient, by ``method``, with its own optimiser (BFGS). One row per
+    fixed effect: ``term`` (the design's column name), ``label`` (as a reader names it), ``estimate`` (the library's), ``estimate_statsmodels``, ``estimate_difference``,
+    ``se`` (the library's), ``se_statsmodels``, ``se_difference`` and ``se_statsmodels_fixed_block``.
+
+    The estimates agree to the optimisers' tolerance (``tests/test_statsmodels_path.py``: 1e-6 of the largest).
+    The standard errors need not: the library's, as lme4's and Stata's ``mixed``, are
+    ``sqrt(diag((X' V^-1 X)^-1))`` at the estimated variances, which treats the variances as known;
+    statsmodels inverts its full observed Hessian, fixed effects and variance parameters together. When
+    each patient has every period the two blocks are orthogonal and the SEs agree; when periods are missing
+    the cross-derivatives of the log-likelihood in the fixed effects and the variances are not zero, and
+    statsmodels' SEs differ. ``se_statsmodels_fixed_block`` inverts the fixed-effect block of statsmodels'
+    own Hessian alone: it gives back the library's SE, which is the explanation of the difference.
+    """
+    import statsmodels.api as sm
+
+    fit = fit_with_normality_check(data, model, method)
+    kept = list(fit.core.kept)
+    exog = pd.DataFrame(fit.X[:, kept], columns=fit.kept_names)
+    mixed = sm.MixedLM(fit.data["y"].to_numpy(dtype=float), exog,
+                       groups=fit.data["patient_id"].astype(str).to_numpy())
+    with warnings.catch_warnings():
+        # BFGS reports that it did not reach a gradient of 1e-12, which is at machine precision
+        warnings.simplefilter("ignore")
+        result = mixed.fit(reml=(method == "REML"), method=["bfgs"], gtol=1e-12, maxiter=2000)
+        hessian, _ = mixed.hessian(result.params_object)
+    p = len(kept)
+    try:  # statsmodels' covariance is inv(-hessian); its fixed-effect block alone
+        fixed_block = np.linalg.inv(-hessian[:p, :p])
+    except np.linalg.LinAlgError:
+        fixed_block = np.full((p, p), np.nan)
+    estimate_sm, se_sm = result.fe_params.to_numpy(), np.asarray(result.bse_fe)
+    labels = [readable_term(fit.columns[i].name, fit.columns[i]) for i in kept]
+    return pd.DataFrame({"term": fit.kept_names, "label": labels, "estimate": fit.core.beta, "estimate_statsmodels": estimate_sm,
+                         "estimate_difference": estimate_sm - fit.core.beta, "se": fit.core.se,
+                         "se_statsmodels": se_sm, "se_difference": se_sm - fit.core.se,
+                         "se_statsmodels_fixed_block": np.sqrt(np.diag(fixed_block))})

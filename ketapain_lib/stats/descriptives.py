@@ -8,10 +8,11 @@ sorted. Tests that are not sums (Shapiro-Wilk, t tests) see their input sorted.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
-from . import distributions
+from scipy import stats
 
 from ..design import ALPHA
 from ..formatting import fixed
@@ -46,13 +47,23 @@ def _clean(values) -> np.ndarray:
 
 
 def shapiro_wilk(values) -> tuple[float, float]:
-    """Shapiro-Wilk W and P (the paper's normality rule; :func:`ketapain_lib.stats.distributions.shapiro`).
+    """Shapiro-Wilk W and P (the paper's normality rule), by ``scipy.stats.shapiro``.
+
+    SciPy ports Royston's algorithm AS R94, as R's ``shapiro.test`` computes it, with single-precision
+    constants: its W and P differ from R's below 1e-6 (``tests/test_distributions.py`` checks it against R).
+    Values that are all equal give (1, 1), and more than 5,000 values an extrapolated P (R refuses them),
+    without SciPy's warnings.
 
     >>> round(shapiro_wilk([1.0, 2.0, 3.0, 4.0, 10.0])[0], 3)
     0.836
     """
-    w, p = distributions.shapiro(np.asarray(values, dtype=float))
-    return float(w), float(p)
+    values = np.sort(np.ravel(np.asarray(values, dtype=float)))  # SciPy's last digits depend on the order
+    if len(values) < 3:
+        raise ValueError(f"the Shapiro-Wilk test needs at least 3 values, not {len(values)}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # range zero; more than 5,000 values
+        result = stats.shapiro(values)
+    return float(result.statistic), float(result.pvalue)
 
 
 def describe(values, alpha: float = ALPHA, decimals: int = 0) -> dict[str, object]:
@@ -95,8 +106,9 @@ def compare_groups(values: pd.Series, group: pd.Series) -> dict[str, float]:
         t = p = p_welch = float("nan")
         note = "a group has fewer than two patients with a value: no t test"
     else:
-        t, p = distributions.ttest_ind(first, second, equal_var=True)
-        p_welch = distributions.ttest_ind(first, second, equal_var=False)[1]
+        student = stats.ttest_ind(first, second, equal_var=True)
+        t, p = float(student.statistic), float(student.pvalue)
+        p_welch = float(stats.ttest_ind(first, second, equal_var=False).pvalue)
     return {"n_first": len(first), "mean_first": exact_mean(first), "sd_first": exact_sd(first),
             "n_second": len(second), "mean_second": exact_mean(second), "sd_second": exact_sd(second),
             "difference": exact_mean(first) - exact_mean(second), "t": t, "p": p, "p_welch": p_welch,

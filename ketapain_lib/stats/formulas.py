@@ -53,10 +53,13 @@ def _factor_name(factor: str, reference) -> str:
     return f"C({factor})" if reference is None else f"C({factor}, Treatment({reference!r}))"
 
 
-def treatment_design(data: pd.DataFrame, outcome: str, terms: Sequence[tuple[str, ...]],
+def treatment_design(data: pd.DataFrame, outcome: str | None, terms: Sequence[tuple[str, ...]],
                      references: Mapping[str, object] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, list[Column]]:
+                     ) -> tuple[np.ndarray | None, np.ndarray, list[Column]]:
     """``y``, ``X`` and the columns of an intercept plus ``terms`` in treatment coding, from the data.
+
+    The one way the library builds a design matrix (the models' fits, the power of the achieved design).
+    ``outcome`` None builds the design alone (``y`` None).
 
     Each term is one factor (a column of ``data``) or two (both factors' columns, then their products,
     patsy's ``a * b``). A factor's levels are :func:`factor_levels`, the first (``references[factor]`` when
@@ -85,7 +88,7 @@ def treatment_design(data: pd.DataFrame, outcome: str, terms: Sequence[tuple[str
                     columns.append(Column(first.factors + second.factors, first.levels + second.levels,
                                           f"{first.name}:{second.name}"))
                     values.append(a * b)
-    y = pd.to_numeric(data[outcome], errors="raise").to_numpy(dtype=float)
+    y = None if outcome is None else pd.to_numeric(data[outcome], errors="raise").to_numpy(dtype=float)
     return y, np.column_stack(values), columns
 
 

@@ -59,14 +59,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from . import distributions
+from scipy import stats
 
 from ..design import CI_LEVEL
 from .crossover import FORMULAS, MODEL_TERMS, model_frame, no_carryover_label
 from .formulas import treatment_design
 from .glmm_likelihood import _SIGMA_MAX, _chol_solve, _cholesky, _inverse_pd, _Problem, _solve
 
-_Z = float(distributions.norm_ppf(0.5 + CI_LEVEL / 2))
+_Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
 SINGULAR_NOTE = "singular fit: the patient variance is estimated at zero"
 #: An interior optimum with sigma below this is treated as the boundary (lme4's isSingular uses 1e-4 on theta).
@@ -112,7 +112,7 @@ class LogitMixedFit:
         se = np.sqrt(np.diag(self.cov))
         z = self.params / se
         return pd.DataFrame({"term": self.names, "estimate": self.params, "se": se, "z": z,
-                             "p": 2 * distributions.norm_sf(np.abs(z)), "odds_ratio": np.exp(self.params),
+                             "p": 2 * stats.norm.sf(np.abs(z)), "odds_ratio": np.exp(self.params),
                              "or_ci_low": np.exp(self.params - _Z * se),
                              "or_ci_high": np.exp(self.params + _Z * se)})
 
@@ -123,7 +123,7 @@ class LogitMixedFit:
         cov = [[float(self.cov[i, j]) for j in index] for i in index]
         solved = _solve(cov, beta)
         chi2 = math.fsum(b * s for b, s in zip(beta, solved)) if solved is not None else float("nan")
-        return {"chi2": chi2, "df": len(index), "p": float(distributions.chi2_sf(chi2, len(index)))}
+        return {"chi2": chi2, "df": len(index), "p": float(stats.chi2.sf(chi2, len(index)))}
 
     def to_frame(self) -> pd.DataFrame:
         """One-row summary: omnibus test, patient variance, log-likelihood, notes."""

@@ -20,10 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from . import distributions
+from scipy import stats
 
 from ..design import ALPHA, REFERENCE_TREATMENT
 from ..rawdata.schema import TREATMENTS
+from .formulas import treatment_design
 
 SIMULATIONS = 4000
 CHUNKS = 8
@@ -62,14 +63,15 @@ def design_matrix(design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     2,000 patients they would be a 6,000 x 2,000 matrix.
     """
     codes = pd.factorize(design["patient_id"].astype(str), sort=False)[0]  # order of appearance: not the ids
-    treatment = pd.Categorical(design["treatment"].astype(str), categories=list(TREATMENTS)).codes
     carried = set(design["carryover"].astype(str))
     # carry-over levels as coded (design.CARRYOVER_CODING): "none" is the reference
     carry_levels = [t for t in TREATMENTS if t in carried]
-    carry = pd.Categorical(design["carryover"].astype(str), categories=["none", *carry_levels]).codes
-    columns = [treatment == k for k in range(1, len(TREATMENTS))] + \
-              [carry == k for k in range(1, len(carry_levels) + 1)]
-    return np.column_stack(columns).astype(float), codes
+    factors = pd.DataFrame({
+        "treatment": pd.Categorical(design["treatment"].astype(str), categories=list(TREATMENTS)),
+        "carryover": pd.Categorical(design["carryover"].astype(str), categories=["none", *carry_levels])})
+    _, X, _ = treatment_design(factors, None, (("treatment",), ("carryover",)),
+                               {"treatment": TREATMENTS[0], "carryover": "none"})
+    return np.ascontiguousarray(X[:, 1:]), codes  # the intercept is absorbed with the patients
 
 
 def _within_gram(design: pd.DataFrame) -> tuple[float, int]:
@@ -93,14 +95,33 @@ def exact_power(design: pd.DataFrame, deltas, sd_residual: float, alpha: float =
     0.05
     """
     g, df = _within_gram(canonical_design(design))
-    return _two_sided(np.asarray(deltas, dtype=float) / (sd_residual * np.sqrt(g)), df, alpha)
+    return two_sided_t_power(np.asarray(deltas, dtype=float) / (sd_residual * np.sqrt(g)), df, alpha)
 
 
-def _two_sided(noncentrality, df: int, alpha: float):
-    """P(|T| > t_crit) for T ~ noncentral t(df, noncentrality)."""
-    critical = distributions.t_ppf(1 - alpha / 2, df)
-    # the lower tail as the upper tail of -T: SciPy's nct.cdf(-c) returns NaN for noncentralities above ~8
-    return distributions.nct_sf(critical, df, noncentrality) + distributions.nct_sf(critical, df, -np.asarray(noncentrality))
+def two_sided_t_power(noncentrality, df: float, alpha: float = ALPHA):
+    """P(|T| > t_crit) for T ~ noncentral t(``df``, ``noncentrality``): the power of a two-sided t test at
+    level ``alpha``, by statsmodels' ``TTestPower`` (``effect_size=noncentrality, nobs=1, df=df``).
+
+    statsmodels takes the lower tail from SciPy's noncentral t CDF, which is NaN beyond a noncentrality of
+    about 7.6 at small ``df`` (the report's power curve stays below 7; a reader's design may not): there the
+    same sum is computed with the lower tail as the upper tail of -T (``scipy.stats.nct.sf``).
+
+    >>> round(float(two_sided_t_power(2.0, 9, 0.05)), 4)   # power.t.test(n = 10, delta = 2 / sqrt(10),
+    0.4313
+    >>> # type = "paired", strict = TRUE) in R
+    """
+    from statsmodels.stats.power import TTestPower
+
+    noncentrality = np.asarray(noncentrality, dtype=float)
+    value = np.asarray(TTestPower().power(effect_size=noncentrality, nobs=1, alpha=alpha, df=df,
+                                          alternative="two-sided"), dtype=float)
+    undefined = np.isnan(value) & ~np.isnan(noncentrality)
+    if undefined.any():
+        critical = stats.t.isf(alpha / 2, df)
+        with np.errstate(over="ignore"):
+            upper_tails = stats.nct.sf(critical, df, noncentrality) + stats.nct.sf(critical, df, -noncentrality)
+        value = np.where(undefined, upper_tails, value)
+    return value[()]
 
 
 def _chunk(covariates: np.ndarray, patient_codes: np.ndarray, effects: np.ndarray, sd_patient: float,
@@ -119,7 +140,7 @@ def _chunk(covariates: np.ndarray, patient_codes: np.ndarray, effects: np.ndarra
     df = n_obs - n_patients - np.linalg.matrix_rank(covariates)
     sigma2 = (residuals**2).sum(axis=0) / df
     t = beta[0] / np.sqrt(sigma2 * gram_inverse[0, 0])  # column 0: ketamine vs placebo
-    return int((np.abs(t) > distributions.t_ppf(1 - alpha / 2, df)).sum())
+    return int((np.abs(t) > stats.t.ppf(1 - alpha / 2, df)).sum())
 
 
 def _within(values: np.ndarray, patient_codes: np.ndarray, n_patients: int) -> np.ndarray:
@@ -181,7 +202,7 @@ def detectable_difference(design: pd.DataFrame, sd_residual: float, power: float
     scale = sd_residual * np.sqrt(g)
 
     def shortfall(noncentrality: float) -> float:
-        return float(_two_sided(noncentrality, df, alpha)) - power
+        return float(two_sided_t_power(noncentrality, df, alpha)) - power
 
     upper = 1.0
     while shortfall(upper) < 0:  # power grows with the noncentrality: bracket the root by doubling

@@ -28,7 +28,7 @@ from dataclasses import astuple
 
 import numpy as np
 import pandas as pd
-from . import distributions
+from scipy import stats
 
 from . import derive
 from . import crossover as models
@@ -118,9 +118,9 @@ def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> d
         df_observed = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - gamma)
         df = 1 / (1 / df_old + 1 / df_observed)
     se = float(np.sqrt(total))
-    t = distributions.t_ppf(0.5 + models.CI_LEVEL / 2, df)
+    t = stats.t.ppf(0.5 + models.CI_LEVEL / 2, df)
     return {"estimate": mean, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se,
-            "p": float(2 * distributions.t_sf(abs(mean / se), df)), "df": float(df),
+            "p": float(2 * stats.t.sf(abs(mean / se), df)), "df": float(df),
             "fraction_missing_information": float((1 + 1 / m) * between / total) if total > 0 else 0.0}
 
 

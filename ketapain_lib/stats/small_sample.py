@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from . import distributions
+from scipy import stats
 
 from .lmm_core import RandomInterceptFit, _profile, _tri_inv, _wsum, within_patient
 
@@ -55,7 +55,7 @@ def wald_chi2(fit: RandomInterceptFit, L) -> dict[str, float]:
     kept = _contrast(fit, L, variances=False)[0]
     est = kept @ fit.beta
     chi2 = float(est @ np.linalg.solve(kept @ fit.cov_beta @ kept.T, est))
-    return {"chi2": chi2, "df": len(kept), "p": float(distributions.chi2_sf(chi2, len(kept)))}
+    return {"chi2": chi2, "df": len(kept), "p": float(stats.chi2.sf(chi2, len(kept)))}
 
 
 def _within_test(fit: RandomInterceptFit, kept: np.ndarray, method: str) -> ContrastTest:
@@ -135,7 +135,7 @@ def satterthwaite_df(fit: RandomInterceptFit, L) -> ContrastTest:
 
 def _result(est, se, F, ndf, ddf, method) -> ContrastTest:
     t = float(est[0] / se[0]) if ndf == 1 else math.nan
-    p = float(2 * distributions.t_sf(abs(t), ddf)) if ndf == 1 else float(distributions.f_sf(F, ndf, ddf))
+    p = float(2 * stats.t.sf(abs(t), ddf)) if ndf == 1 else float(stats.f.sf(F, ndf, ddf))
     return ContrastTest(estimate=est, se=se, F=F, t=t, ndf=ndf, ddf=ddf, p=p, method=method)
 
 
