@@ -219,6 +219,7 @@ def test_every_pinned_analysis_and_test_package_is_used():
             f"{package} is pinned but unused"
 
 
+@pytest.mark.slow
 def test_environment_table_lists_the_direct_requirements_at_their_locked_versions():
     from ketapain_lib.report.tables import environment_table
 
