@@ -3,6 +3,7 @@ page's paragraph about the whole-report PDF follows the file (a link only when t
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,6 +12,13 @@ import pytest
 from ketapain_lib.design import PERIODS, SEQUENCES
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT / "scripts"))
+from test_book import build, chromium  # noqa: E402, F401  (a function and a fixture)
+from browser import Browser  # noqa: E402
+
+SHOTS = ROOT / "_build" / "screenshots"
+DESKTOP, PHONE = 1366, 390
 
 
 # --------------------------------------------------------------------------- Figure 1: caption, alt text, prose
@@ -102,3 +110,82 @@ def test_the_first_pages_source_shows_the_command_not_a_link():
     intro = (ROOT / "intro.md").read_text(encoding="utf-8")
     paragraph = re.search(r'<p class="ketapain-pdf">.*?</p>', intro, re.S).group(0)
     assert "href" not in paragraph and sphinx_ext.PDF_COMMAND in paragraph.replace("\n", " ")
+
+
+# --------------------------------------------------------------------------- the synthetic footer beside Figure 1
+
+def test_the_synthetic_footer_overlaps_no_part_of_any_figure():
+    """The footer's strip lies under each figure's drawing (Figure 1's lowest box and legend included), inside
+    the figure: its words and the drawing's never share a pixel."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from ketapain_lib.rawdata.load import load_trial
+    from ketapain_lib.report.registry import FOOTER_ID, OUTPUTS, stamped
+    from ketapain_lib.report.results import Results
+
+    results = Results(load_trial(), cached=False)
+    checked = []
+    for name, entry in OUTPUTS.items():
+        if entry.kind != "figure":
+            continue
+        figure = stamped(results, entry.make(results))
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        footers = [text for text in figure.texts if text.get_gid() == FOOTER_ID]
+        assert len(footers) == 1, name
+        footer = footers[0].get_window_extent(renderer)
+        assert 0 <= footer.x0 and footer.x1 <= figure.bbox.x1 and 0 <= footer.y0, name
+        drawn = [axes.get_tightbbox(renderer) for axes in figure.axes if axes.get_visible()]
+        drawn += [artist.get_window_extent(renderer) for artist in (*figure.legends, *figure.texts)
+                  if artist.get_gid() != FOOTER_ID]
+        assert drawn, name
+        assert all(box.y0 >= footer.y1 for box in drawn), name  # y grows upwards: everything above the footer
+        checked.append(name)
+    assert "figure1_flow" in checked
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("gaps")
+    build(out)
+    return out / "_build" / "html"
+
+
+#: Figure 1 as a reader sees it: the image's box, the SVG's own size, and what the page says beside it.
+FIGURE1 = """(() => {
+  const figure = document.querySelector('figure#figure1_flow');
+  const img = figure.querySelector('img');
+  const box = img.getBoundingClientRect();
+  const svg = atob(img.src.split(',')[1]);
+  const view = svg.match(/viewBox="0 0 ([\\d.]+) ([\\d.]+)"/);
+  return {left: box.left, right: box.right, width: box.width, height: box.height, viewport: window.innerWidth,
+          ratio: parseFloat(view[2]) / parseFloat(view[1]), footer: svg.includes('ketapain-synthetic-footer'),
+          alt: img.alt, caption: figure.querySelector('figcaption').textContent.replace(/\\s+/g, ' ').trim(),
+          prose: document.querySelector('article').textContent.replace(/\\s+/g, ' ')};
+})()"""
+
+
+@pytest.mark.slow
+def test_figure1_reads_whole_with_its_footer_on_a_desktop_and_a_phone(built, chromium):
+    """Figure 1 at 1366 and 390 px: inside the viewport, not cropped or stretched (the shown box keeps the SVG's
+    proportions, footer strip included), its caption and alt text the registry's, and the chapter's sentence on
+    its sources with the counts glued. Screenshots: gaps_figure1_flow_1366px.png, gaps_figure1_flow_390px.png."""
+    from ketapain_lib.rawdata.load import load_trial
+    from ketapain_lib.report import prose
+    from ketapain_lib.report.registry import OUTPUTS
+    from ketapain_lib.report.results import Results
+
+    entry = OUTPUTS["figure1_flow"]
+    values = prose.VALUES["02_population"](Results(load_trial(), cached=False))
+    with Browser(chromium) as browser:
+        for width in (DESKTOP, PHONE):
+            browser.open((built / "chapters" / "02_population.html").as_uri(), width=width)
+            seen = browser.evaluate(FIGURE1)
+            assert seen["left"] >= 0 and seen["right"] <= seen["viewport"], width
+            assert seen["height"] == pytest.approx(seen["width"] * seen["ratio"], rel=0.01), width
+            assert seen["footer"] and seen["alt"] == entry.alt
+            assert seen["caption"] == f"{entry.number}. {entry.caption}"
+            assert values["flow_sources"] in seen["prose"]
+            assert f"Of {values['n_screened']} people screened" in seen["prose"]
+            browser.screenshot(SHOTS / f"gaps_figure1_flow_{width}px.png", selector="#figure1_flow")

@@ -120,10 +120,9 @@ AUDIT_NOTE = ("Consistent: some dataset of the trial's shape prints these number
 
 #: Figure 1's caption and text alternative: what the CONSORT crossover flow (:mod:`~ketapain_lib.report.flow`)
 #: draws, with the design's counts; the data's counts are in the drawing and in the chapter's glued prose.
-FLOW_CAPTION = (f"Flow of participants through the crossover trial, after the CONSORT extension for randomised "
-                f"crossover trials: screening, randomization to the {len(SEQUENCES)} sequences of treatments, each "
-                f"sequence through its {len(PERIODS)} periods with the treatment given and the patients infused, "
-                "the washout between periods, the discontinuations in the period they happened, and the patients "
+FLOW_CAPTION = (f"Flow of participants, after the CONSORT extension for randomised crossover trials: screening, "
+                f"randomization to the {len(SEQUENCES)} sequences, each sequence's {len(PERIODS)} periods "
+                "(treatment, patients infused, discontinuations) with the washout between them, and the patients "
                 "analysed; every count from the raw data.")
 FLOW_ALT = (f"Flow diagram. At the top, the patients screened and those not randomized with their reasons, then "
             f"the patients randomized. Below, one column per sequence ({len(SEQUENCES)} columns), headed by the "
@@ -409,7 +408,7 @@ def figure_bytes(results, name: str, suffix: str) -> bytes:
     those of a new drawing (a test checks it), at a fraction of the cost.
     """
     if not results.cached:
-        return FIGURE_FORMATS[suffix](_stamped(results, OUTPUTS[name].make(results)))
+        return FIGURE_FORMATS[suffix](stamped(results, OUTPUTS[name].make(results)))
     return cache.memoize(f"figures/{name}.{suffix}", results.key,
                          lambda: FIGURE_FORMATS[suffix](_held_figure(results, name)))
 
@@ -423,7 +422,7 @@ FOOTER_ID = "ketapain-synthetic-footer"
 FOOTER_INCHES = 0.22
 
 
-def _stamped(results, figure):
+def stamped(results, figure):
     """``figure`` with :data:`SYNTHETIC_FOOTER` in a strip added under it when the data are synthetic: the
     pages and the export show the same drawing, so a figure copied out of either still says what it shows."""
     if not results.trial.is_synthetic:
@@ -446,7 +445,7 @@ def _held_figure(results, name: str):
     if any(key != results.key for key, _ in _HELD):
         _HELD.clear()  # one results at a time: a long session switching data keeps only the latest drawings
     if (results.key, name) not in _HELD:
-        _HELD[(results.key, name)] = _stamped(results, OUTPUTS[name].make(results))
+        _HELD[(results.key, name)] = stamped(results, OUTPUTS[name].make(results))
     return _HELD[(results.key, name)]
 
 
