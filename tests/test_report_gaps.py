@@ -162,7 +162,7 @@ FIGURE1 = """(() => {
   return {left: box.left, right: box.right, width: box.width, height: box.height, viewport: window.innerWidth,
           ratio: parseFloat(view[2]) / parseFloat(view[1]), footer: svg.includes('ketapain-synthetic-footer'),
           alt: img.alt, caption: figure.querySelector('figcaption').textContent.replace(/\\s+/g, ' ').trim(),
-          prose: document.querySelector('article').textContent.replace(/\\s+/g, ' ')};
+          prose: document.querySelector('article').textContent.replace(/\\s+/g, ' ').replace(/\u2019/g, "'")};
 })()"""
 
 

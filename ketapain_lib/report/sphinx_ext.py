@@ -20,6 +20,9 @@
   inputs; when the hash differs from the one stamped after the last build, it
   empties the execution cache and marks every page outdated, so everything is
   executed and rendered again. An unchanged rebuild executes nothing.
+* **The PDF's link.** The first page links to the whole-report PDF only when a copy printed from this build's
+  inputs lies beside it (``scripts/make_pdf.py`` puts it there); otherwise it names the command that makes it,
+  so the link is never broken.
 """
 from __future__ import annotations
 
