@@ -17,6 +17,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ketapain_lib.report.sphinx_ext import PDF_NAME, pdf_is_current, show_pdf_link  # noqa: E402
 
 
 def main() -> int:
@@ -24,7 +27,7 @@ def main() -> int:
     parser.add_argument("--path-output", type=Path, default=ROOT,
                         help="the folder holding _build (jupyter-book's --path-output): its execution cache is reused")
     output = parser.parse_args().path_output.resolve()
-    OUT = output / "_build" / "pdf" / "ketapain_report.pdf"  # noqa: N806 (the one output path)
+    OUT = output / "_build" / "pdf" / PDF_NAME  # noqa: N806 (the one output path)
     chromium = shutil.which("chromium")
     if chromium is None:
         print("make_pdf: Debian's chromium is needed (apt-get install chromium)")
@@ -56,6 +59,9 @@ def main() -> int:
         stamp = output / "_build" / ".jupyter_cache" / "ketapain_inputs.sha256"
         if stamp.is_file():
             shutil.copyfile(stamp, html / f"{OUT.stem}.sha256")
+        # the first page now links to the copy (the build shows the command that makes it while there is none)
+        show_pdf_link(html / f"{root}.html", pdf_is_current(html, stamp.read_text(encoding="utf-8")
+                                                            if stamp.is_file() else None))
     print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KiB) and its copy in {html}")
     return 0
 

@@ -380,8 +380,22 @@ def test_summary_carries_the_bibtex_and_the_bibliography_names_the_authors(built
 @pytest.mark.slow
 def test_the_pdf_is_linked_from_the_first_page_and_the_link_resolves(built, chromium):
     """scripts/make_pdf.py prints the report and places it beside the first page, which links to it; the HTML
-    build drops a copy printed from other inputs. Screenshot: look_intro_pdf_link_1366px.png."""
+    build drops a copy printed from other inputs, and the page then states the command instead of a broken link.
+    Screenshots: look_intro_pdf_link_1366px.png, look_intro_pdf_command_1366px.png."""
+    from ketapain_lib.report.sphinx_ext import PDF_COMMAND
+
     out = built.parent.parent
+
+    def without_pdf(shot: str) -> None:
+        intro = (built / "intro.html").read_text(encoding="utf-8")
+        assert "ketapain-pdf-link" not in intro and not (built / "ketapain_report.pdf").exists()
+        with Browser(chromium) as browser:
+            browser.open((built / "intro.html").as_uri(), width=DESKTOP)
+            assert browser.evaluate("document.querySelector('p.ketapain-pdf code').textContent") == PDF_COMMAND
+            assert browser.evaluate("document.querySelectorAll('p.ketapain-pdf a').length") == 0
+            browser.screenshot(SHOTS / shot, selector="p.ketapain-pdf")
+
+    without_pdf("look_intro_pdf_command_1366px.png")  # a plain build: the command, no link
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_pdf.py"), "--path-output", str(out)],
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -397,6 +411,7 @@ def test_the_pdf_is_linked_from_the_first_page_and_the_link_resolves(built, chro
     stamp.write_text("another build\n", encoding="utf-8")
     build(out)  # an unchanged rebuild: the stamp no longer matches, so the copy goes
     assert not pdf.exists()
+    without_pdf("look_intro_pdf_stale_1366px.png")
 
 
 @pytest.mark.slow

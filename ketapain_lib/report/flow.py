@@ -29,6 +29,17 @@ LINE = SMALLEST * 1.3  # the height of a line of type (points)
 MARGIN, GAP, SIDE = 4.0, 4.0, 118.0  # page margin, gap between sequence columns, width of the left boxes
 
 
+#: The tables of the raw data the diagram is drawn from, each with what it gives the diagram (in the reader's
+#: words: the Population chapter states them; a test draws the diagram from these tables alone).
+SOURCES = {
+    "screening": "the screening log (the patients screened, and why some were not randomized)",
+    "randomization": "the randomization list (each patient's sequence)",
+    "infusions": "the infusion records (the patients infused in each period, and the days between infusions)",
+    "disposition": "the disposition records (who discontinued, in which period and why)",
+    "diary": "the pain diaries (who has a primary endpoint, and so is analysed with each treatment)",
+}
+
+
 def flow_counts_by_sequence(trial: Trial) -> dict:
     """The counts of the diagram, from the raw data.
 

@@ -100,7 +100,17 @@ def population(r: Mapping) -> Values:
             "n_not_randomized": counts["not_randomized"],
             "completion": completion(derive.discontinuations(r.trial.disposition, r.trial.infusions),
                                      counts["randomized"]), "preinfusion_p": fmt.p_equals(p),
-            "preinfusion_verdict": verdict(p, "differed between", "were comparable across")}
+            "preinfusion_verdict": verdict(p, "differed between", "were comparable across"),
+            "flow_sources": flow_sources(),
+            "population_disagreements": chapter_disagreements(r, "02_population")}
+
+
+def flow_sources() -> str:
+    """The raw tables Figure 1 is drawn from, each with what it gives the diagram, in words."""
+    from .flow import SOURCES
+
+    *first, last = SOURCES.values()
+    return f"{', '.join(first)} and {last}"
 
 
 def completion(left, n_randomized: int) -> str:
@@ -270,6 +280,7 @@ def safety(r: Mapping) -> Values:
            for treatment in TREATMENTS},
         "glmm_p": fmt.p_equals(model["omnibus_p"]),
         "glmm_verdict": verdict(model["omnibus_p"], "differs", "does not differ significantly"),
+        "safety_disagreements": chapter_disagreements(r, "05_safety"),
     }
 
 
@@ -472,7 +483,9 @@ def audit(r: Mapping) -> Values:
                       **{f"n_changed_{name}": int(files.get(f"{name}.csv", 0)) for name in
                          ("diary", "infusions", "questionnaires")},
                       "unmet_numbers": _described(report, "unmet")}
-    return {**reconstruction, "n_checks": len(table), **{f"n_{v}": int(counts.get(v, 0)) for v in ("consistent", "inconsistent",
+    from ..provenance.audit_structure import N
+
+    return {**reconstruction, "n_audit_patients": N, "n_checks": len(table), **{f"n_{v}": int(counts.get(v, 0)) for v in ("consistent", "inconsistent",
                                                                                "undetermined")},
             "inconsistencies": "; ".join(f"{check} - {detail}" for check, detail in
                                          zip(found["check"], found["detail"])) or "none"}

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from .. import formatting as fmt
-from ..design import (CI_LEVEL, FIGURE4_WINDOWS, PRIMARY, REPORT_METHOD, RESPONSE_THRESHOLD, SMALL_SAMPLE_METHOD,
-                      TREATMENT_LABELS)
+from ..design import (CI_LEVEL, FIGURE4_WINDOWS, PERIODS, PRIMARY, REPORT_METHOD, RESPONSE_THRESHOLD, SEQUENCES,
+                      SMALL_SAMPLE_METHOD, TREATMENT_LABELS)
 from ..stats.crossover import PAIRS
 from . import cache, figures, tables, views
 from ..provenance import audit, replay
@@ -118,6 +118,21 @@ AUDIT_NOTE = ("Consistent: some dataset of the trial's shape prints these number
               "the stated reading; undetermined: the paper alone cannot decide.")
 
 
+#: Figure 1's caption and text alternative: what the CONSORT crossover flow (:mod:`~ketapain_lib.report.flow`)
+#: draws, with the design's counts; the data's counts are in the drawing and in the chapter's glued prose.
+FLOW_CAPTION = (f"Flow of participants, after the CONSORT extension for randomised crossover trials: screening, "
+                f"randomization to the {len(SEQUENCES)} sequences, each sequence's {len(PERIODS)} periods "
+                "(treatment, patients infused, discontinuations) with the washout between them, and the patients "
+                "analysed; every count from the raw data.")
+FLOW_ALT = (f"Flow diagram. At the top, the patients screened and those not randomized with their reasons, then "
+            f"the patients randomized. Below, one column per sequence ({len(SEQUENCES)} columns), headed by the "
+            f"sequence's order of treatments and its patients; down each column one box per period "
+            f"({len(PERIODS)} periods) with the treatment's letter, the patients infused and any who left, a band "
+            "for the washout between periods and for the discontinuations with their reasons, the patients "
+            "analysed in each sequence, and at the bottom the patients analysed by treatment and the letters' "
+            "key. Every count is computed from the raw data.")
+
+
 def _table1_sources(shown: pd.DataFrame) -> tuple[tuple[str, tuple[int, ...]], ...]:
     assumed, calibrated = views.table1_sources(shown)
     assumptions = OUTPUTS["generator_assumptions"].number
@@ -169,9 +184,8 @@ _ENTRIES: tuple[Output, ...] = (
            precision={"difference": 0, "sd": 0, "correlation": 1, "alpha": 2, "power": 2,
                       "sd_implied_by_published_n": 1}),
     # ---- population
-    Output("figure1_flow", "Figure 1", "02_population", "Flow of participants, computed from the raw data.",
-           lambda r: figures.flow_diagram(r.trial),
-           alt="Flow diagram from screening to randomization, allocation in each period and analysis, with counts."),
+    Output("figure1_flow", "Figure 1", "02_population", FLOW_CAPTION, lambda r: figures.flow_diagram(r.trial),
+           alt=FLOW_ALT),
     Output("table1_characteristics", "Table 1", "02_population", "Characteristics of the patients at inclusion.",
            lambda r: tables.table1(r.trial), published=views.table1_published, synthetic_rows=_table1_sources,
            layout=Layout(stub="characteristic", group="group", labels=(("characteristic", ""),))),
@@ -394,7 +408,7 @@ def figure_bytes(results, name: str, suffix: str) -> bytes:
     those of a new drawing (a test checks it), at a fraction of the cost.
     """
     if not results.cached:
-        return FIGURE_FORMATS[suffix](_stamped(results, OUTPUTS[name].make(results)))
+        return FIGURE_FORMATS[suffix](stamped(results, OUTPUTS[name].make(results)))
     return cache.memoize(f"figures/{name}.{suffix}", results.key,
                          lambda: FIGURE_FORMATS[suffix](_held_figure(results, name)))
 
@@ -408,7 +422,7 @@ FOOTER_ID = "ketapain-synthetic-footer"
 FOOTER_INCHES = 0.22
 
 
-def _stamped(results, figure):
+def stamped(results, figure):
     """``figure`` with :data:`SYNTHETIC_FOOTER` in a strip added under it when the data are synthetic: the
     pages and the export show the same drawing, so a figure copied out of either still says what it shows."""
     if not results.trial.is_synthetic:
@@ -431,7 +445,7 @@ def _held_figure(results, name: str):
     if any(key != results.key for key, _ in _HELD):
         _HELD.clear()  # one results at a time: a long session switching data keeps only the latest drawings
     if (results.key, name) not in _HELD:
-        _HELD[(results.key, name)] = _stamped(results, OUTPUTS[name].make(results))
+        _HELD[(results.key, name)] = stamped(results, OUTPUTS[name].make(results))
     return _HELD[(results.key, name)]
 
 

@@ -20,11 +20,15 @@
   inputs; when the hash differs from the one stamped after the last build, it
   empties the execution cache and marks every page outdated, so everything is
   executed and rendered again. An unchanged rebuild executes nothing.
+* **The PDF's link.** The first page links to the whole-report PDF only when a copy printed from this build's
+  inputs lies beside it (``scripts/make_pdf.py`` puts it there); otherwise it names the command that makes it,
+  so the link is never broken.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sys
 import time
@@ -347,6 +351,53 @@ def _drop_stale_pdf(app, exception) -> None:
         stamp.unlink(missing_ok=True)
 
 
+#: The first page's paragraph about the PDF (``<p class="ketapain-pdf">`` in ``intro.md``), in its two states:
+#: a link when a PDF printed from this build's inputs lies beside the page, otherwise the command that makes it.
+#: The link is never broken: the paragraph follows the file.
+PDF_PARAGRAPH = re.compile(r'<p class="ketapain-pdf">.*?</p>', re.S)
+PDF_COMMAND = "python scripts/make_pdf.py"
+PDF_LINKED = ('<p class="ketapain-pdf">The whole report as one PDF, for reading offline and printing: '
+              f'<a class="ketapain-pdf-link" href="{PDF_NAME}" download>download the PDF</a> (printed from the '
+              'same executed chapters as these pages).</p>')
+PDF_TO_MAKE = ('<p class="ketapain-pdf">The whole report as one PDF, for reading offline and printing, is made by '
+               f'the command <code>{PDF_COMMAND}</code>, which prints the same executed chapters and places the PDF '
+               'beside this page, with a link to it here.</p>')
+
+
+def pdf_is_current(html_dir: Path, inputs_hash: str | None = None) -> bool:
+    """Whether the HTML build in ``html_dir`` holds a PDF printed from its inputs (its stamp is ``inputs_hash``,
+    or, without one, any stamp)."""
+    pdf = Path(html_dir) / PDF_NAME
+    stamp = pdf.with_suffix(".sha256")
+    if not (pdf.is_file() and stamp.is_file()):
+        return False
+    return inputs_hash is None or stamp.read_text(encoding="utf-8").strip() == inputs_hash.strip()
+
+
+def show_pdf_link(page: Path, linked: bool | None) -> None:
+    """Write the PDF paragraph of ``page`` (the first page of a build) in its state: the link (``linked``), the
+    command that makes the PDF (not ``linked``), or nothing (None: the printed single page, which is the PDF)."""
+    page = Path(page)
+    if not page.is_file():
+        return
+    text = page.read_text(encoding="utf-8")
+    state = "" if linked is None else PDF_LINKED if linked else PDF_TO_MAKE
+    changed = PDF_PARAGRAPH.sub(lambda _: state, text)
+    if changed != text:
+        page.write_text(changed, encoding="utf-8")
+
+
+def _pdf_paragraph(app, exception) -> None:
+    """After :func:`_drop_stale_pdf`: the first page links to the PDF only when one from these inputs is there."""
+    if exception is not None or app.builder.name not in ("html", "singlehtml"):
+        return
+    page = Path(app.outdir) / f"{app.config.root_doc}.html"
+    if app.builder.name == "singlehtml":
+        show_pdf_link(page, None)
+    else:
+        show_pdf_link(page, pdf_is_current(Path(app.outdir), getattr(app, "ketapain_inputs_hash", None)))
+
+
 def _quick_exit(app, exception) -> None:
     """The build is over: freeze the heap, so that the interpreter's exit skips a last collection over every
     page's objects (about a second of a cold build's wall time)."""
@@ -373,5 +424,6 @@ def setup(app):
     app.connect("build-finished", _ensure_downloads)
     app.connect("build-finished", _stamp)
     app.connect("build-finished", _drop_stale_pdf)
+    app.connect("build-finished", _pdf_paragraph, priority=600)  # after the stale copy is dropped
     app.connect("build-finished", _quick_exit, priority=999)  # after every other handler
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -6,6 +6,7 @@ tables of the synthetic data.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -281,23 +282,48 @@ def benchmark_table():
 
 #: The benchmark steps whose growth with the trial's size the environment appendix states.
 GROWTH_STEPS = {"growth_all": "every analysis of the report, one process", "growth_fit": "one fit of the primary model"}
+#: A benchmark step measured at one trial size: "2,000 patients: one fit of the primary model".
+SIZED_STEP = re.compile(r"^(\d[\d,]*) patients: (.+)$")
+
+
+def benchmark_sizes(table: pd.DataFrame | None = None) -> list[int]:
+    """The trial sizes (patients) the benchmarks measured the report's analyses at, smallest first."""
+    table = _benchmark_results() if table is None else table
+    sizes = {int(m.group(1).replace(",", "")) for m in map(SIZED_STEP.match, table["step"]) if m}
+    return sorted(sizes)
 
 
 def benchmark_growth() -> dict[str, str]:
-    """How the analyses' time grows with the trial's size: the medians at 2,000 over those at 200 patients.
+    """How the analyses' time grows with the trial's size, between the two largest generated trials, in words.
 
-    Ten times the patients: a ratio near 10 is linear growth, below it the fixed costs (imports, per-model
-    set-up) still weigh. Values as text for the prose (``growth_all``, ``growth_fit``, ``growth_reading``);
+    The sizes are those the benchmark table records (the shipped trial's :data:`~ketapain_lib.provenance.
+    audit_structure.N` patients, the others made by the generator). Values as text for the prose:
+    ``bench_sizes`` (the generated trials' sizes), ``growth_from``, ``growth_to`` and ``growth_factor`` (their
+    ratio), ``growth_all`` and ``growth_fit`` (the medians' ratios) and ``growth_reading``: a ratio of medians
+    near the ratio of sizes is linear growth, below it the fixed costs (imports, per-model set-up) still weigh.
     "not measured" without the benchmark rows.
     """
+    from ..provenance.audit_structure import N
+
     table = _benchmark_results()
     medians = dict(zip(table["step"], table["median_s"]))
-    values, ratios = {}, []
+    generated = [size for size in benchmark_sizes(table) if size != N]
+    values = {"bench_sizes": _and([f"{size:,}" for size in generated]) or "no size"}
+    small, large = (generated[-2:] if len(generated) >= 2 else (None, None))
+    factor = large / small if small else None
+    values.update(growth_from=f"{small:,}" if small else "not measured",
+                  growth_to=f"{large:,}" if large else "not measured",
+                  growth_factor=fmt.fixed(factor, 0) if factor else "not measured")
+    ratios = []
     for key, step in GROWTH_STEPS.items():
-        small, large = medians.get(f"200 patients: {step}"), medians.get(f"2,000 patients: {step}")
-        ratio = float(large) / float(small) if small and large else None
+        low, high = (medians.get(f"{size:,} patients: {step}") for size in (small, large)) if small else (None, None)
+        ratio = float(high) / float(low) if low and high else None
         values[key] = fmt.fixed(ratio, 1) if ratio is not None else "not measured"
         ratios += [ratio] if ratio is not None else []
-    values["growth_reading"] = ("at most linear" if ratios and max(ratios) <= 10.5 else
+    values["growth_reading"] = ("at most linear" if ratios and max(ratios) <= 1.05 * factor else
                                 "faster than linear" if ratios else "not measured")
     return values
+
+
+def _and(words: list[str]) -> str:
+    return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + (words[-1] if words else "")
