@@ -68,8 +68,9 @@ def ledger_counts(table) -> str:
 
     def words(rows) -> str:
         counts = rows["verdict"].value_counts()
-        order = ("reproduced", "matched by construction", "set by the generator", "recomputed from inputs",
-                 "differs", "input", "log scale", "not computed")
+        # "set by the generator" restates its class ("generator setting"): it is not repeated
+        order = ("reproduced", "matched by construction", "recomputed from inputs", "differs", "input", "log scale",
+                 "not computed")
         return ", ".join(f"{int(counts[v])} {'differ' if v == 'differs' and counts[v] != 1 else v}"
                          for v in order if v in counts)
 
@@ -79,5 +80,6 @@ def ledger_counts(table) -> str:
     for cls in CLASSES:
         rows = table[table["targeting"] == cls]
         if len(rows):
-            parts.append(f"{cls} {len(rows)} ({words(rows)})")
+            counted = words(rows)
+            parts.append(f"{cls} {len(rows)}" + (f" ({counted})" if counted else ""))
     return "; ".join(parts)
