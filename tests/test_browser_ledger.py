@@ -166,6 +166,14 @@ def test_a_real_export_builds_with_plain_reproduced_or_differs_and_no_targeting(
     assert "reproduced" in texts["a3_ledger"] and "differs" in texts["a3_ledger"]
 
 
+def page_text(path: Path) -> str:
+    """A built page's text without its markup (tags dropped, not replaced, so a glued value keeps its comma)."""
+    import html
+
+    page = re.sub(r"<(style|script)\b.*?</\1>", "", path.read_text(encoding="utf-8"), flags=re.S)
+    return visible(html.unescape(re.sub(r"<[^>]+>", "", page)))
+
+
 def test_what_the_review_found_is_fixed_where_a_reader_looks(pages, built):
     """Review findings 2-11, 15-17, 19, 20, 23 as a reader sees them: no unfilled plural, no "Reproduced" column,
     no source line claiming calibration, the paper's numbers beside the report's where they differ."""
@@ -188,17 +196,14 @@ def test_what_the_review_found_is_fixed_where_a_reader_looks(pages, built):
     ledger = texts["a3_ledger"]
     assert "within the generator's calibration tolerance of 25" in ledger
     html = built[1]
-    primary = visible(re.sub(r"<[^>]+>", " ", (html / "chapters" / "03_primary_endpoint.html").read_text(
-        encoding="utf-8")))
+    primary = page_text(html / "chapters" / "03_primary_endpoint.html")
     assert "The paper prints -0.2 (-0.6 to 0.3, P = 0.425)" in primary and "0.119 published, 0.107 here" in primary
-    beyond = visible(re.sub(r"<[^>]+>", " ", (html / "chapters" / "07_beyond_the_paper.html").read_text(
-        encoding="utf-8")))
+    beyond = page_text(html / "chapters" / "07_beyond_the_paper.html")
     assert "On these synthetic data, with a flat prior" in beyond and "(s)" not in beyond
-    appendix = visible(re.sub(r"<[^>]+>", " ", (html / "chapters" / "a2_synthetic_data.html").read_text(
-        encoding="utf-8")))
+    appendix = page_text(html / "chapters" / "a2_synthetic_data.html")
     assert "only significant" not in appendix and "counts 77 calibration targets" in appendix
-    safety = visible(re.sub(r"<[^>]+>", " ", (html / "chapters" / "05_safety.html").read_text(encoding="utf-8")))
+    safety = page_text(html / "chapters" / "05_safety.html")
     assert "The paper's abstract gives 10%, 20%, 35%" in safety
-    intro = visible(re.sub(r"<[^>]+>", " ", (html / "intro.html").read_text(encoding="utf-8")))
+    intro = page_text(html / "intro.html")
     assert "regenerates" not in intro
     assert intro.index("The data in this book are synthetic") < intro.index("This book computes the tables")
