@@ -189,7 +189,7 @@ def _ledger_table(results: Results, table) -> str:
 
 
 def ledger_rows(results: Results, section: str | None = None):
-    """The ledger (published beside reproduced) for one section of the paper, ready to display."""
+    """The ledger (published beside computed) for one section of the paper, ready to display."""
     table = results["ledger"]
     if section is not None:
         table = table[table["section"] == section]
