@@ -167,16 +167,35 @@ def degrees_of_freedom(value: float, decimals: int = 1) -> str:
     return str(int(number)) if number.is_integer() else fixed(number, decimals)
 
 
-def count(value: object) -> str:
-    """A count as an integer (a whole float from a merge prints as ``20``, not ``20.00``).
+def plural(n: object, noun: str, plural_form: str | None = None) -> str:
+    """``noun`` in the number that agrees with ``n`` (one: singular; any other count: plural).
+
+    The plural is ``noun`` + "s" unless ``plural_form`` is given; a phrase ("published number") pluralises its
+    last word.
+
+    >>> plural(1, "number"), plural(3, "number"), plural(0, "analysis", "analyses"), plural(2, "point")
+    ('number', 'numbers', 'analyses', 'points')
+    """
+    if not _is_missing(n) and not isinstance(n, str) and float(n) == 1:
+        return noun
+    return plural_form if plural_form is not None else f"{noun}s"
+
+
+def count(value: object, noun: str | None = None, plural_form: str | None = None) -> str:
+    """A count as an integer (a whole float from a merge prints as ``20``, not ``20.00``); with ``noun``, the
+    count and the noun in the number that agrees with it (never "number(s)").
 
     >>> count(20.0), count(7), count(float("nan"))
     ('20', '7', '–')
+    >>> count(1, "number"), count(3, "number"), count(2.0, "conclusion"), count(1, "analysis", "analyses")
+    ('1 number', '3 numbers', '2 conclusions', '1 analysis')
     """
     if _is_missing(value) or isinstance(value, str) or isinstance(value, bool):
-        return cell(value)
-    number = float(value)
-    return str(int(number)) if number.is_integer() else cell(number)
+        text = cell(value)
+    else:
+        number = float(value)
+        text = str(int(number)) if number.is_integer() else cell(number)
+    return text if noun is None else f"{text} {plural(value, noun, plural_form)}"
 
 
 def is_df_column(name: str) -> bool:

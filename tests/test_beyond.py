@@ -144,7 +144,7 @@ def test_missing_data_approaches(beyond):
     ketamine = missing[missing["comparison"] == "ketamine vs placebo"].set_index("approach")["estimate"]
     mi = ketamine[[a for a in ketamine.index if a.startswith("multiple")][0]]
     # worse missing days under the active infusions can only reduce its apparent benefit
-    assert mi < ketamine["pattern mixture, +1 point(s)"] < ketamine["pattern mixture, +2 point(s)"]
+    assert mi < ketamine["pattern mixture, +1 point"] < ketamine["pattern mixture, +2 points"]
 
 
 def test_responders_are_nested_and_counted_per_treatment():

@@ -55,7 +55,8 @@ def pages(built, chromium):
 
 def test_summary_headline_says_what_the_comparison_shows_on_synthetic_data(pages, built):
     text = visible(pages[("00_summary", DESKTOP)]["text"])
-    assert "computes every one of the paper's" in text
+    assert "computes every one of the paper's" not in text  # some are recomputed from published inputs
+    assert "from the paper's published planning inputs" in text and "settings of the generator" in text
     assert "matched by construction" in text and "nothing aimed at" in text
     assert not re.search(r"\d+ of the \d+ compared numbers are reproduced", text)
     assert "verified against R" in text
@@ -69,13 +70,17 @@ def test_every_disagreement_with_the_papers_conclusions_is_listed_where_it_occur
         assert "HADS depression: the paper reports no difference" in text, chapter
         assert "ketamine/magnesium worse than placebo" in text, chapter
         assert "Kenward-Roger P = 0.023" in text, chapter
+        # on synthetic data the disagreement says what it is evidence of
+        assert "drawn from the simulation's own assumption (Table A5, Appendix B)" in text, chapter
+        assert "not evidence about the trial" in text, chapter
 
 
 def test_positive_findings_are_counted_and_day7_carries_its_caveat(pages):
     for chapter in ("00_summary", "04_secondary_endpoints", "06_discussion"):
         text = visible(pages[(chapter, DESKTOP)]["text"])
         assert "only positive finding" not in text, chapter
-        assert "2 positive finding(s): pain over the first week and PGIC sleep" in text, chapter
+        assert "2 positive findings: pain over the first week and PGIC sleep" in text, chapter
+        assert "(s)" not in text, chapter
         assert "Kenward-Roger P = 0.084" in text and "(LOCF) P = 0.063" in text, chapter
 
 
@@ -100,7 +105,7 @@ def test_the_ledger_page_is_grouped_by_chapter_with_counts_per_class_and_the_row
                                                            "Secondary endpoints", "Safety", "Discussion"]
     assert not any(g["open"] for g in groups)
     for group in groups:
-        assert re.search(r": \d+ number\(s\); ", group["summary"]), group["summary"]
+        assert re.search(r": \d+ numbers?; ", group["summary"]), group["summary"]
         assert any(cls in group["summary"] for cls in targeting.CLASSES), group["summary"]
     assert sum(g["rows"] for g in groups) == 114
     differs, = page["differs"]
@@ -159,3 +164,46 @@ def test_a_real_export_builds_with_plain_reproduced_or_differs_and_no_targeting(
     assert re.search(r"\d+ of the \d+ compared numbers are reproduced at the paper's printed precision and \d+ "
                      r"differ", texts["00_summary"])
     assert "reproduced" in texts["a3_ledger"] and "differs" in texts["a3_ledger"]
+
+
+def page_text(path: Path) -> str:
+    """A built page's text without its markup (tags dropped, not replaced, so a glued value keeps its comma)."""
+    import html
+
+    page = re.sub(r"<(style|script)\b.*?</\1>", "", path.read_text(encoding="utf-8"), flags=re.S)
+    return visible(html.unescape(re.sub(r"<[^>]+>", "", page)))
+
+
+def test_what_the_review_found_is_fixed_where_a_reader_looks(pages, built):
+    """Review findings 2-11, 15-17, 19, 20, 23 as a reader sees them: no unfilled plural, no "Reproduced" column,
+    no source line claiming calibration, the paper's numbers beside the report's where they differ."""
+    texts = {chapter: visible(pages[(chapter, DESKTOP)]["text"]) for chapter in
+             ("00_summary", "01_methods", "04_secondary_endpoints", "06_discussion", "a3_ledger")}
+    for chapter, text in texts.items():
+        assert "(s)" not in text, chapter
+        assert "calibrated to the published summaries)" not in text, chapter
+    assert "Computed" in texts["00_summary"] and "Reproduced" not in texts["00_summary"]
+    assert "interval differs" in texts["00_summary"]
+    assert "generator setting" in texts["01_methods"] and "recomputed from inputs" in texts["01_methods"]
+    assert not re.search(r"\d+ reproduced", texts["01_methods"])  # no design fact, no recomputed number
+    secondary = texts["04_secondary_endpoints"]
+    assert "378 ± 212 against 343 ± 151" in secondary and "0.883 published, 0.636 here" in secondary
+    assert "the paper counts 10 improved with an active infusion against 4 with placebo" in secondary
+    assert re.search(r"PGIC sleep: ketamine/magnesium (better|worse) than placebo", secondary)
+    assert "not available to this report" in secondary and "not public" not in secondary
+    assert "calibrated only to the published numbers listed in Table A4" in secondary
+    assert "show nothing about how well the blind held" in texts["06_discussion"]
+    ledger = texts["a3_ledger"]
+    assert "within the generator's calibration tolerance of 25" in ledger
+    html = built[1]
+    primary = page_text(html / "chapters" / "03_primary_endpoint.html")
+    assert "The paper prints -0.2 (-0.6 to 0.3, P = 0.425)" in primary and "0.119 published, 0.107 here" in primary
+    beyond = page_text(html / "chapters" / "07_beyond_the_paper.html")
+    assert "On these synthetic data, with a flat prior" in beyond and "(s)" not in beyond
+    appendix = page_text(html / "chapters" / "a2_synthetic_data.html")
+    assert "only significant" not in appendix and "counts 77 calibration targets" in appendix
+    safety = page_text(html / "chapters" / "05_safety.html")
+    assert "The paper's abstract gives 10%, 20%, 35%" in safety
+    intro = page_text(html / "intro.html")
+    assert "regenerates" not in intro
+    assert intro.index("The data in this book are synthetic") < intro.index("This book computes the tables")

@@ -98,7 +98,7 @@ def percentages() -> list[dict[str, str]]:
             continue
         counts = test.percent_of(float(row["value"]), published_precision(key), N)
         rows.append(_row(key, "Percentage of the patients", (key,), _says(bool(counts)),
-                         f"of n = {N}: " + (f"{counts[0]} patient(s)" if counts else "no whole number of patients")))
+                         f"of n = {N}: " + (fmt.count(counts[0], "patient") if counts else "no whole number of patients")))
     for count_key, percent_key in (("ae_related_placebo_n", "ae_related_placebo_pct"),
                                    ("ae_related_ketamine_n", "ae_related_ketamine_pct"),
                                    ("ae_related_ketamine_magnesium_n", "ae_related_ketamine_magnesium_pct"),

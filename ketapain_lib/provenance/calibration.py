@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..stats import derive
 from ..rawdata.load import Trial, load_trial  # noqa: F401  (load_trial is used by the doctest)
-from .published import calibration_targets
+from .published import calibration_targets, published_precision
 from ..rawdata.schema import AE_TERMS, AETIOLOGIES, DRUG_CLASSES, TREATMENTS
 from ..design import ACTIVE_TREATMENTS, DAY7, PRIMARY
 from ..stats.descriptives import exact_mean, exact_sd
@@ -136,8 +136,8 @@ def calibration_report(trial: Trial) -> pd.DataFrame:
 
     Columns: ``key``, ``description``, ``section``, ``published``,
     ``achieved``, ``difference`` (achieved - published), ``tolerance``
-    (absolute; 0 = must match exactly), ``within_tolerance``. Rows follow the
-    order of the published-results file.
+    (absolute; 0 = must match exactly), ``within_tolerance`` and ``same_as_printed`` (the ledger's rule: within
+    half a unit of the last digit the paper prints). Rows follow the order of the published-results file.
     """
     targets = calibration_targets()
     achieved = achieved_statistics(trial)
@@ -155,8 +155,11 @@ def calibration_report(trial: Trial) -> pd.DataFrame:
     report["difference"] = report["achieved"] - report["published"]
     # a tiny allowance so that 45.00000000001 % still counts as the exact 45 %
     report["within_tolerance"] = report["difference"].abs() <= report["tolerance"] + 1e-9
+    # the ledger's rule (half a unit of the paper's last printed digit), beside the generator's looser one
+    precision = np.array([published_precision(k) for k in targets.index])
+    report["same_as_printed"] = report["difference"].abs() <= precision + 1e-9
     return report[["key", "description", "section", "published", "achieved", "difference", "tolerance",
-                   "within_tolerance"]]
+                   "within_tolerance", "same_as_printed"]]
 
 
 def diary_missing_rate(trial: Trial) -> float:

@@ -137,11 +137,76 @@ TESTS: dict[str, Callable[[Mapping], Test]] = {
 EXPECTED_BELOW = {"conclusion_day7": ("ketamine", "placebo")}
 
 
+#: The published numbers behind a conclusion: on synthetic data, a conclusion whose number was aimed at was
+#: made to hold (its targeting in the ledger).
+CONCLUSION_NUMBERS = {
+    "conclusion_preinfusion_pain": ("preinfusion_pain_p",), "conclusion_primary": ("auc35_locf_omnibus_p",),
+    "conclusion_primary_ketamine_vs_placebo": ("auc35_es_ketamine_vs_placebo_p",),
+    "conclusion_primary_ketamine_magnesium_vs_placebo": ("auc35_es_placebo_vs_ketamine_magnesium_p",),
+    "conclusion_primary_ketamine_vs_ketamine_magnesium": ("auc35_es_ketamine_vs_ketamine_magnesium_p",),
+    "conclusion_day7": ("auc7_omnibus_p", "auc7_ketamine_vs_placebo_p"), "conclusion_consecutive": ("consecutive_p",),
+    "conclusion_pgic_sleep": ("pgic_sleep_p",), "conclusion_no_serious_events": ("ae_serious_n",),
+}
+#: The conclusions whose data the synthetic generator draws from its own assumptions
+#: (:data:`ketapain_lib.provenance.assumptions.ASSUMPTIONS`), not from anything the paper publishes, in words.
+ASSUMED_DATA = {
+    "conclusion_maximal_pain_day35": "the gap between maximal and average pain",
+    "conclusion_night_pain_day35": "the gap between night and average pain",
+    **{f"conclusion_{score}": f"the {words} scores" for score, words in (
+        ("bpi_severity", "BPI severity"), ("bpi_interference", "BPI interference"), ("mcgill_total", "McGill"),
+        ("npsi_total", "NPSI"), ("pgic_global", "PGIC global"), ("pgic_sleep", "PGIC sleep"),
+        ("hads_anxiety", "HADS anxiety"), ("hads_depression", "HADS depression"),
+        ("sf36_physical", "SF-36 physical"), ("sf36_mental", "SF-36 mental"), ("psqi_global", "PSQI"))},
+}
+#: What a conclusion rests on, on synthetic data (``basis`` of :func:`conclusions`; empty on a real export).
+TARGETED, ASSUMED, EMERGED = "targeted", "assumption", "emerged"
+
+
+def basis(key: str, targeting: Mapping[str, str] | None) -> str:
+    """On synthetic data (``targeting``: the ledger's class by key), what the report's test of a conclusion rests
+    on: a published number the data were made to hit (``targeted``), data drawn from the generator's own
+    assumption (``assumption``), or data nothing aimed at (``emerged``); on a real export (None), nothing.
+
+    >>> basis("conclusion_hads_depression", {"pgic_sleep_p": "reconstruction target"})
+    'assumption'
+    >>> basis("conclusion_pgic_sleep", {"pgic_sleep_p": "reconstruction target"}), basis("conclusion_day15", None)
+    ('targeted', '')
+    """
+    from .targeting import NOT_TARGETED
+
+    if targeting is None:
+        return ""
+    if any(targeting.get(number, NOT_TARGETED) != NOT_TARGETED for number in CONCLUSION_NUMBERS.get(key, ())):
+        return TARGETED
+    return ASSUMED if key in ASSUMED_DATA else EMERGED
+
+
+def qualifier(key: str, basis_: str, assumptions_table: str = "the synthetic-data appendix") -> str:
+    """What a disagreement on synthetic data is evidence of, in words ("" on a real export).
+
+    >>> qualifier("conclusion_hads_depression", "assumption", "Table A5")[:60]
+    'on these synthetic data, the HADS depression scores are draw'
+    >>> qualifier("conclusion_day15", "")
+    ''
+    """
+    if basis_ == ASSUMED:
+        return (f"on these synthetic data, {ASSUMED_DATA[key]} are drawn from the simulation's own assumption "
+                f"({assumptions_table}), not calibrated to anything the paper publishes: this disagreement reflects "
+                "that assumption, not evidence about the trial")
+    if basis_ == TARGETED:
+        return ("on these synthetic data, the published number behind this conclusion was a target of the "
+                "simulation: the disagreement is a property of the simulated data, not evidence about the trial")
+    if basis_ == EMERGED:
+        return ("on these synthetic data, nothing aimed at this result: the disagreement is a property of the "
+                "simulated data, not evidence about the trial")
+    return ""
+
+
 def _finding(test: Test) -> bool:
     return test.count > 0 if test.count is not None else test.p < ALPHA
 
 
-def _direction(test: Test) -> str:
+def direction(test: Test) -> str:
     """Which treatments differ from placebo, and which way, in words (for a finding the paper does not report)."""
     if not test.centres or "placebo" not in test.centres:
         return ""
@@ -160,7 +225,7 @@ def _direction(test: Test) -> str:
 
 def _report_words(test: Test) -> str:
     if test.count is not None:
-        return f"{test.count} serious adverse event(s)"
+        return fmt.count(test.count, "serious adverse event")
     return f"P {fmt.p_equals(test.p)}: {'a difference' if test.p < ALPHA else 'no difference'}"
 
 
@@ -171,8 +236,10 @@ def conclusions(r: Mapping) -> pd.DataFrame:
     difference" or "no difference"), ``report`` (the report's P and verdict in words), ``p``, ``agrees``,
     ``others`` (the other analyses of the same question, in words), ``changes`` (True where one of them reaches
     the other verdict at the report's level), ``direction`` (for a finding: which way each treatment lies
-    from placebo).
+    from placebo), ``basis`` (on synthetic data, what the test rests on: :func:`basis`).
     """
+    ledger = r["ledger"]
+    targeting = dict(zip(ledger["key"], ledger["targeting"])) if "targeting" in ledger else None
     rows = []
     for key, row in published_conclusions().iterrows():
         test = TESTS[key](r)
@@ -186,7 +253,8 @@ def conclusions(r: Mapping) -> pd.DataFrame:
                      "report": _report_words(test), "p": test.p, "agrees": finding == paper_finding and same_way,
                      "others": "; ".join(f"{name} P {fmt.p_equals(p)}" for name, p in test.others.items()),
                      "changes": "; ".join(f"{name} P {fmt.p_equals(test.others[name])}" for name in changes),
-                     "direction": _direction(test) if finding else ""})
+                     "direction": direction(test) if finding else "",
+                     "basis": basis(key, targeting)})
     return pd.DataFrame(rows)
 
 
@@ -197,9 +265,10 @@ def disagreements(r: Mapping, chapter: str | None = None) -> pd.DataFrame:
     return table if chapter is None else table[table["chapter"] == chapter]
 
 
-def disagreement_sentences(table: pd.DataFrame) -> list[str]:
-    """One sentence per disagreement: what the paper concludes, what the report's test gives, and the other
-    analyses of the same question."""
+def disagreement_sentences(table: pd.DataFrame, assumptions_table: str = "the synthetic-data appendix") -> list[str]:
+    """One sentence per disagreement: what the paper concludes, what the report's test gives, the other
+    analyses of the same question and, on synthetic data, what the disagreement is evidence of
+    (:func:`qualifier`)."""
     out = []
     for _, row in table.iterrows():
         subject, _, claim = row["conclusion"].partition(": ")
@@ -209,6 +278,9 @@ def disagreement_sentences(table: pd.DataFrame) -> list[str]:
             sentence += f", {row['direction']}"
         if row["others"]:
             sentence += f" ({row['others']})"
+        words = qualifier(row["key"], row.get("basis", ""), assumptions_table)
+        if words:
+            sentence += f"; {words}"
         out.append(sentence)
     return out
 

@@ -15,8 +15,10 @@ means "the paper would have printed the same number". Statuses:
 
 On synthetic data each row also says what aimed at it (``targeting``,
 :mod:`ketapain_lib.provenance.targeting`): the generator's calibration, the recorded reconstruction
-(:mod:`ketapain_lib.provenance.reconstruct`), or nothing. The reader's word for a row, ``verdict``, is
-"reproduced" only for a match nothing aimed at, and "matched by construction" for a targeted one. A row that
+(:mod:`ketapain_lib.provenance.reconstruct`), the generator's own settings, or nothing. The reader's word for
+a row, ``verdict`` (:func:`verdicts`), is "reproduced" only for a match from the raw data that nothing aimed at,
+"matched by construction" for a targeted one, "set by the generator" for a design fact the generator is built
+from, and "recomputed from inputs" for a number recomputed from the paper's planning inputs. A row that
 differs carries its ``reason`` (:func:`reasons`); a mean or SD that the chapter's table prints as median [IQR]
 says so (``printed``). On a real export there is no ``targeting`` column and every row is a genuine check.
 """
@@ -27,17 +29,21 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .. import formatting as fmt
 from ..stats import analyses, derive
 from ..stats.crossover import PAIRS, sidak
 from ..design import ALPHA, DAY7, FIGURE4_WINDOWS, TREATMENTS
 from .calibration import achieved_statistics
 from ..rawdata.load import Trial
 from .published import AUC_TABLE_NUMBER, PAIR_KEYS, published_precision, published_results
-from .targeting import NOT_TARGETED, classes
+from .targeting import CALIBRATION, NOT_TARGETED, SETTING, classes
 
 #: Keys the paper states as design choices or planning inputs.
 INPUT_KEYS = ("design_alpha", "samplesize_alpha", "samplesize_power", "samplesize_correlation",
               "samplesize_pilot_auc28_mean", "samplesize_pilot_auc28_sd")
+#: Keys this report recomputes from the paper's published planning inputs, not from the raw data: whatever the
+#: data, they come out the same.
+RECOMPUTED_KEYS = ("samplesize_n", "samplesize_difference", "samplesize_reduction_pct")
 
 
 def reproduced_values(trial: Trial, results: Mapping) -> dict[str, float]:
@@ -156,7 +162,7 @@ def reasons(trial: Trial, table: pd.DataFrame) -> list[str]:
             if key in keys:
                 others = [k for k in keys if k != key]
                 # counted, not named: the audit chapter lists the numbers each check reads, in words
-                cited = f"{len(others)} other published number(s)" if others else "itself"
+                cited = f"{fmt.count(len(others), 'other published number')}" if others else "itself"
                 found.append(f"incompatible with {cited} (audit: {check})")
         if key in forced:
             # one decimal more than the paper prints, like the reproduced value beside it, so that a forced
@@ -164,6 +170,9 @@ def reasons(trial: Trial, table: pd.DataFrame) -> list[str]:
             decimals = int(round(-np.log10(2 * published_precision(key)))) + 1
             found.append(f"the allocation of patients to sequences and the published pairwise P values force "
                          f"{forced[key]:.{decimals}f} under the paper's model (audit: model structure)")
+        if key in RECOMPUTED_KEYS:
+            found.append("recomputed from the paper's published planning inputs, not from the raw data: no dataset "
+                         "changes it")
         for prefix, words in UNKNOWN_CODINGS.items():
             if key.startswith(prefix):
                 treatment = key.removeprefix(prefix).removesuffix("_pct")
@@ -215,6 +224,9 @@ def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
     if targeted is not None:  # synthetic data: say what made each number; a real export has no such field
         table.insert(table.columns.get_loc("status") + 1, "targeting", [targeted[k] for k in table["key"]])
     table.insert(table.columns.get_loc("status") + 1, "verdict", verdicts(table))
+    if targeted is not None:
+        table["reason"] = ["; ".join(part for part in (reason, note) if part)
+                           for reason, note in zip(table["reason"], calibration_notes(table))]
     return table
 
 
@@ -222,13 +234,50 @@ def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
 VERDICTS = {"match": "reproduced", "differs": "differs", "input": "input", "log scale": "log scale",
             "not computed": "not computed"}
 MATCHED_BY_CONSTRUCTION = "matched by construction"
+SET_BY_GENERATOR = "set by the generator"
+RECOMPUTED = "recomputed from inputs"
 
 
 def verdicts(table: pd.DataFrame) -> list[str]:
-    """The reader's word for each row: "reproduced" only for a match that nothing aimed at."""
+    """The reader's word for each row: "reproduced" only for a match, from the raw data, that nothing aimed at.
+
+    A generator setting is "set by the generator" (synthetic data), a match of a number recomputed from the
+    paper's planning inputs (:data:`RECOMPUTED_KEYS`) is "recomputed from inputs", a targeted match is "matched
+    by construction".
+    """
     targeting = table["targeting"] if "targeting" in table else [NOT_TARGETED] * len(table)
-    return [MATCHED_BY_CONSTRUCTION if status == "match" and target != NOT_TARGETED else VERDICTS[status]
-            for status, target in zip(table["status"], targeting)]
+    out = []
+    for key, status, target in zip(table["key"], table["status"], targeting):
+        if target == SETTING:
+            out.append(SET_BY_GENERATOR)
+        elif status == "match" and key in RECOMPUTED_KEYS:
+            out.append(RECOMPUTED)
+        elif status == "match" and target != NOT_TARGETED:
+            out.append(MATCHED_BY_CONSTRUCTION)
+        else:
+            out.append(VERDICTS[status])
+    return out
+
+
+def calibration_notes(table: pd.DataFrame) -> list[str]:
+    """For a calibration target that differs at the paper's printed precision, how it stands at the generator's
+    own (wider) calibration tolerance, which the synthetic-data appendix applies: so that the two pages state
+    which rule each applies."""
+    from .published import calibration_targets
+
+    tolerances = calibration_targets()["calibration_tolerance"]
+    targeting = table["targeting"] if "targeting" in table else [""] * len(table)
+    out = []
+    for key, status, target, difference in zip(table["key"], table["status"], targeting, table["difference"]):
+        if status != "differs" or target != CALIBRATION or key not in tolerances.index:
+            out.append("")
+            continue
+        tolerance = float(tolerances[key])
+        within = abs(difference) <= tolerance + 1e-9
+        out.append(f"{'within' if within else 'outside'} the generator's calibration tolerance of "
+                   f"{fmt.as_printed(tolerance)}, the looser rule of the synthetic-data appendix; the ledger "
+                   "compares at the paper's printed precision")
+    return out
 
 
 #: The descriptive keys of the AUC tables and the Table 2 row that prints them: (prefix, measure, last day,

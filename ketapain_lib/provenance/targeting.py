@@ -1,25 +1,27 @@
 """How a dataset relates to each published number: did whatever made the data aim at it?
 
-A synthetic dataset is made to resemble the paper, so a published number it reproduces may say nothing:
+A synthetic dataset is made to resemble the paper, so a published number it reproduces may say nothing. One
+definition serves every page (the calibration table of the synthetic-data appendix, the ledger, the chapters):
 
-* ``calibration target``: the generator (:mod:`ketapain_lib.provenance.simulate`) aims at the number (a
-  calibrated count, mean, SD or ICC, or the day-7 P value whose closest draw it keeps);
-* ``reconstruction target``: the recorded diary search (:mod:`ketapain_lib.provenance.reconstruct`) moved
-  entries until the number printed as published; it applies only to a dataset on which the generator replays
-  that search (the trial's own size and the default seed, :func:`~ketapain_lib.provenance.simulate.replays_reconstruction`);
+* ``generator setting``: a design fact the generator is built from (the number of patients, the length of a
+  period, the doses: :data:`GENERATOR_SETTINGS`); the data hold it because the generator put it there;
+* ``calibration target``: the generator (:mod:`ketapain_lib.provenance.simulate`) aims at the number: a published
+  number with a calibration tolerance (:func:`~ketapain_lib.provenance.published.calibration_targets`, the rows
+  of the calibration table), a share of patients whose count is one, or the day-7 P value whose closest draw it
+  keeps (:data:`GENERATOR_AIMS`). A number the generator aims at stays a calibration target when the
+  reconstruction also keeps it;
+* ``reconstruction target``: the recorded diary search (:mod:`ketapain_lib.provenance.reconstruct`) aimed at the
+  number (met, unmet, or unreachable under the design: an aim it could not reach still differs as a target,
+  not as a finding); it applies only to a dataset on which the generator replays that search (the trial's own
+  size and the default seed, :func:`~ketapain_lib.provenance.simulate.replays_reconstruction`);
 * ``not targeted``: nothing aimed at it; it emerged from the data.
 
-A match of a targeted number is "matched by construction", never "reproduced". A real export (no generator's
-marker file) has no targeting at all: :func:`classes` returns None, and its ledger says "reproduced" or
-"differs".
+A match of a targeted number is "matched by construction", never "reproduced"; a generator setting is "set by
+the generator". A real export (no generator's marker file) has no targeting at all: :func:`classes` returns
+None, and its ledger says "reproduced" or "differs".
 
-The generator's aims are the published numbers with a calibration tolerance plus :data:`GENERATOR_AIMS`
-(a test traces the published values the generator reads and compares them with :func:`generator_targets`);
-the reconstruction's are the numbers its recorded report lists as met or unmet (not those the design made
-unreachable, which it did not aim at).
-
->>> CALIBRATION, RECONSTRUCTION, NOT_TARGETED
-('calibration target', 'reconstruction target', 'not targeted')
+>>> CALIBRATION, RECONSTRUCTION, SETTING, NOT_TARGETED
+('calibration target', 'reconstruction target', 'generator setting', 'not targeted')
 >>> generator_settings_from_text("python -m ketapain_lib simulate --seed 1 --patients 40 --dropouts 3 --out DIR")
 {'seed': 1, 'patients': 40, 'dropouts': 3}
 """
@@ -30,9 +32,15 @@ from pathlib import Path
 
 CALIBRATION = "calibration target"
 RECONSTRUCTION = "reconstruction target"
+SETTING = "generator setting"
 NOT_TARGETED = "not targeted"
 #: The classes in the order a reader meets them (most constrained first).
-CLASSES = (RECONSTRUCTION, CALIBRATION, NOT_TARGETED)
+CLASSES = (SETTING, CALIBRATION, RECONSTRUCTION, NOT_TARGETED)
+
+#: Published design facts the generator is built from (:mod:`ketapain_lib.design`'s period, doses; its number of
+#: patients): on synthetic data they are settings, not results.
+GENERATOR_SETTINGS = ("design_patients_planned", "design_period_days", "design_ketamine_mg_per_kg",
+                      "design_magnesium_sulfate_mg")
 
 #: Published numbers the generator aims at without a calibration tolerance: among a few draws of the day-7
 #: noise it keeps the one whose paired test is closest to this P value (``simulate._auc_targets``).
@@ -47,13 +55,28 @@ def generator_targets() -> frozenset[str]:
 
 
 def reconstruction_targets() -> frozenset[str]:
-    """The published keys the recorded reconstruction aimed at (met or not), from its recorded report."""
+    """The published keys the recorded reconstruction aimed at (met, unmet or unreachable), from its recorded
+    report."""
     from .replay import recorded_report
 
     report = recorded_report()
     if report is None:
         return frozenset()
-    return frozenset(report.loc[report["status"].isin(["met", "unmet"]), "key"])
+    return frozenset(report.loc[report["status"].isin(["met", "unmet", "unreachable"]), "key"])
+
+
+def calibration_keys() -> frozenset[str]:
+    """Every published key the generator aims at, as the ledger classes it: the calibration table's rows, the
+    shares of patients whose counts are among them, and :data:`GENERATOR_AIMS`."""
+    from .published import published_results
+
+    generated = generator_targets()
+    return frozenset(key for key in published_results().index if _aimed(key, generated))
+
+
+def _aimed(key: str, targets: frozenset[str]) -> bool:
+    # a share of the patients is its count over the randomized patients: aiming at one aims at the other
+    return key in targets or (key.endswith("_pct") and key.removesuffix("_pct") + "_n" in targets)
 
 
 _OPTION = re.compile(r"--(seed|patients|dropouts)\s+(\d+)")
@@ -92,11 +115,13 @@ def classes(trial) -> dict[str, str] | None:
     settings = generator_settings(trial.source)
     replayed = settings is None or replays_reconstruction(settings["seed"], settings["patients"])
     reconstructed = reconstruction_targets() if replayed else frozenset()
-    generated = generator_targets()
+    calibrated = calibration_keys()
 
-    def aimed(key: str, targets: frozenset[str]) -> bool:
-        # a share of the patients is its count over the randomized patients: aiming at one aims at the other
-        return key in targets or (key.endswith("_pct") and key.removesuffix("_pct") + "_n" in targets)
+    def aim(key: str) -> str:
+        if key in GENERATOR_SETTINGS:
+            return SETTING
+        if key in calibrated:
+            return CALIBRATION
+        return RECONSTRUCTION if _aimed(key, reconstructed) else NOT_TARGETED
 
-    return {key: RECONSTRUCTION if aimed(key, reconstructed) else CALIBRATION if aimed(key, generated)
-            else NOT_TARGETED for key in published_results().index}
+    return {key: aim(key) for key in published_results().index}

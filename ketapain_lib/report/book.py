@@ -131,8 +131,14 @@ def _downloads(*paths: str) -> str:
 
 
 def _source_note(trial: Trial) -> str:
+    """The source line under a table of data. On synthetic data it claims no calibration for the table's cells: the
+    simulation is calibrated only to the numbers of the calibration table, and every other value follows from its
+    own assumptions (a table may say which of its cells are calibrated in its footnotes)."""
     if trial.is_synthetic:
-        return "Source: synthetic data (a seeded simulation calibrated to the published summaries), not patients."
+        return (f"Source: synthetic data from a seeded simulation, not patients. The simulation is calibrated only "
+                f"to the published numbers listed in {registry.OUTPUTS['calibration'].number} (Appendix B); any "
+                f"other value here follows from its own assumptions ({registry.OUTPUTS['generator_assumptions'].number})"
+                " and says nothing about the trial.")
     return f"Source: the raw export in the folder {trial.source.name}."
 
 
@@ -179,11 +185,11 @@ LEDGER_STYLE = ("<style>details.ketapain-ledger td:last-child, details.ketapain-
 
 def _ledger_table(results: Results, table) -> str:
     shown = views.ledger_view(table).drop(columns="section")
-    return LEDGER_STYLE + show(shown, {"reproduced": 3, "difference": 3}).data
+    return LEDGER_STYLE + show(shown, {"computed": 3, "difference": 3}).data
 
 
 def ledger_rows(results: Results, section: str | None = None):
-    """The ledger (published beside reproduced) for one section of the paper, ready to display."""
+    """The ledger (published beside computed) for one section of the paper, ready to display."""
     table = results["ledger"]
     if section is not None:
         table = table[table["section"] == section]
@@ -191,7 +197,8 @@ def ledger_rows(results: Results, section: str | None = None):
     if section is None:
         return _html(table_html)
     # within a chapter, collapsed under a one-line count: the prose carries the result, the rows are for checking
-    summary = f"Published beside reproduced: {len(table)} number(s) of this section ({ledger_counts(table)})"
+    summary = (f"Published beside computed: {fmt.count(len(table), 'number')} of this section "
+               f"({ledger_counts(table)})")
     return _html(f'<details class="ketapain-ledger"><summary>{html.escape(summary)}</summary>{table_html}</details>')
 
 
@@ -212,7 +219,7 @@ def ledger_page(results: Results):
     for chapter in sorted(set(chapters)):
         rows = table[[c == chapter for c in chapters]]
         title = CHAPTER_TITLES[chapter]
-        summary = f"{title}: {len(rows)} number(s); {ledger_counts(rows)}"
+        summary = f"{title}: {fmt.count(len(rows), 'number')}; {ledger_counts(rows)}"
         parts.append(f'<details class="ketapain-ledger ketapain-ledger-chapter" id="ledger-{chapter}"><summary>'
                      f'{html.escape(summary)} <a href="{chapter}.html">(chapter)</a></summary>'
                      f'{_ledger_table(results, rows)}</details>')

@@ -93,6 +93,160 @@ def _published_es_widths(ledger) -> str:
     return ", ".join(fmt.fixed(published[f"{stem}_hi"] - published[f"{stem}_lo"], 1) for stem in stems)
 
 
+# --------------------------------------------------------------------------- the paper's numbers in the prose
+
+def data_words(r: Mapping) -> str:
+    """Whose data a computed claim is about, to open its sentence: on synthetic data it says so in the sentence.
+
+    >>> data_words(type("R", (), {"trial": type("T", (), {"is_synthetic": True})()})())
+    'On these synthetic data'
+    """
+    return "On these synthetic data" if r.trial.is_synthetic else "On the trial's data"
+
+
+def _printed_pair(ledger, key: str) -> tuple[str, str]:
+    """A ledger row's published value as the paper prints it and this report's value beside it."""
+    row = ledger.loc[key]
+    return fmt.as_printed(row["published"]), fmt.beside_published(row["reproduced"], row["published"])
+
+
+def differing(ledger, keys) -> str:
+    """Which of some ledger rows differ from the paper at its printed precision, each with both values, in words."""
+    rows = [key for key in keys if ledger.at[key, "verdict"] == "differs"]
+    if not rows:
+        return f"each of these {fmt.count(len(keys), 'number')} prints as the paper prints it"
+    listed = "; ".join(f"{ledger.at[key, 'statistic'][0].lower() + ledger.at[key, 'statistic'][1:]}: "
+                       f"{' published, '.join(_printed_pair(ledger, key))} here" for key in rows)
+    return (f"{len(rows)} of these {fmt.count(len(keys), 'number')} differ from the paper at its printed "
+            f"precision ({listed})" if len(rows) > 1 else
+            f"1 of these {fmt.count(len(keys), 'number')} differs from the paper at its printed precision ({listed})")
+
+
+#: The effect sizes of the primary endpoint, in the chapter's order (each with its interval and P).
+_ES_STEMS = ("auc35_es_ketamine_vs_placebo", "auc35_es_placebo_vs_ketamine_magnesium",
+             "auc35_es_ketamine_vs_ketamine_magnesium")
+
+
+def effect_sizes_against_paper(ledger) -> Values:
+    """The paper's effect sizes with their intervals and P values, and which of this report's differ."""
+    ledger = ledger.set_index("key")
+    printed = [f"{fmt.as_printed(ledger.at[stem, 'published'])} ({fmt.as_printed(ledger.at[stem + '_lo', 'published'])}"
+               f" to {fmt.as_printed(ledger.at[stem + '_hi', 'published'])}, P "
+               f"{fmt.p_equals(ledger.at[stem + '_p', 'published'])})" for stem in _ES_STEMS]
+    keys = [stem + suffix for stem in _ES_STEMS for suffix in ("", "_lo", "_hi", "_p")]
+    return {"es_published": f"{printed[0]}, {printed[1]} and {printed[2]}", "es_differing": differing(ledger, keys)}
+
+
+def consecutive_against_paper(ledger) -> str:
+    """The paper's consecutive-ketamine comparison beside this report's, in words."""
+    ledger = ledger.set_index("key")
+    pub = {k: fmt.as_printed(ledger.at[k, "published"]) for k in
+           ("consecutive_auc_mean", "consecutive_auc_sd", "nonconsecutive_auc_mean", "nonconsecutive_auc_sd")}
+    mine = {k: fmt.beside_published(ledger.at[k, "reproduced"], ledger.at[k, "published"]) for k in pub}
+    keys = [*pub, "consecutive_p"]
+    return (f"the paper gives sums of {pub['consecutive_auc_mean']} ± {pub['consecutive_auc_sd']} against "
+            f"{pub['nonconsecutive_auc_mean']} ± {pub['nonconsecutive_auc_sd']} pain score-days (P "
+            f"{fmt.p_equals(ledger.at['consecutive_p', 'published'])}); these data give "
+            f"{mine['consecutive_auc_mean']} ± {mine['consecutive_auc_sd']} against {mine['nonconsecutive_auc_mean']}"
+            f" ± {mine['nonconsecutive_auc_sd']}, and {differing(ledger, keys)}")
+
+
+def improvement_against_paper(r: Mapping) -> str:
+    """The paper's counts of improved patients beside this report's reading, and whether the reading keeps the
+    paper's message (more improvements with an active infusion than with placebo), in words."""
+    ledger = r["ledger"].set_index("key")
+    first, last = FIGURE4_WINDOWS
+    counts = r["improvement"].set_index(["rule", "last_day"])
+    published = {day: (int(ledger.at[f"improved_ketamine_day{day}_n", "published"]),
+                       int(ledger.at[f"improved_placebo_day{day}_n", "published"])) for day in (first, last)}
+    mine = {day: (int(counts.at[("baseline_30pct", day), "improved_active"]),
+                  int(counts.at[("baseline_30pct", day), "improved_placebo"])) for day in (first, last)}
+    paper_lead = [published[d][0] - published[d][1] for d in (first, last)]
+    lead = [mine[d][0] - mine[d][1] for d in (first, last)]
+    if all(m <= 0 for m in lead):
+        reading = ("placebo does as well as the active infusions or better, which does not support the paper's "
+                   "remark that some patients improved with ketamine")
+    elif all(m < p for m, p in zip(lead, paper_lead)):
+        reading = ("the active infusions lead placebo by less than in the paper, so these counts give less "
+                   "support to its remark that some patients improved with ketamine")
+    else:
+        reading = "the active infusions lead placebo at least as clearly as in the paper"
+    from .labels import RULE_LABELS
+
+    matches = []
+    for (rule, day), row in counts.iterrows():
+        for arm, index in (("improved_active", 0), ("improved_placebo", 1)):
+            if day in published and int(row[arm]) == published[day][index]:
+                label = RULE_LABELS[rule]
+                label = label[0].lower() + label[1:] if label[1:2].islower() else label
+                matches.append(f"{label} ({'active' if index == 0 else 'placebo'}, day {day})")
+    matched = ("; of the other readings' counts, these equal a published one: " + ", ".join(matches)) if matches \
+        else "; no reading gives any of the published counts"
+    words = (f"the paper counts {published[first][0]} improved with an active infusion against {published[first][1]} "
+             f"with placebo over the first week, and {published[last][0]} against {published[last][1]} over the whole "
+             f"period; this reading gives {mine[first][0]} against {mine[first][1]}, and {mine[last][0]} against "
+             f"{mine[last][1]}: {reading}{matched}")
+    if r.trial.is_synthetic:
+        words += ("; on these synthetic data nothing aimed at these counts, so they are a property of the "
+                  "simulation, not evidence about the trial")
+    return words
+
+
+def responders_against_paper(r: Mapping) -> str:
+    """Whether the responder counts side with the paper's remark that some patients improved with ketamine."""
+    responders = r["beyond"]["responders"].set_index(["threshold", "treatment"])["responders"]
+    placebo = int(responders[("30% reduction", "placebo")])
+    active = {t: int(responders[("30% reduction", t)]) for t in TREATMENTS if t != "placebo"}
+    if placebo >= max(active.values()):
+        words = ("placebo has at least as many responders as either active infusion, which gives no support to the "
+                 "paper's remark, from its Figure 4 counts, that some patients improved with ketamine")
+    else:
+        words = "an active infusion has more responders than placebo, in line with the paper's Figure 4 counts"
+    if r.trial.is_synthetic:
+        words += "; on these synthetic data this is a property of the simulation, not evidence about the trial"
+    return words
+
+
+def score_directions(r: Mapping) -> str:
+    """For each score of Table 3 whose omnibus test is significant, which way the treatments lie, in words."""
+    from ..provenance.conclusions import TESTS, direction
+
+    table = r["questionnaires"]
+    names = wording.score_names(table)
+    parts = []
+    for name, (_, row) in zip(names, table.iterrows()):
+        if row["omnibus_p"] >= ALPHA:
+            continue
+        test = TESTS[f"conclusion_{row['score']}"](r)
+        words = direction(test)
+        if not words:
+            words = ("no post hoc comparison sets a treatment apart from placebo (means "
+                     + ", ".join(f"{t.replace('_magnesium', '/magnesium')} {fmt.fixed(c, 1)}"
+                                 for t, c in test.centres.items()) + ")")
+        better = "higher" if test.higher_is_better else "lower"
+        parts.append(f"{name}: {words} ({better} is better)")
+    return "; ".join(parts) if parts else "no score differs"
+
+
+def safety_abstract(r: Mapping) -> Values:
+    """The abstract's adverse-event shares beside this report's shares of patients with any event and with a
+    related event, in words (the Safety chapter states where the abstract's figure comes from)."""
+    ledger = r["ledger"].set_index("key")
+    order = [t for t in TREATMENTS]
+    abstract = ", ".join(f"{fmt.as_printed(ledger.at[f'abstract_ae_any_{t}_pct', 'published'])}%" for t in order)
+    any_event = ", ".join(f"{fmt.fixed(ledger.at[f'abstract_ae_any_{t}_pct', 'reproduced'], 0)}%" for t in order)
+    related = ", ".join(f"{fmt.fixed(ledger.at[f'ae_related_{t}_pct', 'reproduced'], 0)}%" for t in order)
+    same = all(abs(ledger.at[f"abstract_ae_any_{t}_pct", "published"] - ledger.at[f"ae_related_{t}_pct", "published"])
+               < 1e-9 for t in order)
+    treatments = ", ".join(t.replace("_magnesium", "/magnesium") for t in order)
+    source = ("the paper's results section gives the same shares for treatment-related events only, so the "
+              "abstract's figure is read as the share with a related event" if same else
+              "the paper's results section gives other shares for treatment-related events")
+    return {"safety_abstract": (f"The paper's abstract gives {abstract} ({treatments}) as the patients reporting at "
+                                f"least one adverse event; this report's shares with any event are {any_event}, and "
+                                f"with a treatment-related event {related}: {source}")}
+
+
 def population(r: Mapping) -> Values:
     counts = derive.flow_counts(r.trial.screening)
     p = r["preinfusion"]["omnibus_p"].item()
@@ -222,6 +376,7 @@ def primary(r: Mapping) -> Values:
         "primary_disagreements": chapter_disagreements(r, "03_primary_endpoint"),
         "icc_reading": icc_reading(summary["icc"]),
         "method_reading": method_reading(r["model_comparison"]),
+        **effect_sizes_against_paper(r["ledger"]),
     }
 
 
@@ -253,7 +408,10 @@ def secondary(r: Mapping) -> Values:
         "table3_significant": wording.significant_tests(r["questionnaires"],
                                                         wording.score_names(r["questionnaires"]), "scores"),
         "pgic_sleep_published": fmt.p_equals(r["ledger"].set_index("key").at["pgic_sleep_p", "published"]),
-        "n_significant_scores_kr": int((questionnaires["omnibus_p_kr"] < ALPHA).sum()),
+        "n_significant_scores_kr": _scores_differ(int((questionnaires["omnibus_p_kr"] < ALPHA).sum())),
+        "table3_directions": score_directions(r),
+        "consecutive_against_paper": consecutive_against_paper(r["ledger"]),
+        "improvement_against_paper": improvement_against_paper(r),
         "table3_agreement": wording.score_agreement(r["questionnaires"]),
         "pgic_sleep_p": fmt.p_equals(questionnaires.at["pgic_sleep", "omnibus_p"]),
         **design_counts(r),
@@ -262,6 +420,11 @@ def secondary(r: Mapping) -> Values:
         "n_other_measures": len(_other_measure_names(r["auc_table"])),
         "secondary_disagreements": chapter_disagreements(r, "04_secondary_endpoints"),
     }
+
+
+def _scores_differ(n: int) -> str:
+    """``"2 scores differ"``, ``"1 score differs"``."""
+    return f"{fmt.count(n, 'score')} {'differs' if n == 1 else 'differ'}"
 
 
 def safety(r: Mapping) -> Values:
@@ -299,32 +462,38 @@ def comparison_headline(ledger) -> str:
 
     On a real export: how many compared numbers are reproduced and how many differ. On synthetic data, where
     the generator and the reconstruction aimed at most numbers, a match of a targeted number says nothing: the
-    headline says that the pipeline computes every published statistic, and how the numbers nothing aimed at
-    land.
+    headline says how many published statistics the pipeline computes from the raw data (and how many it
+    recomputes from the paper's planning inputs instead), and how the numbers nothing aimed at land.
     """
-    from ..provenance.targeting import NOT_TARGETED
+    from ..provenance.ledger import RECOMPUTED_KEYS
+    from ..provenance.targeting import NOT_TARGETED, SETTING
 
     compared = ledger[ledger["status"].isin(["match", "differs"])]
-    n_computed = int(ledger["status"].isin(["match", "differs", "log scale"]).sum())
-    n_numbers = int((ledger["status"] != "input").sum())
     if "targeting" not in ledger:
         return (f"{int((compared['status'] == 'match').sum())} of the {len(compared)} compared numbers are "
                 f"reproduced at the paper's printed precision and {int((compared['status'] == 'differs').sum())} "
                 "differ")
-    free = compared[compared["targeting"] == NOT_TARGETED]
-    targeted = compared[compared["targeting"] != NOT_TARGETED]
+    recomputed = ledger["key"].isin(RECOMPUTED_KEYS)
+    from_data = ledger["status"].isin(["match", "differs", "log scale"]) & ~recomputed
+    settings = compared[compared["targeting"] == SETTING]
+    free = compared[(compared["targeting"] == NOT_TARGETED) & ~compared["key"].isin(RECOMPUTED_KEYS)]
+    targeted = compared[~compared["targeting"].isin([NOT_TARGETED, SETTING])]
     within = free[free["status"] == "differs"]
     spread = (within["difference"].abs() / (2 * within["tolerance"])).median() if len(within) else 0.0
-    computed = "every one of the paper's" if n_computed == n_numbers else f"{n_computed} of the paper's"
-    aims = " and ".join(f"{n} {cls}s" for cls, n in targeted["targeting"].value_counts(sort=False).items())
-    return (f"the pipeline computes {computed} {n_numbers} published statistics from the raw data. The data "
-            f"are synthetic and were made to resemble the paper: {len(targeted)} of the compared numbers were "
-            f"aimed at ({aims or 'none'}), and "
+    aims = " and ".join(fmt.count(n, cls) for cls, n in targeted["targeting"].value_counts(sort=False).items())
+    n_free_match = int((free["status"] == "match").sum())
+    return (f"the pipeline computes {fmt.count(int(from_data.sum()), 'published statistic')} from the raw data "
+            f"and recomputes {int(recomputed.sum())} from the paper's published planning inputs. The data are "
+            f"synthetic and were made to resemble the paper: {fmt.count(len(settings), 'number')} of the design "
+            f"{'is a setting' if len(settings) == 1 else 'are settings'} of the generator, "
+            f"{len(targeted)} of the compared numbers were aimed at ({aims or 'none'}), and "
             f"{int((targeted['status'] == 'match').sum())} of them are matched by construction, which shows "
-            f"nothing about the paper. Of the {len(free)} numbers nothing aimed at, "
-            f"{int((free['status'] == 'match').sum())} print as the paper prints them and {len(within)} differ "
-            f"(by a median of {fmt.fixed(spread, 0)} units of the paper's last printed digit). By what aimed at "
-            f"each compared number: {ledger_counts(compared)}")
+            f"nothing about the paper; the others differ. Of the {fmt.count(len(free), 'number')} from the raw data "
+            f"that nothing aimed at, {n_free_match} {'prints' if n_free_match == 1 else 'print'} as the paper "
+            f"prints {'it' if n_free_match == 1 else 'them'} and {len(within)} "
+            f"{'differs' if len(within) == 1 else 'differ'} (by a median of "
+            f"{fmt.count(round(spread), 'unit')} of the paper's last printed digit). By what aimed at each "
+            f"compared number: {ledger_counts(compared)}")
 
 
 def paper_positive() -> str:
@@ -332,8 +501,8 @@ def paper_positive() -> str:
     from ..provenance.conclusions import positive_findings
 
     found = positive_findings()
-    return f"{len(found)} positive finding(s): " + " and ".join(f.lower() if not f[:4].isupper() else f
-                                                                  for f in found)
+    return f"{fmt.count(len(found), 'positive finding')}: " + " and ".join(f.lower() if not f[:4].isupper() else f
+                                                                         for f in found)
 
 
 def caveat(r: Mapping, key: str) -> str:
@@ -351,6 +520,13 @@ def caveat(r: Mapping, key: str) -> str:
             f"analysis: {row['changes']}")
 
 
+def assumptions_reference() -> str:
+    """Where the generator's assumptions are listed, by the number of their table."""
+    from . import registry
+
+    return f"{registry.OUTPUTS['generator_assumptions'].number}, Appendix B"
+
+
 def chapter_disagreements(r: Mapping, chapter: str) -> str:
     """Where this report's tests disagree with the conclusions the paper states in a chapter, in words."""
     from ..provenance.conclusions import disagreement_sentences, disagreements
@@ -358,8 +534,8 @@ def chapter_disagreements(r: Mapping, chapter: str) -> str:
     found = disagreements(r, chapter)
     if found.empty:
         return "this report's tests agree with every conclusion the paper states here"
-    return (f"this report's tests disagree with {len(found)} conclusion(s) of the paper: "
-            + "; ".join(disagreement_sentences(found)))
+    return (f"this report's tests disagree with {fmt.count(len(found), 'conclusion')} of the paper: "
+            + "; ".join(disagreement_sentences(found, assumptions_reference())))
 
 
 def discussion(r: Mapping) -> Values:
@@ -382,7 +558,20 @@ def discussion(r: Mapping) -> Values:
         "icc_reading": icc_reading(summary["icc"]),
         "blinding_low": fmt.fixed(100 * unsure.min(), 0),
         "blinding_high": fmt.fixed(100 * unsure.max(), 0),
+        "blinding_basis": blinding_basis(r["ledger"]),
     }
+
+
+def blinding_basis(ledger) -> str:
+    """What the blinding shares are evidence of: on synthetic data, calibration targets (matched by construction
+    or not); on a real export, the patients' answers."""
+    rows = ledger[ledger["key"].str.startswith("blinding_")]
+    if "targeting" not in rows:
+        return "these shares are computed from the patients' answers in the export"
+    verdicts = ", ".join(sorted(set(rows["verdict"])))
+    classes = ", ".join(sorted(set(rows["targeting"])))
+    return (f"on these synthetic data both shares are {classes}s of the simulation ({verdicts}), so they show "
+            "nothing about how well the blind held")
 
 
 def all_disagreements(r: Mapping) -> str:
@@ -395,7 +584,8 @@ def all_disagreements(r: Mapping) -> str:
         return (f"this report's tests, at the {fmt.fixed(ALPHA, 2)} level, agree with each of the {len(table)} "
                 "conclusions the paper states")
     return (f"this report's tests, at the {fmt.fixed(ALPHA, 2)} level, disagree with {len(found)} of the "
-            f"{len(table)} conclusions the paper states: " + "; ".join(disagreement_sentences(found)))
+            f"{len(table)} conclusions the paper states: "
+            + "; ".join(disagreement_sentences(found, assumptions_reference())))
 
 
 def _missing_data(missing) -> Values:
@@ -454,6 +644,9 @@ def beyond(r: Mapping) -> Values:
         "period_days": PERIOD_DAYS,
         "primary_reading": _primary_reading(r["primary"]["summary"].iloc[0]),
         "method_reading": method_reading(r["model_comparison"]),
+        "data_words": data_words(r),
+        "data_words_lower": data_words(r)[0].lower() + data_words(r)[1:],
+        "responders_against_paper": responders_against_paper(r),
     }
 
 
@@ -533,16 +726,37 @@ def summary(r: Mapping) -> Values:
     }
 
 
+def synthetic_appendix(r: Mapping) -> Values:
+    """Appendix B: how the calibration table relates to the ledger's calibration targets (one definition,
+    :func:`ketapain_lib.provenance.targeting.calibration_keys`), and how many rows meet each comparison rule."""
+    from ..provenance.published import calibration_targets, published_results
+    from ..provenance.targeting import calibration_keys
+
+    table = r["calibration"]
+    listed = set(calibration_targets().index)
+    more = sorted(calibration_keys() - listed, key=list(published_results().index).index)
+    descriptions = published_results()["description"]
+    extra = "; ".join(descriptions[key] for key in more)
+    return {"n_calibration_rows": fmt.count(len(table), "published number"),
+            "n_calibration_keys": fmt.count(len(calibration_keys()), "calibration target"),
+            "calibration_extra": (f"{fmt.count(len(more), 'more number')} that follow from these rows or that the "
+                                  f"generator aims at without a tolerance of its own ({extra})" if more else
+                                  "no other number"),
+            "n_within_tolerance": int(table["within_tolerance"].sum()),
+            "n_same_as_printed": int(table["same_as_printed"].sum())}
+
+
 VALUES: dict[str, Callable[[Mapping], Values]] = {
     "00_summary": summary,
     "01_methods": methods,
     "02_population": population,
     "03_primary_endpoint": primary,
     "04_secondary_endpoints": secondary,
-    "05_safety": safety,
+    "05_safety": lambda r: {**safety(r), **safety_abstract(r)},
     "06_discussion": discussion,
     "07_beyond_the_paper": beyond,
     "08_audit": audit,
+    "a2_synthetic_data": synthetic_appendix,
     "a3_ledger": ledger_page,
     "a4_environment": lambda r: tables.benchmark_growth(),
 }

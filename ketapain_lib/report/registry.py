@@ -359,7 +359,7 @@ _ENTRIES: tuple[Output, ...] = (
            "The generator's parameters that the paper does not publish.", lambda r: tables.assumptions_table()),
     Output("ledger", "Table", "a3_ledger",
            "Every number the paper publishes, beside the number this report computes.", lambda r: r["ledger"],
-           view=views.ledger_view, precision={"reproduced": 3, "difference": 3}, export_path="ledger.csv"),
+           view=views.ledger_view, precision={"computed": 3, "difference": 3}, export_path="ledger.csv"),
     Output("environment", "Table", "a4_environment",
            "Python and the pinned packages, with the versions installed where this book was built.",
            lambda r: tables.environment_table(), from_data=False, exported=False, layout=Layout(code=("package",))),

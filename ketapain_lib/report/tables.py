@@ -219,14 +219,33 @@ KEY_FINDINGS = (
 
 
 def key_findings(ledger: pd.DataFrame) -> pd.DataFrame:
-    """The trial's key results (:data:`KEY_FINDINGS`), published beside reproduced, from the ledger."""
-    rows = ledger.set_index("key").loc[list(KEY_FINDINGS)]
-    published = [fmt.as_printed(v) for v in rows["published"]]
-    return pd.DataFrame({"result": rows["statistic"].to_numpy(), "section": rows["section"].to_numpy(),
-                         "published": published,
-                         "reproduced": [fmt.beside_published(v, p) for v, p in zip(rows["reproduced"],
-                                                                                   rows["published"])],
-                         "status": rows["verdict"].to_numpy()})
+    """The trial's key results (:data:`KEY_FINDINGS`), published beside computed, from the ledger.
+
+    An effect size carries its confidence interval in the same row (the ledger's ``_lo`` and ``_hi`` rows), and its
+    result says when the interval differs even if the estimate does not, so the summary is no cleaner than the
+    ledger. The column is "computed", not "reproduced": a value matched by construction reproduces nothing.
+    """
+    rows = ledger.set_index("key")
+    out = []
+    for key in KEY_FINDINGS:
+        row = rows.loc[key]
+        published = fmt.as_printed(row["published"])
+        computed = fmt.beside_published(row["reproduced"], row["published"])
+        result = row["verdict"]
+        bounds = [f"{key}_lo", f"{key}_hi"]
+        if all(bound in rows.index for bound in bounds):
+            low, high = (rows.loc[bound] for bound in bounds)
+            published += f" ({fmt.as_printed(low['published'])} to {fmt.as_printed(high['published'])})"
+            computed += (f" ({fmt.beside_published(low['reproduced'], low['published'])} to "
+                         f"{fmt.beside_published(high['reproduced'], high['published'])})")
+            interval = {low["verdict"], high["verdict"]}
+            if "differs" in interval:
+                result = f"estimate {result}; interval differs"
+            elif interval != {result}:
+                result = f"estimate {result}; interval {', '.join(sorted(interval))}"
+        out.append({"result": row["statistic"], "section": row["section"], "published": published,
+                    "computed": computed, "status": result})
+    return pd.DataFrame(out)
 
 
 # --------------------------------------------------------------------------- the build, not the trial

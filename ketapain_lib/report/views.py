@@ -214,7 +214,8 @@ def ledger_view(ledger: pd.DataFrame) -> pd.DataFrame:
     why a row differs."""
     columns = ["section", "statistic", "published", "reproduced", "difference", "tolerance", "verdict",
                *(["targeting"] if "targeting" in ledger else [])]
-    shown = ledger[columns].rename(columns={"verdict": "result"}).copy()
+    # "computed", not "reproduced": a value matched by construction is computed, and reproduces nothing
+    shown = ledger[columns].rename(columns={"verdict": "result", "reproduced": "computed"}).copy()
     reasons = ledger["reason"] if "reason" in ledger else [""] * len(ledger)
     printed = ledger["printed"] if "printed" in ledger else [""] * len(ledger)
     shown["note"] = ["; ".join(part for part in (c, r, p, f"differs: {why}" if why else "")

@@ -16,7 +16,8 @@ def omnibus_agreement(table) -> str:
     differ = disagreements(table)
     if differ.empty:
         return "lead to the same conclusion in every row"
-    return f"lead to different conclusions in {len(differ)} row(s): " + "; ".join(table2_row_names(differ))
+    return (f"lead to different conclusions in {fmt.count(len(differ), 'row')}: "
+            + "; ".join(table2_row_names(differ)))
 
 
 def score_agreement(table) -> str:
@@ -67,7 +68,9 @@ def ledger_counts(table) -> str:
 
     def words(rows) -> str:
         counts = rows["verdict"].value_counts()
-        order = ("reproduced", "matched by construction", "differs", "input", "log scale", "not computed")
+        # "set by the generator" restates its class ("generator setting"): it is not repeated
+        order = ("reproduced", "matched by construction", "recomputed from inputs", "differs", "input", "log scale",
+                 "not computed")
         return ", ".join(f"{int(counts[v])} {'differ' if v == 'differs' and counts[v] != 1 else v}"
                          for v in order if v in counts)
 
@@ -77,5 +80,6 @@ def ledger_counts(table) -> str:
     for cls in CLASSES:
         rows = table[table["targeting"] == cls]
         if len(rows):
-            parts.append(f"{cls} {len(rows)} ({words(rows)})")
+            counted = words(rows)
+            parts.append(f"{cls} {len(rows)}" + (f" ({counted})" if counted else ""))
     return "; ".join(parts)

@@ -272,7 +272,7 @@ def preinfusion_pain(infusions: pd.DataFrame) -> pd.DataFrame:
 IMPROVEMENT_RULES: dict[str, str] = {
     "baseline_30pct": "mean daily pain over the window at least 30% below the pain before that infusion",  # RESPONSE_THRESHOLD
     "baseline_any": "mean daily pain over the window below the pain before that infusion",
-    "versus_placebo": "AUC lower than with the comparator treatment(s): active vs placebo, placebo vs both actives",
+    "versus_placebo": "AUC lower than with the comparator: each active infusion against placebo, placebo against both active infusions",
 }
 
 

@@ -32,6 +32,7 @@ from scipy import stats
 
 from . import derive
 from . import crossover as models
+from .. import formatting as fmt
 from ..rawdata.load import Trial
 from ..design import DIARY_DAYS, PRIMARY, REPORT_METHOD, TREATMENTS
 
@@ -169,6 +170,6 @@ def missing_data_contrasts(trial: Trial, n_imputations: int = N_IMPUTATIONS) -> 
             shift = (missing_mask & active.to_numpy()[:, None]).to_numpy() * delta
             frame[day_columns] = np.clip(frame[day_columns].to_numpy() + shift, 0, 10)
             shifted.append(frame)
-        parts.append(_pooled(trial, shifted).assign(approach=f"pattern mixture, +{delta:g} point(s)"))
+        parts.append(_pooled(trial, shifted).assign(approach=f"pattern mixture, +{fmt.count(delta, 'point')}"))
     columns = ["approach", "comparison", "estimate", "se", "ci_low", "ci_high", "p", "n_periods"]
     return pd.concat(parts, ignore_index=True)[columns]
