@@ -341,7 +341,7 @@ def test_population_and_safety_state_their_own_disagreements(results, monkeypatc
                else conclusions.Test(float("nan"), {}, count=1))  # a difference; one serious event
     monkeypatch.setitem(conclusions.TESTS, own[0], lambda r: flipped)
     stated = prose.VALUES[chapter](results)[key]
-    assert stated.startswith("this report's tests disagree with 1 conclusion(s)"), stated
+    assert stated.startswith("this report's tests disagree with 1 conclusion of the paper"), stated
     assert published_conclusions().at[own[0], "description"].split(":")[0] in stated
     other = "05_safety" if chapter == "02_population" else "02_population"
     assert "agree with every conclusion" in prose.chapter_disagreements(results, other)
