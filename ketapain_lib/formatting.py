@@ -228,7 +228,9 @@ WORD_JOINER = "\u2060"
 #: ``P = 0.273``, ``N = 20``, ``W < 0.5``: a letter, a relation and a number (the spaces become non-breaking).
 _RELATION = re.compile(r"(?<=[A-Za-zχ²])[ \u00a0]([=<>≤≥])[ \u00a0](?=[-−]?\d)")
 #: ``(0-10)``, ``35–38``: a range between two numbers (the dash may not end a line).
-_HYPHEN_RANGE = re.compile(r"(?<=\d)-(?=\d)")
+#: (Not inside an identifier such as a DOI, ``s13428-015-0664-2``, or a date: only a number after a space or a
+#: bracket, of at most four digits on each side.)
+_HYPHEN_RANGE = re.compile(r"(?<![\w.,/-])(\d{1,4}(?:\.\d+)?)-(?=\d{1,4}(?:\.\d+)?(?![\w/-]))")
 _DASH_RANGE = re.compile(r"(?<=\d)\u2060?–\u2060?(?=\d)")
 
 
@@ -241,11 +243,14 @@ def unbroken(text: str) -> str:
     'omnibus P\\xa0=\\xa00.273, Ketamine (N\\xa0=\\xa020), Anxiety (0‑21), range 35\\u2060–\\u206038, -0.3 to 0.6'
     >>> unbroken("< 0.001") == "< 0.001" and unbroken(unbroken("P = 0.1")) == unbroken("P = 0.1")
     True
+    >>> unbroken("doi 10.3758/s13428-015-0664-2, 2015-06-10, (0.5-1.5)")
+    'doi 10.3758/s13428-015-0664-2, 2015-06-10, (0.5‑1.5)'
+    
     """
     if not isinstance(text, str):
         return text
     text = _RELATION.sub(lambda m: f"{NBSP}{m.group(1)}{NBSP}", text)
-    text = _HYPHEN_RANGE.sub(NON_BREAKING_HYPHEN, text)
+    text = _HYPHEN_RANGE.sub(lambda m: m.group(1) + NON_BREAKING_HYPHEN, text)
     return _DASH_RANGE.sub(f"{WORD_JOINER}–{WORD_JOINER}", text)
 
 

@@ -22,8 +22,15 @@ _NOT_PROSE = (nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, 
 
 
 def _prose_texts(block: nodes.Element) -> list[nodes.Text]:
+    """The block's text nodes that a reader reads as prose (not code, mathematics or a link's address)."""
     return [text for text in block.findall(nodes.Text)
-            if not any(isinstance(parent, _NOT_PROSE) for parent in _ancestors(text, block))]
+            if not any(isinstance(parent, _NOT_PROSE) or _is_address(parent) for parent in _ancestors(text, block))]
+
+
+def _is_address(node: nodes.Node) -> bool:
+    """A link that shows its own address (a DOI, a URL): copied as shown, so left as it is."""
+    return isinstance(node, nodes.reference) and node.get("refuri", "").startswith(("http", "doi")) and \
+        node.astext() in node.get("refuri", "")
 
 
 def _ancestors(node: nodes.Node, top: nodes.Element):
