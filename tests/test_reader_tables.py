@@ -200,10 +200,13 @@ def test_no_program_identifier_in_the_visible_text_of_any_page(reader):
 def test_the_identifier_pattern_finds_what_the_review_found():
     """The scan can fail: each identifier the review saw on a page is caught, and plain prose is not."""
     for token in ("ketamine_magnesium", "baseline_30pct", "design.RESPONSE_THRESHOLD", "auc35_es_ketamine_vs_placebo",
-                  "treatment + C(period) + C(sequence)", "y ~ treatment", "ketapain_lib.report"):
+                  "treatment + C(period) + C(sequence)", "y ~ treatment", "ketapain_lib.report",
+                  "sqrt(2 x residual variance)", "refitted on the log(y) scale", "treatment (omnibus)",
+                  "bpi severity (5.8, 1.5, 1)"):
         assert IDENTIFIER.search(token), token
     for prose in ("Ketamine/magnesium vs placebo", "P (Welch)", "Effect size (total SD), 95% CI lower",
-                  "30% below the pain before the infusion", "e.g. the day-7 AUC", "12 (60%)"):
+                  "30% below the pain before the infusion", "e.g. the day-7 AUC", "12 (60%)",
+                  "Treatment, omnibus test", "Anxiety (0-21)", "Ketamine (N = 20)", "sequences (3, 4)"):
         assert not IDENTIFIER.search(prose), prose
 
 
