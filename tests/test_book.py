@@ -72,7 +72,7 @@ def test_data_dictionary_page_lists_every_column_of_the_contract(built):
     for table in TABLES.values():
         assert table.filename in page
         for column in table.column_names:
-            assert re.search(rf"<td[^>]*><code>{re.escape(column)}</code></td>", page), (table.name, column)
+            assert re.search(rf"<td[^>]*><code>{re.escape(column.replace('_', '_<wbr>'))}</code></td>", page), (table.name, column)
 
 
 def test_calibration_page_shows_every_target(built):

@@ -184,7 +184,7 @@ MEASURE_PHONE = r"""(() => {
     const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
     let node;
     while ((node = walker.nextNode())) {
-      const re = /[^\s\-\u2013\/]+/g; let m;
+      const re = /[^\s\-\u2013\/_]+/g; let m;  // a name may break after an underscore
       while ((m = re.exec(node.data))) {
         const r = document.createRange(); r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
         const tops = new Set(Array.from(r.getClientRects()).filter(x => x.width > 0).map(x => Math.round(x.top)));

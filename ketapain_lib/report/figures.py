@@ -1,10 +1,17 @@
 """Figures of the report, as matplotlib Figures (not registered with pyplot, so a notebook shows each once).
 
-Every figure uses the same treatment order and colours (:data:`COLOURS`, from
-the Okabe-Ito colour-blind-safe palette) with a distinct marker per
-treatment, axis labels with units, and a width and type legible on a phone
-and in print (:mod:`.figure_style`). Nothing is random: confidence bands are
-t-based, not bootstrapped. Figure 1 lives in :mod:`.flow`.
+seaborn draws every statistical figure onto the Figure's axes: the means and
+their bands and error bars (``lineplot``, which aggregates the raw values
+itself), the points (``scatterplot``) and the curves. The bands and error bars
+are t-based, as the paper's are (:func:`t_interval`, given to seaborn as its
+``errorbar``): nothing is bootstrapped, so nothing is random. Where a figure
+shows estimates and intervals computed elsewhere (the forest plots), seaborn
+draws the estimates and matplotlib the given intervals. Every figure uses the
+same treatment order and colours (:data:`COLOURS`, from the Okabe-Ito
+colour-blind-safe palette) with a distinct marker per treatment, axis labels
+with units, and a width and type legible on a phone and in print
+(:mod:`.figure_style`); seaborn's own themes are not applied. Figure 1, a
+diagram rather than a statistical figure, lives in :mod:`.flow`.
 """
 from __future__ import annotations
 
@@ -47,11 +54,23 @@ def to_svg(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
-    clean = values.dropna().astype(float)
+def t_interval(values) -> tuple[float, float]:
+    """The t-based confidence interval (level :data:`~ketapain_lib.design.CI_LEVEL`) of the mean of ``values``:
+    mean ± t(1 - α/2, n - 1) · SD / √n, the ``errorbar`` seaborn draws (missing values left out; no interval
+    for fewer than two values)."""
+    clean = pd.Series(values, dtype=float).dropna()
+    if len(clean) < 2:
+        return np.nan, np.nan
     mean = clean.mean()
-    half = stats.t.ppf(0.5 + CI_LEVEL / 2, len(clean) - 1) * clean.std() / np.sqrt(len(clean)) if len(clean) > 1 else np.nan
-    return mean, mean - half, mean + half
+    half = stats.t.ppf(0.5 + CI_LEVEL / 2, len(clean) - 1) * clean.std() / np.sqrt(len(clean))
+    return mean - half, mean + half
+
+
+def _seaborn():
+    """seaborn, imported at the first drawing (a page that only shows stored figures never imports it)."""
+    import seaborn
+
+    return seaborn
 
 
 def flow_diagram(trial: Trial) -> Figure:
@@ -71,14 +90,15 @@ def daily_pain(trial: Trial, measure: str = PRIMARY.measure, imputation: derive.
     # that the figure keeps its type legible at a phone's width
     figure = _figure(figsize=(WIDTH, 1.2 + 1.55 * len(TREATMENTS)))
     axes = figure.subplots(len(TREATMENTS), 1, sharex=True, sharey=True)
+    sns = _seaborn()
     for axis, treatment in zip(axes, TREATMENTS):
-        part = grid[grid["treatment"] == treatment]
-        summary = pd.DataFrame([(day, *_mean_ci(values[measure])) for day, values in part.groupby("day")],
-                               columns=["day", "mean", "low", "high"])
-        axis.fill_between(summary["day"], summary["low"], summary["high"], color=COLOURS[treatment], alpha=0.2,
-                          linewidth=0)
-        axis.plot(summary["day"], summary["mean"], color=COLOURS[treatment], marker=MARKERS[treatment],
-                  markersize=3, linewidth=1.6)
+        part = grid.loc[grid["treatment"] == treatment, ["day", measure]]
+        # seaborn averages each day's values and draws the t-based band around the mean
+        sns.lineplot(data=part, x="day", y=measure, estimator="mean", errorbar=t_interval, err_style="band",
+                     color=COLOURS[treatment], marker=MARKERS[treatment], markersize=3, markeredgewidth=1,
+                     markeredgecolor=COLOURS[treatment], linewidth=1.6, err_kws={"alpha": 0.2, "linewidth": 0},
+                     legend=False, ax=axis)
+        axis.set_xlabel("")
         axis.set_title(TREATMENT_LABELS[treatment], fontsize=10, color=COLOURS[treatment], loc="left")
         axis.set_xlim(0, max(DIARY_DAYS))
         axis.set_ylim(0, 10)
@@ -97,14 +117,15 @@ def auc_by_timepoint(auc_long: pd.DataFrame, measure: str = PRIMARY.measure,
     figure = _figure(figsize=(WIDTH, 3.9))
     axis = figure.add_subplot()
     offsets = dict(zip(TREATMENTS, (-0.6, 0.0, 0.6)))
+    sns = _seaborn()
     for treatment in TREATMENTS:
-        rows = [(day, *_mean_ci(part["auc"])) for day, part in
-                data[data["treatment"] == treatment].groupby("last_day")]
-        summary = pd.DataFrame(rows, columns=["day", "mean", "low", "high"])
-        axis.errorbar(summary["day"] + offsets[treatment], summary["mean"],
-                      yerr=[summary["mean"] - summary["low"], summary["high"] - summary["mean"]],
-                      color=COLOURS[treatment], marker=MARKERS[treatment], capsize=3, linewidth=1.4,
-                      label=TREATMENT_LABELS[treatment])
+        part = data.loc[data["treatment"] == treatment, ["last_day", "auc"]]
+        # each treatment a little to the side of the window's day, so that the error bars do not overlap
+        part = part.assign(day=part["last_day"] + offsets[treatment])
+        sns.lineplot(data=part, x="day", y="auc", estimator="mean", errorbar=t_interval, err_style="bars",
+                     color=COLOURS[treatment], marker=MARKERS[treatment], markeredgewidth=1,
+                     markeredgecolor=COLOURS[treatment], linewidth=1.4, err_kws={"capsize": 3, "linewidth": 1.4},
+                     label=TREATMENT_LABELS[treatment], legend=False, ax=axis)
     axis.set_xticks(sorted(data["last_day"].unique()))
     axis.set_xlabel("End of the window (days after infusion)")
     axis.set_ylabel("AUC of average pain (pain score-days)")
@@ -128,11 +149,13 @@ def patient_auc(auc_long: pd.DataFrame, last_day: int, flags: pd.DataFrame | Non
     figure = _figure(figsize=(WIDTH, 2.4 + 0.17 * len(wide)))
     axis = figure.add_subplot()
     positions = np.arange(len(wide))
+    sns = _seaborn()
     for treatment in TREATMENTS:
-        axis.scatter(wide[treatment], positions, color=COLOURS[treatment], marker=MARKERS[treatment], s=28,
-                     label=TREATMENT_LABELS[treatment], zorder=3)
-    for position, (_, row) in zip(positions, wide.iterrows()):
-        axis.plot([row.min(), row.max()], [position, position], color="#BBBBBB", linewidth=1, zorder=1)
+        sns.scatterplot(x=wide[treatment].to_numpy(), y=positions, color=COLOURS[treatment],
+                        marker=MARKERS[treatment], s=28, edgecolor="face", linewidth=1,
+                        label=TREATMENT_LABELS[treatment], zorder=3, legend=False, ax=axis)
+    # each patient's range across the treatments, behind the points
+    axis.hlines(positions, wide.min(axis=1), wide.max(axis=1), color="#BBBBBB", linewidth=1, zorder=1)
     axis.set_yticks(positions)
     names = wide.index.astype(str).tolist()
     if flags is not None:
@@ -163,10 +186,12 @@ def residual_qq(fit) -> Figure:
     theoretical = stats.norm.ppf((np.arange(1, n + 1) - 0.375) / (n + 0.25))  # Blom plotting positions
     figure = _figure(figsize=(WIDTH, 4.2))
     axis = figure.add_subplot()
-    axis.scatter(theoretical, residuals, s=16, color="#333333")
+    sns = _seaborn()
+    sns.scatterplot(x=theoretical, y=residuals, s=16, color="#333333", edgecolor="face", linewidth=1,
+                    ax=axis)
     slope, intercept = np.std(residuals, ddof=1), np.mean(residuals)
     line = np.array([theoretical.min(), theoretical.max()])
-    axis.plot(line, intercept + slope * line, color=INK, linewidth=1.2)
+    sns.lineplot(x=line, y=intercept + slope * line, color=INK, linewidth=1.2, errorbar=None, ax=axis)
     normality = fit.residual_normality()
     axis.set_title(f"Shapiro-Wilk W = {fmt.fixed(normality['W'], 3)}, P {fmt.p_equals(normality['p'])}", fontsize=10)
     axis.set_xlabel("Standard normal quantile")
@@ -188,6 +213,7 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
     groups = list(dict.fromkeys(contrasts[group]))
     figure = _figure(figsize=(WIDTH, 1.0 + (0.5 + 0.36 * len(groups)) * len(comparisons)))
     axes = figure.subplots(len(comparisons), 1, sharex=True, squeeze=False)[:, 0]
+    sns = _seaborn()
     for axis, comparison in zip(axes, comparisons):
         part = contrasts[contrasts["comparison"] == comparison].set_index(group).loc[groups]
         positions = np.arange(len(groups))[::-1]
@@ -196,9 +222,13 @@ def forest(contrasts: pd.DataFrame, group: str = "approach", margin: float | Non
         for position, name in zip(positions, groups):
             axis.text(0.0, position + 0.22, name, transform=axis.get_yaxis_transform(), ha="left", va="bottom",
                       fontsize=SMALLEST, color="#555555")
+        # the intervals are given (computed by the models), not aggregated: matplotlib draws them as given,
+        # seaborn the estimates on them
         axis.errorbar(part["estimate"], positions, xerr=[part["estimate"] - part["ci_low"],
                                                          part["ci_high"] - part["estimate"]],
-                      fmt="o", color="#333333", capsize=3, markersize=4)
+                      fmt="none", ecolor="#333333", capsize=3)
+        sns.scatterplot(x=part["estimate"].to_numpy(), y=positions, color="#333333", marker="o", s=16,
+                        edgecolor="face", linewidth=1, zorder=3, legend=False, ax=axis)
         axis.axvline(0, color="#999999", linewidth=1)
         if margin is not None:
             for sign in (-1, 1):
@@ -217,7 +247,7 @@ def power_curve(curve: pd.DataFrame, margin: float | None = None) -> Figure:
     """Exact power of the achieved design (:func:`ketapain_lib.stats.power.exact_power`) against the true benefit."""
     figure = _figure(figsize=(WIDTH, 3.6))
     axis = figure.add_subplot()
-    axis.plot(curve["delta"], curve["power"], color=INK)
+    _seaborn().lineplot(data=curve, x="delta", y="power", color=INK, errorbar=None, ax=axis)
     axis.axhline(0.8, color="#999999", linewidth=1, linestyle=":")
     axis.axhline(0.9, color="#999999", linewidth=1, linestyle=":")
     if margin is not None:

@@ -278,7 +278,7 @@ def _styled_cells(table, text: pd.DataFrame, group: str | None, layout: Layout, 
         table = table.fmt(_command_html, columns=column)
     for code in layout.code:
         if code in text.columns:
-            table = table.fmt(lambda value: f"<code>{html_text.escape(value)}</code>" if value else value, columns=code)
+            table = table.fmt(_code_html, columns=code)
     return table
 
 
@@ -302,3 +302,9 @@ def _footnotes(table, text: pd.DataFrame, group: str | None, layout: Layout, row
                 loc.body(columns=[c for c in text.columns if c != group][0], rows=[positions[r] for r in rows])
             table = table.tab_footnote(fmt.unbroken(words(note)), locations=where)
     return table
+
+
+def _code_html(value: str) -> str:
+    """A name a reader types, in code type; a long one may break after an underscore, never inside a word
+    (``<wbr>`` adds no character: the name copies as it is typed)."""
+    return f"<code>{html_text.escape(value).replace('_', '_<wbr>')}</code>" if value else value

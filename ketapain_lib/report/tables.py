@@ -262,14 +262,15 @@ def key_findings(ledger: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the build, not the trial
 
 def environment_table():
-    """Python and the pinned packages, with the versions installed in the running environment."""
+    """Python and the report's direct requirements (``requirements.in``, each at the version the lock
+    ``requirements.txt`` pins), with the versions installed in the running environment."""
     import platform
     from importlib.metadata import PackageNotFoundError, version
     from pathlib import Path
 
     import pandas as pd
 
-    requirements = Path(__file__).resolve().parents[2] / "requirements.txt"
+    requirements = Path(__file__).resolve().parents[2] / "requirements.in"
     rows = [{"package": "python", "pinned": "3.11", "installed": ".".join(platform.python_version_tuple()[:2])}]
     for line in requirements.read_text(encoding="utf-8").splitlines():
         line = line.split("#")[0].strip()
