@@ -230,7 +230,7 @@ def test_a_table_keeps_the_names_of_its_code_columns_and_puts_the_others_in_word
     text = pd.DataFrame({"column": ["patient_id"], "values": ["ketamine_magnesium"]})
     html = publication.publication_table("demo", "Table 9", "A demo.", text, {},
                                          layout=publication.Layout(code=("column",)))
-    assert "<code>patient_<wbr>id</code>" in html and ">Ketamine/magnesium<" in html and "ketamine_magnesium" not in html
+    assert "<code>patient_<wbr>id</code>" in html and ">Ketamine/<wbr>magnesium<" in html and "ketamine_magnesium" not in html
 
 
 # --------------------------------------------------------------------------- B4: one line per number, own precision

@@ -62,6 +62,20 @@ def _words_but_commands(value: str) -> str:
     return "".join(parts + [words(value[end:])])
 
 
+#: A slash between two words ("ketamine/magnesium"): a line may break after it, as after a space (never
+#: inside a word), so that a column of such names does not make a table wider than the page.
+_SLASH = re.compile(r"(?<=[A-Za-z])/(?=[A-Za-z])")
+
+
+def _slash_html(value: str) -> str:
+    """A cell's text, escaped, with a break opportunity (``<wbr>``, no character) after each slash between words.
+
+    >>> _slash_html("Ketamine/magnesium vs placebo & 0.5/1")
+    'Ketamine/<wbr>magnesium vs placebo &amp; 0.5/1'
+    """
+    return _SLASH.sub("/<wbr>", html_text.escape(value))
+
+
 def _command_html(value: str) -> str:
     """A cell's text, escaped, with its commands in ``<code>``.
 
@@ -276,6 +290,9 @@ def _styled_cells(table, text: pd.DataFrame, group: str | None, layout: Layout, 
             table = table.tab_style(style.text(style="italic", color="#4a4a4a"), locations=loc.stub(rows=published_rows))
     for column in commands:  # a command a reader types, in a sentence: shown as code, as it is typed
         table = table.fmt(_command_html, columns=column)
+    for column in (c for c in text.columns if c not in (group, layout.stub, *layout.code, *commands)):
+        if any(_SLASH.search(value) for value in text[column]):  # "ketamine/magnesium" may wrap after its slash
+            table = table.fmt(_slash_html, columns=column)
     for code in layout.code:
         if code in text.columns:
             table = table.fmt(_code_html, columns=code)
