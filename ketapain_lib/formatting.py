@@ -20,6 +20,7 @@ Rules (those of clinical journals):
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from numbers import Integral, Real
 
@@ -236,3 +237,52 @@ def frame_as_text(frame, decimals: int | dict[str, int] = 2, p_columns: tuple[st
         else:
             out[column] = [pvalue(v) if is_p and not isinstance(v, str) else cell(v, places) for v in frame[column]]
     return out
+
+
+# --------------------------------------------------------------------------- numbers that never break across lines
+
+NBSP = "\u00a0"
+NON_BREAKING_HYPHEN = "\u2011"
+WORD_JOINER = "\u2060"
+#: ``P = 0.273``, ``N = 20``, ``W < 0.5``: a letter, a relation and a number (the spaces become non-breaking).
+_RELATION = re.compile(r"(?<=[A-Za-zχ²])[ \u00a0]([=<>≤≥])[ \u00a0](?=[-−]?\d)")
+#: ``(0-10)``, ``35–38``: a range between two numbers (the dash may not end a line).
+#: (Not inside an identifier such as a DOI, ``s13428-015-0664-2``, or a date: only a number after a space or a
+#: bracket, of at most four digits on each side.)
+_HYPHEN_RANGE = re.compile(r"(?<![\w.,/-])(\d{1,4}(?:\.\d+)?)-(?=\d{1,4}(?:\.\d+)?(?![\w/-]))")
+_DASH_RANGE = re.compile(r"(?<=\d)\u2060?–\u2060?(?=\d)")
+
+
+def unbroken(text: str) -> str:
+    """``text`` with its relations and ranges of numbers made unbreakable, as a page shows them: the spaces of
+    ``P = 0.273`` and ``(N = 20)`` non-breaking, the hyphen of ``(0-10)`` a non-breaking hyphen, the en dash of
+    ``35–38`` held by word joiners. Only what a browser lays out goes through it (not the CSV export).
+
+    >>> unbroken("omnibus P = 0.273, Ketamine (N = 20), Anxiety (0-21), range 35–38, -0.3 to 0.6")
+    'omnibus P\\xa0=\\xa00.273, Ketamine (N\\xa0=\\xa020), Anxiety (0‑21), range 35\\u2060–\\u206038, -0.3 to 0.6'
+    >>> unbroken("< 0.001") == "< 0.001" and unbroken(unbroken("P = 0.1")) == unbroken("P = 0.1")
+    True
+    >>> unbroken("doi 10.3758/s13428-015-0664-2, 2015-06-10, (0.5-1.5)")
+    'doi 10.3758/s13428-015-0664-2, 2015-06-10, (0.5‑1.5)'
+    
+    """
+    if not isinstance(text, str):
+        return text
+    text = _RELATION.sub(lambda m: f"{NBSP}{m.group(1)}{NBSP}", text)
+    text = _HYPHEN_RANGE.sub(lambda m: m.group(1) + NON_BREAKING_HYPHEN, text)
+    return _DASH_RANGE.sub(f"{WORD_JOINER}–{WORD_JOINER}", text)
+
+
+def unbroken_after(before: str, value: str) -> tuple[str, str]:
+    """Two adjacent pieces of a sentence (``"…omnibus P "`` and a glued ``"= 0.273"``) with the break between a
+    letter and a relation taken away: the space that ends ``before`` and the one after the relation become
+    non-breaking.
+
+    >>> unbroken_after("omnibus P ", "= 0.273; more")
+    ('omnibus P\\xa0', '=\\xa00.273; more')
+    >>> unbroken_after("the words ", "and more")
+    ('the words ', 'and more')
+    """
+    if re.search(r"[A-Za-zχ²] $", before) and re.match(r"[=<>≤≥] (?=[-−]?\d)", value):
+        return before[:-1] + NBSP, value[0] + NBSP + value[2:]
+    return before, value

@@ -20,6 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from test_book import build, chromium  # noqa: E402, F401  (a function and a fixture)
+from test_reader_tables import ONE_LINE  # noqa: E402  (the measure of numbers that must hold one line)
 from browser import Browser  # noqa: E402
 
 from ketapain_lib.report import consort, figures, flow, registry, sphinx_ext  # noqa: E402
@@ -192,8 +193,10 @@ MEASURE_PHONE = r"""(() => {
     }
     return out;
   };
+  // every cell of every table (labels, values, prose columns, headers), not only the row labels (review, 27)
   const labels = Array.from(document.querySelectorAll(
-      'div.ketapain-table tbody tr:not(.gt_group_heading_row) > :first-child, table.ketapain-checklist tbody tr > :first-child'));
+      'div.ketapain-table th, div.ketapain-table td, table.ketapain-checklist th, table.ketapain-checklist td'))
+    .filter(c => !c.querySelector('th, td'));
   const frames = Array.from(document.querySelectorAll('div.ketapain-table')).map(frame => {
     const scroller = [frame, ...frame.querySelectorAll('div')].find(e => e.scrollWidth > e.clientWidth + 1);
     if (!scroller) return {id: frame.id, scrolls: false};
@@ -201,12 +204,20 @@ MEASURE_PHONE = r"""(() => {
         'tbody tr:not(.gt_group_heading_row):not(.ketapain-checklist-section) > :first-child'))
       .filter(c => c.getBoundingClientRect().height > 0);
     const left0 = box(scroller).left;
+    // the caption, source notes and footnotes: each wholly inside the frame's visible width (review, 29)
+    const pinned = () => Array.from(frame.querySelectorAll('.gt_title, .gt_sourcenote, .gt_footnote'))
+      .filter(c => box(c).height > 0).map(c => c.querySelector('.ketapain-pinned') || c)
+      .filter(c => box(c).left < box(scroller).left - 1.5 || box(c).right > box(scroller).right + 1.5)
+      .map(c => c.textContent.trim().slice(0, 40));
+    const clipped = pinned();
     scroller.scrollLeft = scroller.scrollWidth;
     const scrolled = scroller.scrollLeft;
     const stuck = first().every(c => Math.abs(box(c).left - left0) <= 1.5);
+    const clippedScrolled = pinned();
     const labelWidth = Math.max(...first().map(c => box(c).width));
     scroller.scrollLeft = 0;
-    return {id: frame.id, scrolls: true, scrolled, stuck, labelWidth, frameWidth: box(scroller).width};
+    return {id: frame.id, scrolls: true, scrolled, stuck, labelWidth, frameWidth: box(scroller).width,
+            clipped: clipped.concat(clippedScrolled)};
   });
   const figures = Array.from(document.querySelectorAll('figure.ketapain-figure img')).map(img => ({
     id: img.closest('figure').id, shown: box(img).width, src: img.getAttribute('src')}));
@@ -224,6 +235,21 @@ def phone(built, chromium) -> dict[str, dict]:
         for page in _pages(built):
             browser.open(page.as_uri(), width=PHONE, height=844)
             measured[page.stem] = browser.evaluate(MEASURE_PHONE)
+            measured[page.stem]["lines"] = browser.evaluate(ONE_LINE)
+            browser.open(page.as_uri(), width=DESKTOP)  # words broken inside a cell at desktop width too (27)
+            measured[page.stem]["broken_desktop"] = browser.evaluate(MEASURE_PHONE)["broken"]
+        for page, selector in (("08_audit", "#audit-frame"), ("a1_data_dictionary", "#data_dictionary-frame")):
+            browser.open((built / "chapters" / f"{page}.html").as_uri(), width=DESKTOP, height=2400)
+            if browser.evaluate(f"!!document.querySelector('{selector}')"):
+                browser.screenshot(SHOTS / f"look_{page}_words_1366px.png", selector=selector)
+        browser.open((built / "chapters" / "00_summary.html").as_uri(), width=PHONE, height=2400)
+        browser.screenshot(SHOTS / "look_summary_tableE1_390px.png", selector="div.ketapain-table")
+        for page, frame in (("03_primary_endpoint", "primary_pairwise-frame"), ("a3_ledger", "ledger-frame")):
+            browser.open((built / "chapters" / f"{page}.html").as_uri(), width=PHONE, height=2400)
+            browser.evaluate(f"(() => {{ const f = document.querySelector('#{frame}');"
+                             "const s = [f, ...f.querySelectorAll('div')].find(e => e.scrollWidth > e.clientWidth + 1);"
+                             "if (s) s.scrollLeft = 10000; })()")
+            browser.screenshot(SHOTS / f"look_{frame}_scrolled_390px.png", selector=f"#{frame}")
         browser.open((built / "chapters" / "04_secondary_endpoints.html").as_uri(), width=PHONE, height=2400)
         browser.evaluate("(() => { const f = document.querySelector('#table2_auc-frame');"
                          "const s = [f, ...f.querySelectorAll('div')].find(e => e.scrollWidth > e.clientWidth + 1);"
@@ -251,8 +277,58 @@ def test_on_a_phone_wide_tables_scroll_and_keep_their_label_column(phone):
 
 
 @pytest.mark.slow
-def test_on_a_phone_row_labels_break_between_words_only(phone):
+def test_table_cells_break_between_words_only_on_a_phone_and_at_desktop_width(phone):
+    """27: no word of any table cell (labels, values, verdicts, types, headers) breaks letter by letter, at 390
+    and at 1366 px. Screenshots: look_summary_tableE1_390px.png, look_08_audit_words_1366px.png,
+    look_a1_data_dictionary_words_1366px.png."""
     assert {page: m["broken"] for page, m in phone.items() if m["broken"]} == {}
+    assert {page: m["broken_desktop"] for page, m in phone.items() if m["broken_desktop"]} == {}
+
+
+@pytest.mark.slow
+def test_on_a_phone_numbers_in_prose_and_headers_hold_one_line(phone):
+    """28 at 390 px: "P = 0.008", "(N = 20)", "(0-21)" never split."""
+    found = [item | {"page": page} for page, m in phone.items() for item in m["lines"]]
+    assert len(found) > 150
+    assert [item for item in found if item["lines"] != 1] == []
+
+
+@pytest.mark.slow
+def test_on_a_phone_a_wide_tables_caption_and_notes_stay_in_view(phone):
+    """29: a table wider than the screen scrolls under its caption, source notes and footnotes, which stay wholly
+    in view (wrapped to the screen), before and after scrolling; the ledger scrolls with its label column stuck.
+    Screenshots: look_primary_pairwise-frame_scrolled_390px.png, look_ledger-frame_scrolled_390px.png."""
+    scrolling = {f["id"]: f for m in phone.values() for f in m["frames"] if f["scrolls"]}
+    assert {"primary_pairwise-frame", "table2_auc-frame", "ledger-frame"} <= set(scrolling)
+    assert {name: f["clipped"] for name, f in scrolling.items() if f["clipped"]} == {}
+    assert scrolling["ledger-frame"]["stuck"] and scrolling["ledger-frame"]["scrolled"] > 0
+
+
+@pytest.mark.slow
+def test_the_banners_code_is_readable_on_its_ground(built, chromium):
+    """22 (banner): the environment variable in the synthetic-data banner, in code type, has a contrast of at
+    least 4.5:1 (WCAG AA) against the ground it is drawn on. Screenshot: look_banner_1366px.png."""
+    with Browser(chromium) as browser:
+        browser.open((built / "chapters" / "00_summary.html").as_uri(), width=DESKTOP)
+        ratio = browser.evaluate(r"""(() => {
+          const code = document.querySelector('.bd-header-announcement code');
+          if (!code) return null;
+          const rgba = s => s.match(/[\d.]+/g).map(Number).concat([1]).slice(0, 4);
+          const ground = e => { const layers = [];
+            for (let n = e; n; n = n.parentElement) { const c = rgba(getComputedStyle(n).backgroundColor);
+              if (c[3] > 0) layers.push(c); if (c[3] >= 1) break; }
+            let out = [255, 255, 255];
+            for (const c of layers.reverse()) out = out.map((v, i) => c[i] * c[3] + v * (1 - c[3]));
+            return out; };
+          const lum = c => { const l = c.slice(0, 3).map(v => { v /= 255;
+            return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+            return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+          const fg = rgba(getComputedStyle(code).color), bg = ground(code);
+          const a = lum(fg), b = lum(bg);
+          return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        })()""")
+        browser.screenshot(SHOTS / "look_banner_1366px.png", selector=".bd-header-announcement")
+    assert ratio is not None and ratio >= 4.5, ratio
 
 
 @pytest.mark.slow
@@ -427,3 +503,44 @@ def test_the_book_builds_on_simulated_data_with_dropouts(tmp_path):
     left = [r for r in _rows(data / "disposition.csv") if r["status"] == "discontinued"]
     assert joined.count("left: ") >= 1 and "Randomized n = 40" in joined
     assert sum(int(n) for n in re.findall(r"Discontinued during period \d: (\d+)", joined)) == len(left)
+
+
+#: 8 pt in CSS pixels: the smallest type a printed table should use.
+PRINT_SMALLEST_PX = 8 * 96 / 72
+
+
+@pytest.mark.slow
+def test_in_print_table_text_is_at_least_8_points_and_the_contents_list_does_not_print(built, chromium):
+    """31: under print media at an A4 page's width (794 px), every text of Tables 2, 3 and the audit's table is at
+    least 8 pt (10.7 px) as laid out, and the theme's print-only in-page contents list is not printed.
+    Screenshot: look_print_secondary.png."""
+    measure = r"""(() => {
+      const sizes = [];
+      for (const frame of document.querySelectorAll('div.ketapain-table')) {
+        const walker = document.createTreeWalker(frame, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+          const element = walker.currentNode.parentElement;
+          if (!walker.currentNode.data.trim() || element.closest('.gt_footnote_marks')) continue;
+          if (element.getBoundingClientRect().height === 0) continue;
+          sizes.push([frame.id, parseFloat(getComputedStyle(element).fontSize), walker.currentNode.data.trim().slice(0, 30)]);
+        }
+      }
+      const toc = document.querySelector('#jb-print-toc');
+      return {print: matchMedia('print').matches, sizes,
+              toc: !!toc && toc.getBoundingClientRect().height > 0 && getComputedStyle(toc).display !== 'none'};
+    })()"""
+    with Browser(chromium) as browser:
+        browser.command("Emulation.setEmulatedMedia", media="print")
+        seen = {}
+        for page in ("04_secondary_endpoints", "08_audit", "a3_ledger"):
+            browser.open((built / "chapters" / f"{page}.html").as_uri(), width=794)
+            seen[page] = browser.evaluate(measure)
+            if page == "04_secondary_endpoints":
+                browser.screenshot(SHOTS / "look_print_secondary.png")
+        browser.command("Emulation.setEmulatedMedia", media="")
+    for page, found in seen.items():
+        assert found["print"] and not found["toc"], page
+        assert len(found["sizes"]) > 50, page
+        assert [s for s in found["sizes"] if s[1] < PRINT_SMALLEST_PX - 0.05] == [], page
+    tables = {frame for found in seen.values() for frame, _, _ in found["sizes"]}
+    assert {"table2_auc-frame", "table3_questionnaires-frame"} <= tables

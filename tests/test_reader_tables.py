@@ -6,6 +6,12 @@
   real export);
 * B3: no program identifier (snake_case name, module path, model formula) in the visible text of any page;
 * B4: at 1366 px every numeric cell holds one line; degrees of freedom and counts print at their own precision.
+
+The review of the merged work (notes/review.md) added: formulas and raw tuples in words (21); no CDN script or
+Thebe configuration in any page (38); prose numbers ("P = 0.273"), headers ("Ketamine (N = 20)") and ranges
+("(0-21)") on one line (28); Table 2's log-scale note marked on its rows (25); "Ketamine/magnesium" as everywhere
+in Table E17 (26); the data dictionary's file names as on disk (24); the bibliography's acronyms and the two
+Stata manuals told apart, the data fingerprint called what it is (39).
 """
 from __future__ import annotations
 
@@ -35,7 +41,11 @@ PAPER_TABLES = [name for name, entry in registry.OUTPUTS.items() if entry.publis
 #: ``ketapain_lib.report``), a patsy term or formula (``C(period)``, ``y ~ treatment``).
 IDENTIFIER = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b"
                         r"|\b(?:design|stats|report|provenance|rawdata|formatting|ketapain_lib|pd|np)\.[A-Za-z_]\w*"
-                        r"|\bC\(\s*\w+|\bTreatment\(|\w\s+~\s+\w")
+                        r"|\bC\(\s*\w+|\bTreatment\(|\w\s+~\s+\w"
+                        # a formula or a model's term as the statistics modules write it (review, finding 21)
+                        r"|\b(?:sqrt|log|exp)\(\s*\w|\b[a-z]+ \(omnibus\)"
+                        # a raw Python tuple of numbers: "(5.8, 1.5, 1)"
+                        r"|\(-?\d[\d.]*(?:, -?\d[\d.]*){2,}\)")
 
 #: The text of a page a reader reads: every text node but those of code (names a reader types or matches: the
 #: data contract's columns, a command, an environment variable), scripts, styles and mathematics.
@@ -66,6 +76,38 @@ NUMERIC_LINES = r"""(() => {
   }
   return cells;
 })()""" % repr(publication.NUMERIC_CELL.pattern.replace("\\s", "\\s"))
+
+#: Every number with its relation or range in the text a reader reads (prose, headers, captions, notes), across
+#: the pieces of a sentence ("P " then a glued "= 0.273"), with the lines it takes on the screen: "P = 0.273",
+#: "(N = 20)", "P < 0.001", "(0-10)", "35–38". Code and mathematics are not read.
+ONE_LINE = r"""(() => {
+  const RELATION = /[A-Za-z\u03c7\u00b2][ \u00a0\u2060]*[=<>\u2264\u2265][ \u00a0\u2060]*[-\u2212]?\d[\d.,]*%?|\(?\d+(?:[.,]\d+)?[-\u2011\u2013\u2060]+\d+(?:[.,]\d+)?\)?/g;
+  const skip = 'code, pre, kbd, samp, script, style, .math, mjx-container, .MathJax';
+  const found = [];
+  for (const block of document.querySelectorAll('article p, article li, article td, article th, article figcaption, article dt, article dd, .bd-header-announcement')) {
+    if (block.closest(skip) || block.querySelector('p, li, td, th')) continue;
+    if (!block.getClientRects().length) continue;
+    const nodes = []; let text = '';
+    const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      if (node.parentElement.closest(skip)) continue;
+      nodes.push([node, text.length]); text += node.data;
+    }
+    let m;
+    while ((m = RELATION.exec(text))) {
+      const at = offset => { let k = nodes.length - 1; while (k > 0 && nodes[k][1] > offset) k--;
+                             return [nodes[k][0], Math.min(offset - nodes[k][1], nodes[k][0].data.length)]; };
+      const range = document.createRange();
+      range.setStart(...at(m.index)); range.setEnd(...at(m.index + m[0].length));
+      const tops = [...range.getClientRects()].filter(r => r.width > 0).map(r => r.top).sort((a, b) => a - b);
+      let lines = tops.length ? 1 : 0;
+      for (let i = 1; i < tops.length; i++) if (tops[i] - tops[i - 1] > 4) lines++;
+      found.push({text: m[0], lines, where: block.tagName.toLowerCase()});
+    }
+  }
+  return found;
+})()"""
 
 #: Each table's "Published" rows (their cells' text) and whether a reader sees them (laid out, not collapsed).
 PUBLISHED_ROWS = """(() => {
@@ -117,9 +159,13 @@ def reader(built, chromium) -> dict:
             if not name.startswith("chapters/"):
                 browser.open(page.as_uri(), width=DESKTOP)
                 seen["text"][name] = browser.evaluate(VISIBLE_TEXT)
+                seen.setdefault("lines", {})[name] = browser.evaluate(ONE_LINE)
+                seen.setdefault("html", {})[name] = page.read_text(encoding="utf-8")
         for chapter in CHAPTERS:
             browser.open((html / "chapters" / f"{chapter}.html").as_uri(), width=DESKTOP)
             seen["text"][chapter] = browser.evaluate(VISIBLE_TEXT)
+            seen.setdefault("lines", {})[chapter] = browser.evaluate(ONE_LINE)
+            seen.setdefault("html", {})[chapter] = (html / "chapters" / f"{chapter}.html").read_text(encoding="utf-8")
             seen["numbers"][chapter] = browser.evaluate(NUMERIC_LINES)
             seen["published"][chapter] = browser.evaluate(PUBLISHED_ROWS)
             if chapter == "02_population":
@@ -154,10 +200,13 @@ def test_no_program_identifier_in_the_visible_text_of_any_page(reader):
 def test_the_identifier_pattern_finds_what_the_review_found():
     """The scan can fail: each identifier the review saw on a page is caught, and plain prose is not."""
     for token in ("ketamine_magnesium", "baseline_30pct", "design.RESPONSE_THRESHOLD", "auc35_es_ketamine_vs_placebo",
-                  "treatment + C(period) + C(sequence)", "y ~ treatment", "ketapain_lib.report"):
+                  "treatment + C(period) + C(sequence)", "y ~ treatment", "ketapain_lib.report",
+                  "sqrt(2 x residual variance)", "refitted on the log(y) scale", "treatment (omnibus)",
+                  "bpi severity (5.8, 1.5, 1)"):
         assert IDENTIFIER.search(token), token
     for prose in ("Ketamine/magnesium vs placebo", "P (Welch)", "Effect size (total SD), 95% CI lower",
-                  "30% below the pain before the infusion", "e.g. the day-7 AUC", "12 (60%)"):
+                  "30% below the pain before the infusion", "e.g. the day-7 AUC", "12 (60%)",
+                  "Treatment, omnibus test", "Anxiety (0-21)", "Ketamine (N = 20)", "sequences (3, 4)"):
         assert not IDENTIFIER.search(prose), prose
 
 
@@ -181,7 +230,7 @@ def test_a_table_keeps_the_names_of_its_code_columns_and_puts_the_others_in_word
     text = pd.DataFrame({"column": ["patient_id"], "values": ["ketamine_magnesium"]})
     html = publication.publication_table("demo", "Table 9", "A demo.", text, {},
                                          layout=publication.Layout(code=("column",)))
-    assert "<code>patient_<wbr>id</code>" in html and ">Ketamine/magnesium<" in html and "ketamine_magnesium" not in html
+    assert "<code>patient_<wbr>id</code>" in html and ">Ketamine/<wbr>magnesium<" in html and "ketamine_magnesium" not in html
 
 
 # --------------------------------------------------------------------------- B4: one line per number, own precision
@@ -304,3 +353,122 @@ def test_the_books_figures_carry_the_synthetic_footer_as_the_exported_ones_do(bu
         (html / "chapters" / f"{chapter}.html").read_text(encoding="utf-8"))]
     assert len(sources) == sum(entry.kind == "figure" for entry in registry.OUTPUTS.values())
     assert [name for name, data in sources if registry.FOOTER_ID not in base64.b64decode(data).decode("utf-8")] == []
+
+
+# --------------------------------------------------------------------------- the review's findings (notes/review.md)
+
+@pytest.mark.slow
+def test_numbers_in_prose_headers_and_notes_hold_one_line_at_desktop_width(reader):
+    """28: "P = 0.273" in a sentence (the "P " of the chapter and the glued "= 0.273"), "Ketamine (N = 20)" in a
+    header, "(0-21)" in a row label never split across lines at 1366 px (390 px: tests/test_reader_look.py)."""
+    found = [item | {"page": page} for page, items in reader["lines"].items() for item in items]
+    texts = {item["text"].replace("\u00a0", " ").replace("\u2060", "") for item in found}
+    assert len(found) > 150, "the numbers of the prose were not found"
+    assert {"where": "th"} in [{"where": item["where"]} for item in found if re.match(r"N\W+=", item["text"])]
+    assert any(re.fullmatch(r"P\s*=\s*0\.\d{3}", text) for text in texts)
+    assert any(re.fullmatch(r"\(0\W+(?:10|21)\)", text) for text in texts)
+    assert [item for item in found if item["lines"] != 1] == []
+
+
+def test_relations_and_ranges_are_made_unbreakable_where_they_are_laid_out():
+    """28: the one rule (formatting.unbroken) and where it applies: column labels, cells, captions and notes."""
+    assert fmt.unbroken("omnibus P = 0.273") == "omnibus P\u00a0=\u00a00.273"
+    assert fmt.unbroken("Anxiety (0-21)") == "Anxiety (0\u201121)"
+    assert labels.column_label("Ketamine", {"Ketamine": 20}) == "Ketamine (N\u00a0=\u00a020)"
+    assert fmt.unbroken_after("omnibus P ", "= 0.273") == ("omnibus P\u00a0", "=\u00a00.273")
+    text = pd.DataFrame({"label": ["Anxiety (0-21)"], "Ketamine": ["4.0"]})
+    html = publication.publication_table("demo", "Table 9", "Tested at P = 0.05.", text, {"Ketamine": 20},
+                                         notes=("Model notes: residuals not normal (Shapiro-Wilk P = 0.045).",))
+    for shown in ("Anxiety (0\u201121)", "Ketamine (N\u00a0=\u00a020)", "Tested at P\u00a0=\u00a00.05.",
+                  "Shapiro-Wilk P\u00a0=\u00a00.045"):
+        assert shown in html, shown
+
+
+@pytest.mark.slow
+def test_no_page_names_a_cdn_or_any_remote_script_or_stylesheet(reader):
+    """38: Thebe is off: no page holds "unpkg", Thebe's configuration, or a script/stylesheet from http(s)."""
+    assert len(reader["html"]) >= len(CHAPTERS) + 2
+    for page, text in reader["html"].items():
+        assert "unpkg" not in text and "THEBE_JS_URL" not in text and "x-thebe-config" not in text, page
+        remote = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="(https?://[^"]+)"', text)
+        assert [url for url in remote if not url.startswith("https://github.com")] == [], (page, remote)
+
+
+def test_formulas_terms_and_tuples_are_put_in_words():
+    """21: Table E4's scales, the omnibus term, the log refit note and Table A5's tuples reach a page in words."""
+    for value in ("SD of a within-patient difference, sqrt(2 x residual variance) (the report's)",
+                  "total SD, sqrt(between- + within-patient variance)", "treatment (omnibus)",
+                  "refitted on the log(y) scale", "refitted on the log(y + 1) scale"):
+        assert IDENTIFIER.search(value), value  # the scan would catch it
+        assert not IDENTIFIER.search(labels.text(value)), labels.text(value)
+    from ketapain_lib.report import tables
+
+    assumptions = tables.assumptions_table()
+    assert list(assumptions.columns) == ["assumption", "value", "mean", "sd", "rounded to (decimals)"]
+    for column in assumptions.columns:
+        assert not any(IDENTIFIER.search(labels.text(value)) for value in assumptions[column]), column
+        assert not any(value.startswith("(") for value in assumptions[column]), column
+    severity = assumptions.set_index("assumption").loc["Questionnaire at inclusion: BPI, pain severity (0-10)"]
+    from ketapain_lib.provenance.assumptions import ASSUMPTIONS
+
+    mean, sd, decimals = ASSUMPTIONS["questionnaires"]["bpi_severity"]
+    assert (severity["mean"], severity["sd"], severity["rounded to (decimals)"]) == (
+        fmt.as_printed(mean), fmt.as_printed(sd), str(decimals))
+
+
+@pytest.mark.slow
+def test_table2_marks_its_log_scale_note_on_the_rows_analysed_on_the_log_scale(reader):
+    """25: the log-scale footnote has a mark, and every "(log)" row carries it; the note is said once."""
+    page = reader["html"]["04_secondary_endpoints"]
+    frame = re.search(r'<div class="ketapain-table" id="table2_auc-frame".*?</table>', page, re.DOTALL).group(0)
+    marks = dict(re.findall(r'<span class="gt_footnote_marks"[^>]*>(\w+)</span>\s*(Analysed on the log scale)',
+                            frame))
+    assert len(marks) == 1, "the log-scale note has no mark"
+    mark = next(iter(marks))
+    logged = re.findall(r'<th[^>]*class="gt_row gt_left gt_stub"[^>]*>([^<]*\(log\))(.*?)</th>', frame, re.DOTALL)
+    assert logged and all(f">{mark}<" in rest for _, rest in logged), logged
+    assert "log(y)" not in frame and frame.count("Analysed on the log scale") == 1
+
+
+def test_table_e17_writes_ketamine_magnesium_as_the_book_does():
+    """26: the odds-ratio table's comparisons, whatever the model's spelling of the term."""
+    frame = pd.DataFrame({"term": ["Intercept", "ketamine vs placebo", "ketamine magnesium vs placebo",
+                                   "ketamine_magnesium"], "odds_ratio": [1.0, 2.0, 3.0, 3.0],
+                          "or_ci_low": [0.5] * 4, "or_ci_high": [5.0] * 4, "p": [0.5] * 4})
+    assert list(views.odds_ratio_view(frame)["comparison"]) == ["Ketamine vs placebo",
+                                                                 "Ketamine/magnesium vs placebo", "Ketamine/magnesium"]
+
+
+@pytest.mark.slow
+def test_the_data_dictionary_heads_each_file_with_its_name_as_on_disk(reader):
+    """24: the group headers are the file names exactly (lower case, in code type), those of the schema."""
+    from ketapain_lib.rawdata.schema import TABLES
+
+    page = reader["html"]["a1_data_dictionary"]
+    frame = re.search(r'id="data_dictionary-frame".*?</table>', page, re.DOTALL).group(0)
+    headers = [header.replace("<wbr>", "") for header in re.findall(r'<th class="gt_group_heading"[^>]*>(.*?)</th>', frame)]
+    assert headers == [f"<code>{table.filename}</code>" for table in TABLES.values()]
+
+
+def test_references_protect_acronyms_and_tell_the_two_stata_manuals_apart():
+    """39: BibTeX keeps GRIM, GRIMMER, SPRITE in capitals; the Stata manuals cite as 2013a and 2013b."""
+    from ketapain_lib.report import sphinx_ext
+
+    for key, acronym in (("brown2017grim", "{GRIM}"), ("anaya2016grimmer", "{GRIMMER}"),
+                         ("heathers2018sprite", "({SPRITE})")):
+        assert acronym in sphinx_ext.bibtex_entry(key), key
+    years = {key: re.search(r"year\s*=\s*\{(\w+)\}", sphinx_ext.bibtex_entry(key)).group(1)
+             for key in ("stata13me", "stata13r")}
+    assert len(set(years.values())) == 2 and {year[:4] for year in years.values()} == {"2013"}
+
+
+@pytest.mark.slow
+def test_the_bibliography_and_the_summary_say_what_they_show(reader):
+    """39: the references page prints the acronyms in capitals and two distinct Stata citations; the Summary calls
+    the data's fingerprint the beginning of a SHA-256, not a SHA-256."""
+    references = reader["text"]["references"]
+    for acronym in ("GRIM", "GRIMMER", "SPRITE"):
+        assert re.search(rf"\b{acronym}\b", references), acronym
+    methods = reader["text"]["01_methods"]
+    assert "StataCorp, 2013a" in methods and "StataCorp, 2013b" in methods
+    assert re.search(r"SHA-256 fingerprint that begins with the hex digits\s+[0-9a-f]{8,}", reader["text"]["00_summary"])

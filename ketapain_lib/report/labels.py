@@ -88,6 +88,18 @@ ASSUMPTION_LABELS: dict[str, str] = {
 #: Codes that appear as values (drug classes, terms) whose words are not their name with spaces.
 VALUE_LABELS: dict[str, str] = {"paracetamol_nsaid": "paracetamol or NSAID", "ketamine_magnesium": "ketamine/magnesium"}
 
+#: Formulas and model terms that the statistics modules write into their tables' cells and notes, in words.
+PHRASE_LABELS: dict[str, str] = {
+    "sqrt(2 x residual variance)": "the square root of twice the residual variance",
+    "sqrt(between- + within-patient variance)": "the square root of the between-patient plus the within-patient "
+                                                "variance",
+    "treatment (omnibus)": "Treatment, omnibus test",
+    "the log(y + 1) scale": "the log scale (of the value plus one)",
+    "the log(y) scale": "the log scale",
+    "log(y + 1)": "the logarithm of the value plus one",
+    "log(y)": "the logarithm of the value",
+}
+
 _IDENTIFIER = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
 
 
@@ -95,7 +107,7 @@ def column_label(name: str, treatment_n: dict[str, int] | None = None) -> str:
     """The label of a column: a known one, a treatment with its N, or the name in words.
 
     >>> column_label("omnibus_p", {}), column_label("Placebo", {"Placebo": 20})
-    ('P (omnibus, Wald)', 'Placebo (N = 20)')
+    ('P (omnibus, Wald)', 'Placebo (N\\xa0=\\xa020)')
     >>> column_label("p: ketamine_magnesium vs placebo", {}), column_label("ci width: ketamine vs placebo")
     ('P, ketamine/magnesium vs placebo', 'CI width, ketamine vs placebo')
     """
@@ -103,7 +115,7 @@ def column_label(name: str, treatment_n: dict[str, int] | None = None) -> str:
     if name in COLUMN_LABELS:
         return COLUMN_LABELS[name]
     if name in treatment_n:
-        return f"{name} (N = {treatment_n[name]})"
+        return fmt.unbroken(f"{name} (N = {treatment_n[name]})")  # never "Ketamine (N =" / "20)"
     if ": " in name:
         kind, rest = name.split(": ", 1)
         kind = COLUMN_LABELS.get(kind, kind.replace("_", " ").replace("ci ", "CI "))
@@ -143,6 +155,8 @@ def text(value: str) -> str:
         return TREATMENT_LABELS[value]
     if " vs " in value and all(part in TREATMENT_LABELS for part in value.split(" vs ")):
         return comparison(value)  # every pair alike: "Ketamine vs placebo", "Ketamine/magnesium vs placebo"
+    for phrase, words in PHRASE_LABELS.items():
+        value = value.replace(phrase, words)
     if "_" not in value and "design." not in value:
         return value
     for table in (MODEL_LABELS, RULE_LABELS, ASSUMPTION_LABELS):

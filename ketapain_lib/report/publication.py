@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .. import formatting as fmt
 from .labels import TREATMENT_LABELS, column_label, text as words
 
 #: Tables at least this long are split into row groups when their first column repeats.
@@ -59,6 +60,20 @@ def _words_but_commands(value: str) -> str:
         parts += [words(value[end:match.start()]), match.group(0)]
         end = match.end()
     return "".join(parts + [words(value[end:])])
+
+
+#: A slash between two words ("ketamine/magnesium"): a line may break after it, as after a space (never
+#: inside a word), so that a column of such names does not make a table wider than the page.
+_SLASH = re.compile(r"(?<=[A-Za-z])/(?=[A-Za-z])")
+
+
+def _slash_html(value: str) -> str:
+    """A cell's text, escaped, with a break opportunity (``<wbr>``, no character) after each slash between words.
+
+    >>> _slash_html("Ketamine/magnesium vs placebo & 0.5/1")
+    'Ketamine/<wbr>magnesium vs placebo &amp; 0.5/1'
+    """
+    return _SLASH.sub("/<wbr>", html_text.escape(value))
 
 
 def _command_html(value: str) -> str:
@@ -199,10 +214,11 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
     commands = [column for column in text.columns if column not in layout.code
                 and any(COMMAND.search(value) for value in text[column])]
     for column in text.columns:
-        if column not in layout.code:
-            text[column] = [_words_but_commands(value) for value in text[column]]
-    if group is not None:  # a code such as average_pain heads its rows as "Average pain"
-        text[group] = [value[:1].upper() + value[1:] for value in text[group]]
+        if column not in layout.code:  # in words; "P = 0.03", "(0-10)" in a sentence never broken (numbers: nowrap)
+            text[column] = [value if _is_numeric(value) else fmt.unbroken(_words_but_commands(value))
+                            for value in text[column]]
+    if group is not None and group not in layout.code:  # a code such as average_pain heads its rows as "Average
+        text[group] = [value[:1].upper() + value[1:] for value in text[group]]  # pain"; a file name stays as on disk
     positions = list(range(len(text)))
     published_rows: list[int] = []
     if published:
@@ -214,10 +230,11 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
         positions = [i for i in range(len(text)) if i not in published_rows]  # the original rows' new places
     table = GT(text, id=name, groupname_col=group, rowname_col=layout.stub)
     if caption:
-        table = table.tab_header(title=f"{number}. {words(caption)}" if number else words(caption))
+        table = table.tab_header(title=fmt.unbroken(f"{number}. {words(caption)}" if number else words(caption)))
     labels = {column: column_label(str(column), treatment_n) for column in text.columns
               if column not in (group, layout.stub)}
     labels.update((column, label) for column, label in layout.labels if column in labels)
+    labels = {column: fmt.unbroken(label) for column, label in labels.items()}  # "Ketamine (N = 20)" on one line
     table = table.cols_label(**labels) if labels else table
     spanners = [label for label, _ in layout.spanners]
     if layout.stub:  # a table with row labels: its value columns centred under their headers, as journals print
@@ -227,7 +244,7 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
     table = _footnotes(table, text, group, layout, row_notes, positions, spanners)
     table = _styled_cells(table, text, group, layout, published_rows, commands)
     for note in notes:
-        table = table.tab_source_note(words(note))
+        table = table.tab_source_note(fmt.unbroken(words(note)))
     if published is not None:
         table = table.tab_source_note(PUBLISHED_NOTE if published else NOT_PUBLISHED_NOTE)
     table = table.opt_footnote_marks("letters").opt_horizontal_padding(scale=0.4)  # narrow cells fit the column
@@ -237,7 +254,24 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
                               source_notes_font_size="12px", table_margin_left="0",
                               table_margin_right="0")
     return (f'<div class="ketapain-table" id="{html_text.escape(name)}-frame" style="overflow-x:auto;max-width:100%">'
-            f"{table.as_raw_html()}</div>")
+            f"{pinned(table.as_raw_html())}</div>")
+
+
+#: The cells of a table's caption, source notes and footnotes (each spans every column).
+_SPANNING_CELL = re.compile(r'(<td\b[^>]*\bclass="[^"]*\b(?:gt_title|gt_sourcenote|gt_footnote)\b[^"]*"[^>]*>)(.*?)(</td>)',
+                            re.DOTALL)
+
+
+def pinned(table_html: str) -> str:
+    """The caption, source notes and footnotes of a table's HTML each wrapped in ``span.ketapain-pinned``: on a
+    narrow screen they stay in view, wrapped to the frame's width, while the table scrolls sideways under them
+    (``ketapain.css``), instead of scrolling away with half the caption off-screen.
+
+    >>> pinned('<td colspan="3" class="gt_heading gt_title" id="t-title">Table 9. A demo.</td>')
+    '<td colspan="3" class="gt_heading gt_title" id="t-title"><span class="ketapain-pinned">Table 9. A demo.</span></td>'
+    """
+    return _SPANNING_CELL.sub(lambda m: f'{m.group(1)}<span class="ketapain-pinned">{m.group(2).strip()}</span>'
+                              f"{m.group(3)}", table_html)
 
 
 def _styled_cells(table, text: pd.DataFrame, group: str | None, layout: Layout, published_rows: list[int],
@@ -256,6 +290,9 @@ def _styled_cells(table, text: pd.DataFrame, group: str | None, layout: Layout, 
             table = table.tab_style(style.text(style="italic", color="#4a4a4a"), locations=loc.stub(rows=published_rows))
     for column in commands:  # a command a reader types, in a sentence: shown as code, as it is typed
         table = table.fmt(_command_html, columns=column)
+    for column in (c for c in text.columns if c not in (group, layout.stub, *layout.code, *commands)):
+        if any(_SLASH.search(value) for value in text[column]):  # "ketamine/magnesium" may wrap after its slash
+            table = table.fmt(_slash_html, columns=column)
     for code in layout.code:
         if code in text.columns:
             table = table.fmt(_code_html, columns=code)
@@ -267,16 +304,20 @@ def _footnotes(table, text: pd.DataFrame, group: str | None, layout: Layout, row
     """The layout's footnotes on column and spanner labels, and the row notes on their rows' labels."""
     from great_tables import loc
 
+    label_column = layout.stub or next((c for c in text.columns if c != group), None)
     for note, targets in layout.footnotes:
-        columns = [target for target in targets if target not in spanners]
+        # a target is a column, a spanner, or a row label (the stub's or the first column's text: "Day 15 (log)")
+        columns = [target for target in targets if target in text.columns]
+        rows = [i for i, value in enumerate(text[label_column]) if value in targets] if label_column else []
         locations = ([loc.column_labels(columns=columns)] if columns else []) + \
-            ([loc.spanner_labels(ids=[t for t in targets if t in spanners])] if len(columns) < len(targets) else [])
-        table = table.tab_footnote(words(note), locations=locations or None)
+            ([loc.spanner_labels(ids=[t for t in targets if t in spanners])] if set(targets) & set(spanners) else []) + \
+            ([loc.stub(rows=rows) if layout.stub else loc.body(columns=label_column, rows=rows)] if rows else [])
+        table = table.tab_footnote(fmt.unbroken(words(note)), locations=locations or None)
     for note, rows in row_notes:
         if rows:
             where = loc.stub(rows=[positions[r] for r in rows]) if layout.stub else \
                 loc.body(columns=[c for c in text.columns if c != group][0], rows=[positions[r] for r in rows])
-            table = table.tab_footnote(words(note), locations=where)
+            table = table.tab_footnote(fmt.unbroken(words(note)), locations=where)
     return table
 
 

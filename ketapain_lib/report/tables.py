@@ -63,18 +63,49 @@ def score_dictionary() -> pd.DataFrame:
 
 
 def assumptions_table() -> pd.DataFrame:
-    """The generator's parameters that the paper does not publish, one row each."""
-    from ..provenance.simulate import ASSUMPTIONS
+    """The generator's parameters that the paper does not publish, one row each, in words: a normal draw's mean
+    and SD in their own columns (with the decimals a questionnaire score is rounded to), any other setting as its
+    value; never a raw tuple such as ``(5.8, 1.5, 1)``.
 
+    >>> row = assumptions_table().set_index("assumption").loc["Questionnaire at inclusion: BPI, pain severity (0-10)"]
+    >>> row["mean"], row["sd"], row["rounded to (decimals)"], row["value"]
+    ('5.8', '1.5', '1', '')
+    """
+    from ..provenance.simulate import ASSUMPTIONS
+    from ..rawdata.schema import SCORE_LABELS
+    from .labels import ASSUMPTION_LABELS, VALUE_LABELS
+
+    instruments = {score.name: score.instrument for score in SCORES}
     rows = []
+
+    def row(label: str, value: str = "", mean: str = "", sd: str = "", decimals: str = "") -> None:
+        rows.append({"assumption": label, "value": value, "mean": mean, "sd": sd, "rounded to (decimals)": decimals})
+
+    def number(value) -> str:
+        return fmt.cell(value, 0) if isinstance(value, int) else fmt.as_printed(value)
+
     for name, value in ASSUMPTIONS.items():
-        if isinstance(value, dict):
-            for sub, subvalue in value.items():
-                rows.append({"assumption": f"{name}: {sub}", "value": str(subvalue)})
+        label = ASSUMPTION_LABELS.get(name, name.replace("_", " "))
+        if name == "questionnaires":
+            for score, (mean, sd, decimals) in value.items():
+                score_label = SCORE_LABELS.get(score, score.replace("_", " "))
+                row(f"Questionnaire at inclusion: {instruments.get(score, '')}, {score_label[:1].lower()}"
+                    f"{score_label[1:]}", mean=number(mean), sd=number(sd), decimals=str(decimals))
+        elif isinstance(value, dict):  # by sex: the height of women and of men
+            for sub, (mean, sd) in value.items():
+                row(f"{label.replace(', mean and SD', '')}, {ASSUMPTION_LABELS.get(sub, sub)}", mean=number(mean),
+                    sd=number(sd))
+        elif name.endswith("mean_sd") or "_mean_sd_" in name:
+            mean, sd = value
+            row(label.replace(", mean and SD", ""), mean=number(mean), sd=number(sd))
         elif isinstance(value, tuple) and value and isinstance(value[0], tuple):
-            rows += [{"assumption": name, "value": ", ".join(map(str, v))} for v in value]
+            for drug, drug_class, change, reason in value:
+                row(label.split(" (")[0], f"{drug} ({VALUE_LABELS.get(drug_class, drug_class.replace('_', ' '))}), "
+                    f"{change}, for {reason}")
+        elif isinstance(value, tuple):
+            row(label, ", ".join(number(v) for v in value))
         else:
-            rows.append({"assumption": name, "value": str(value)})
+            row(label, number(value))
     return pd.DataFrame(rows)
 
 

@@ -21,12 +21,27 @@ def relatedness_view(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([shown, pd.DataFrame([total])], ignore_index=True)
 
 
+def _comparison_words(term: str) -> str:
+    """A model term naming a treatment against the reference in words, every treatment as the book writes it
+    ("ketamine_magnesium vs placebo" and "ketamine magnesium vs placebo" both as "Ketamine/magnesium vs placebo").
+
+    >>> _comparison_words("ketamine magnesium vs placebo"), _comparison_words("ketamine_magnesium")
+    ('Ketamine/magnesium vs placebo', 'Ketamine/magnesium')
+    """
+    from ..design import TREATMENT_LABELS
+
+    spoken = {label.lower().replace("/", " "): label for label in TREATMENT_LABELS.values()}
+    parts = [TREATMENT_LABELS.get(part.strip(), spoken.get(part.strip().replace("_", " "), part.strip()))
+             for part in term.split(" vs ")]
+    text = " vs ".join([parts[0], *(part.lower() for part in parts[1:])])
+    return text[:1].upper() + text[1:]
+
+
 def odds_ratio_view(fixed_effects: pd.DataFrame) -> pd.DataFrame:
     """The odds ratios of a logistic model against placebo: comparison, OR, 95% CI and P (no intercept)."""
     shown = fixed_effects[fixed_effects["term"] != "Intercept"]
     return pd.DataFrame({
-        "comparison": [term[:1].upper() + term[1:].replace("ketamine_magnesium", "ketamine/magnesium")
-                       for term in shown["term"]],
+        "comparison": [_comparison_words(term) for term in shown["term"]],
         "odds_ratio": shown["odds_ratio"].to_numpy(),
         "95% CI": [fmt.interval(low, high, 2) for low, high in zip(shown["or_ci_low"], shown["or_ci_high"])],
         "p": shown["p"].to_numpy()})
@@ -94,7 +109,8 @@ ODDS_RATIO_NOTE = ("Random-intercept logistic model fitted by maximum likelihood
                    "and carry-over terms cannot be estimated from so few events.")
 RECONSTRUCTION_NOTE = ("Met: prints as published; unreachable: with the published P values against placebo, the paper's "
                        "model on this allocation forces another value (see the model-structure check).")
-LOG_NOTE = "Analysed on the log scale: the residuals on the original scale failed the normality check."
+LOG_NOTE = ("Analysed on the log scale: the residuals on the original scale failed the normality check (the "
+            "model notes give the test).")
 
 
 def pair_label(comparison: str) -> str:
@@ -114,7 +130,9 @@ def _omnibus_and_post_hoc(frame: pd.DataFrame, labels: list[str]) -> pd.DataFram
     for column in frame.columns:
         if column.startswith("p_sidak: "):
             shown[f"p_sidak: {pair_label(column.removeprefix('p_sidak: '))}"] = frame[column].to_numpy()
-    shown.attrs["footnotes"] = ((LOG_NOTE, ()),) if (frame["transform"] != "none").any() else ()
+    # the note is marked on the rows analysed on the log scale ("Day 15 (log)"), not left without a mark
+    logged = tuple(label for label, transform in zip(labels, frame["transform"]) if transform != "none")
+    shown.attrs["footnotes"] = ((LOG_NOTE, tuple(dict.fromkeys(logged))),) if logged else ()
     return shown
 
 
