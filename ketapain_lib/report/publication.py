@@ -209,25 +209,7 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
     from great_tables import GT, loc, style
 
     _scalar_cell_access()
-    text = text.reset_index(drop=True).astype(str)
-    group = _group_column(text) if layout.group is None else (layout.group or None)
-    commands = [column for column in text.columns if column not in layout.code
-                and any(COMMAND.search(value) for value in text[column])]
-    for column in text.columns:
-        if column not in layout.code:  # in words; "P = 0.03", "(0-10)" in a sentence never broken (numbers: nowrap)
-            text[column] = [value if _is_numeric(value) else fmt.unbroken(_words_but_commands(value))
-                            for value in text[column]]
-    if group is not None and group not in layout.code:  # a code such as average_pain heads its rows as "Average
-        text[group] = [value[:1].upper() + value[1:] for value in text[group]]  # pain"; a file name stays as on disk
-    positions = list(range(len(text)))
-    published_rows: list[int] = []
-    if published:
-        label_column = layout.stub or next(c for c in text.columns if c != group)
-        if any(column == label_column for _, column in published):  # no column of row labels: one is added
-            label_column = ROW_LABEL
-            text.insert(0 if group is None else 1, ROW_LABEL, "")
-        text, published_rows = with_published_rows(text, published, label_column, group)
-        positions = [i for i in range(len(text)) if i not in published_rows]  # the original rows' new places
+    text, group, commands, positions, published_rows = _prepared_text(text, layout, published)
     table = GT(text, id=name, groupname_col=group, rowname_col=layout.stub)
     if caption:
         table = table.tab_header(title=fmt.unbroken(f"{number}. {words(caption)}" if number else words(caption)))
@@ -325,3 +307,28 @@ def _code_html(value: str) -> str:
     """A name a reader types, in code type; a long one may break after an underscore, never inside a word
     (``<wbr>`` adds no character: the name copies as it is typed)."""
     return f"<code>{html_text.escape(value).replace('_', '_<wbr>')}</code>" if value else value
+
+
+def _prepared_text(text: pd.DataFrame, layout: Layout, published: dict[tuple[int, str], str] | None):
+    """The cells in words (codes and identifiers put in words, relations and ranges unbroken), the group column,
+    the columns holding commands, the original rows' places and the Published rows added under them."""
+    text = text.reset_index(drop=True).astype(str)
+    group = _group_column(text) if layout.group is None else (layout.group or None)
+    commands = [column for column in text.columns if column not in layout.code
+                and any(COMMAND.search(value) for value in text[column])]
+    for column in text.columns:
+        if column not in layout.code:  # in words; "P = 0.03", "(0-10)" in a sentence never broken (numbers: nowrap)
+            text[column] = [value if _is_numeric(value) else fmt.unbroken(_words_but_commands(value))
+                            for value in text[column]]
+    if group is not None and group not in layout.code:  # a code such as average_pain heads its rows as "Average
+        text[group] = [value[:1].upper() + value[1:] for value in text[group]]  # pain"; a file name stays as on disk
+    positions = list(range(len(text)))
+    published_rows: list[int] = []
+    if published:
+        label_column = layout.stub or next(c for c in text.columns if c != group)
+        if any(column == label_column for _, column in published):  # no column of row labels: one is added
+            label_column = ROW_LABEL
+            text.insert(0 if group is None else 1, ROW_LABEL, "")
+        text, published_rows = with_published_rows(text, published, label_column, group)
+        positions = [i for i in range(len(text)) if i not in published_rows]  # the original rows' new places
+    return text, group, commands, positions, published_rows
