@@ -123,14 +123,25 @@ def test_the_book_executes_its_pages_in_kernels_only():
     assert not (ROOT / "ketapain_lib" / "report" / "watch.py").exists()
 
 
-@pytest.mark.slow  # a whole cold build of the book, and the export
-def test_the_whole_book_builds_and_exports_under_the_spawn_start_method(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("KETAPAIN_DATA", cache.CACHE_ENV)}
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("KETAPAIN_DATA", cache.CACHE_ENV)}
+
+
+@pytest.fixture(scope="module")
+def spawn_build(tmp_path_factory) -> tuple[Path, str, int]:
+    """A cold build of the book in a Python that cannot fork (:data:`SPAWN_ONLY`): (folder, log, status)."""
+    out = tmp_path_factory.mktemp("spawn")
     build = subprocess.run([sys.executable, "-c", RUN_BUILD, "jupyter-book", "build", str(ROOT), "--path-output",
-                            str(tmp_path / "book"), "-W", "-n", "--keep-going"],
-                           capture_output=True, text=True, cwd=ROOT, check=False, env=env)
-    log = build.stdout + build.stderr
-    assert build.returncode == 0, log[-4000:]
+                            str(out / "book"), "-W", "-n", "--keep-going"],
+                           capture_output=True, text=True, cwd=ROOT, check=False, env=_env())
+    return out, build.stdout + build.stderr, build.returncode
+
+
+@pytest.mark.slow  # a whole cold build of the book, and the export
+def test_the_whole_book_builds_and_exports_under_the_spawn_start_method(spawn_build):
+    tmp_path, log, status = spawn_build
+    env = _env()
+    assert status == 0, log[-4000:]
     assert "relies on fork" not in log
     pages = sorted(p.stem for p in (ROOT / "chapters").glob("*.md"))
     executed = re.findall(r"chapters/(\w+)\.md: Executed notebook in", log)
@@ -147,3 +158,56 @@ def test_the_whole_book_builds_and_exports_under_the_spawn_start_method(tmp_path
                             env={**env, cache.CACHE_ENV: str(tmp_path / "cache")})
     assert export.returncode == 0, (export.stdout + export.stderr)[-4000:]
     assert manifest(tmp_path / "export") == recorded
+
+
+@pytest.mark.slow  # a live preview over a built copy of the book
+def test_the_live_preview_publishes_a_prose_edit_without_executing(spawn_build, tmp_path):
+    """The README's preview: sphinx-autobuild over jupyter-book's generated conf.py, sharing the build's
+    execution cache. Its first build executes nothing (the pages are in the cache); a prose edit is published;
+    the build's own files do not set it rebuilding again and again."""
+    import shutil
+
+    built, _, status = spawn_build
+    assert status == 0
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "chapters", book / "chapters", ignore=shutil.ignore_patterns("*.ipynb"))
+    for name in ("intro.md", "references.md", "_config.yml", "_toc.yml", "references.bib"):
+        shutil.copy(ROOT / name, book / name)
+    shutil.copytree(built / "book" / "_build", book / "_build")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"^\.venv/bin/jupyter-book config sphinx \. && (\.venv/bin/sphinx-autobuild .+)$", readme,
+                        re.MULTILINE)
+    assert command, "the README's preview command"
+    bin_folder = Path(sys.executable).parent
+    subprocess.run([str(bin_folder / "jupyter-book"), "config", "sphinx", "."], cwd=book, check=True,
+                   capture_output=True)
+    arguments = command.group(1).replace('"', "").split()
+    arguments[0] = str(bin_folder / "sphinx-autobuild")
+    preview = subprocess.Popen([*arguments, "--port", "0"], cwd=book, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env=_env())
+    lines: list[str] = []
+
+    def until(text: str) -> None:
+        for line in preview.stdout:
+            lines.append(line)
+            if text in line:
+                return
+        raise AssertionError("the preview ended:\n" + "".join(lines[-40:]))
+
+    try:
+        until("Serving on")
+        first = len(lines)
+        with (book / "chapters" / "05_safety.md").open("a", encoding="utf-8") as page:
+            page.write("\nA sentence the preview must publish.\n")
+        until("Rebuilding")
+        until("build succeeded")
+        time.sleep(3)  # a rebuild set off by the build's own files would start now
+    finally:
+        preview.terminate()
+        rest, _ = preview.communicate(timeout=30)
+        lines.append(rest)
+    log = "".join(lines)
+    assert "Executed notebook" not in log, log[-3000:]
+    assert "".join(lines[first:]).count("Rebuilding") == 1, log[-3000:]
+    assert "A sentence the preview must publish." in \
+        (book / "_build" / "html" / "chapters" / "05_safety.html").read_text(encoding="utf-8")

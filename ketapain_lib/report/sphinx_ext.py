@@ -147,7 +147,9 @@ def _outdated(app, env, added, changed, removed):
 
 
 def _stamp(app, exception) -> None:
-    if exception is None and getattr(app, "ketapain_inputs_hash", None):
+    """Stamp the inputs' hash after a successful build; an unchanged stamp is not written again (a file watcher,
+    such as the live preview's, then sees nothing change)."""
+    if exception is None and getattr(app, "ketapain_inputs_hash", None) and app.ketapain_inputs_changed:
         cache = _cache_dir(app)
         cache.mkdir(parents=True, exist_ok=True)
         (cache / STAMP).write_text(app.ketapain_inputs_hash + "\n", encoding="utf-8")
