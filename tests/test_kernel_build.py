@@ -185,7 +185,7 @@ def test_the_live_preview_publishes_a_prose_edit_without_executing(spawn_build, 
     arguments[0] = str(bin_folder / "sphinx-autobuild")
     arguments = [str(ROOT / "ketapain_lib") if argument == "ketapain_lib" else argument for argument in arguments]
     preview = subprocess.Popen([*arguments, "--port", "0"], cwd=book, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env=_env())
+                               stderr=subprocess.STDOUT, text=True, env={**_env(), "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
 
     def until(text: str) -> None:
