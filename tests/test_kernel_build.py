@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -188,15 +189,21 @@ def test_the_live_preview_publishes_a_prose_edit_without_executing(spawn_build, 
                                stderr=subprocess.STDOUT, text=True, env={**_env(), "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
 
-    def until(text: str) -> None:
+    def until(text: str) -> str:
         for line in preview.stdout:
             lines.append(line)
             if text in line:
-                return
+                return line
         raise AssertionError("the preview ended:\n" + "".join(lines[-40:]))
 
     try:
-        until("Serving on")
+        address = re.search(r"http://[\w.:]+", until("Serving on")).group(0)
+        for _ in range(120):  # the server answers once it watches the files
+            try:
+                urllib.request.urlopen(address, timeout=5).close()
+                break
+            except OSError:
+                time.sleep(0.5)
         first = len(lines)
         with (book / "chapters" / "05_safety.md").open("a", encoding="utf-8") as page:
             page.write("\nA sentence the preview must publish.\n")
