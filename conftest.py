@@ -39,6 +39,11 @@ def pytest_configure(config):
     import os
     import tempfile
 
+    if os.environ.get("KETAPAIN_START_METHOD"):  # e.g. spawn: the suite under another start method than the OS's
+        import multiprocessing
+
+        multiprocessing.set_start_method(os.environ["KETAPAIN_START_METHOD"], force=True)
+
     from ketapain_lib.report.cache import CACHE_ENV
 
     os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="ketapain_cache_")

@@ -5,8 +5,8 @@
 Trials other than the shipped one come from the generator (``simulate --patients N``, made once per run,
 not timed). For each size: loading and validating the raw files, one fit of the primary crossover model,
 and every analysis of the report, "beyond the paper" included: in one process (``Results.compute_all``,
-nothing cached), and as the book's build computes them, in two forked processes sharing a fresh cache
-(``prerun.compute_analyses``). Median and range of ``--repeat`` runs go to ``benchmarks/results.csv``.
+nothing cached), and as the book's build computes them: each once, into a fresh report cache
+(:func:`ketapain_lib.report.cache.memoize`), which the pages' kernels then read. Median and range of ``--repeat`` runs go to ``benchmarks/results.csv``.
 Targets at 2,000 patients: every analysis in 10 s, one fit in 0.05 s. A benchmark, not a test: nothing
 asserts a time.
 """
@@ -26,7 +26,6 @@ from record import measure, record  # noqa: E402
 from ketapain_lib import load_trial  # noqa: E402
 from ketapain_lib.design import PRIMARY  # noqa: E402
 from ketapain_lib.provenance.simulate import simulate_trial, write_dataset  # noqa: E402
-from ketapain_lib.report import prerun  # noqa: E402
 from ketapain_lib.report.cache import CACHE_ENV  # noqa: E402
 from ketapain_lib.report.results import Results  # noqa: E402
 from ketapain_lib.stats import crossover, derive  # noqa: E402
@@ -59,9 +58,9 @@ def main() -> None:
 
             def as_built(size=size, folder=folder):
                 os.environ[CACHE_ENV] = str(Path(scratch) / f"cache{size}_{next(runs)}")  # nothing reused
-                prerun.compute_analyses(folder)
-            rows.append(measure(f"{size:,} patients: every analysis of the report, as the build runs them "
-                                f"({prerun.PROCESSES} processes)", targets.get("all"), as_built, args.repeat))
+                Results(load_trial(folder)).compute_all()
+            rows.append(measure(f"{size:,} patients: every analysis of the report, as the build stores them "
+                                "(into a fresh cache)", targets.get("all"), as_built, args.repeat))
     record("analyses", rows)
 
 

@@ -12,8 +12,6 @@
   and exits 1 if a target is outside its tolerance.
 * ``export --out DIR [--data DIR]`` writes every table (CSV), figure (PNG,
   SVG) and the ledger, without building the book.
-* ``watch [BOOK]`` builds the book, then builds it again in the same process
-  whenever a page changes (:mod:`ketapain_lib.report.watch`): the author's preview loop.
 
 ``DIR`` defaults to ``$KETAPAIN_DATA``, else the shipped synthetic data.
 """
@@ -115,14 +113,6 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _watch(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .report.watch import watch
-
-    return watch(Path(args.book), args.interval)
-
-
 def main(argv: list[str] | None = None) -> int:
     from .provenance.simulate import DEFAULT_SEED
 
@@ -149,10 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--out", required=True, help="output directory (created if needed)")
     export.add_argument("--data", help="data directory (default: $KETAPAIN_DATA or data/synthetic)")
     export.set_defaults(run=_export)
-    preview = commands.add_parser("watch", help="build the book, then again at every change of a page (Ctrl-C stops)")
-    preview.add_argument("book", nargs="?", default=".", help="the book's folder (default: the current one)")
-    preview.add_argument("--interval", type=float, default=0.25, help="seconds between looks at the files")
-    preview.set_defaults(run=_watch)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -4,9 +4,9 @@
 
 Run by :mod:`tests.test_portability` under other OpenBLAS kernels and on re-stored copies of the data. It
 writes the export (every table, figure and the ledger) to ``OUT/export`` and, with ``--chapters``, executes
-each chapter's paired notebook cell by cell in this process (the book's pre-execution shell,
-:mod:`ketapain_lib.report.prerun`: one import, each analysis computed once) and compares its outputs with the
-stored ones as nbval does (the same sanitizers, ``tests/nbval_sanitize.cfg``, the same ignored fields, and
+each chapter's paired notebook in a Jupyter kernel of its own, as the book's build does (nbclient; the
+kernels inherit this process's environment, its OpenBLAS kernel included, and read the analyses it stored in
+the report's cache) and compares its outputs with the stored ones as nbval does (the same sanitizers, ``tests/nbval_sanitize.cfg``, the same ignored fields, and
 the same flattening of each cell's outputs by field). The differences go to ``OUT/chapters.json``: an empty
 mapping when every chapter shows what its stored notebook shows.
 """
@@ -67,20 +67,20 @@ def comparable(outputs: list, patterns: list[tuple[re.Pattern, str]]) -> dict[st
 
 
 def chapter_differences() -> dict[str, list[str]]:
-    """Execute every chapter's stored notebook here; for each one that differs, its differing cells."""
+    """Execute every chapter's stored notebook in a kernel; for each one that differs, its differing cells."""
     import nbformat
-
-    from ketapain_lib.report import prerun
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     patterns = sanitizers()
     differences = {}
-    cwd = os.getcwd()
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
         stored = nbformat.read(path, as_version=4)
-        executed, outcome = prerun._execute(str(path), nbformat.read(path, as_version=4))
-        os.chdir(cwd)
-        if executed is None:
-            differences[path.name] = [f"execution failed: {outcome}"]
+        executed = nbformat.read(path, as_version=4)
+        try:
+            NotebookClient(executed, timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute()
+        except CellExecutionError as error:
+            differences[path.name] = [f"execution failed: {str(error)[-500:]}"]
             continue
         cells = [(index, old, new) for index, (old, new) in enumerate(zip(stored.cells, executed.cells))
                  if old.cell_type == "code"]

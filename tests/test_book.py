@@ -28,6 +28,8 @@ CHAPTERS = ["00_summary", "01_methods", "02_population", "03_primary_endpoint", 
 EXECUTED = sorted(p.stem for p in (ROOT / "chapters").glob("*.md"))
 FIGURES = {"02_population": 1, "03_primary_endpoint": 2, "04_secondary_endpoints": 3, "07_beyond_the_paper": 3}  # at least
 EXECUTING = "Executing notebook"
+#: myst-nb's line for a page its kernel executed
+EXECUTED_PAGE = re.compile(r"chapters/(\w+)\.md: Executed notebook in")
 
 
 def build(out: Path, data: Path | None = None) -> str:
@@ -290,10 +292,10 @@ def test_every_published_number_is_shown_in_the_chapter_where_it_belongs():
         assert f'book.ledger_rows(results, "{section}")' in sources, section
 
 
-def test_pre_executed_pages_hold_exactly_what_a_kernel_gives(built):
-    """The build's pre-execution (one process per core, shared imports and analyses) stores, for every chapter,
-    the outputs a kernel of its own gives: the paired notebooks' reviewed outputs, which nbval re-executes in
-    kernels. Equal outputs (type, text, data, metadata) make the same pages, byte for byte."""
+def test_executed_pages_hold_exactly_the_reviewed_outputs(built):
+    """Every chapter, executed by the build in a kernel of its own (myst-nb's cache mode) and stored in
+    jupyter-cache, holds the paired notebook's reviewed outputs, which nbval re-executes in kernels too. Equal
+    outputs (type, text, data, metadata) make the same pages, byte for byte."""
     import nbformat
     from jupyter_cache import get_cache
 
@@ -340,17 +342,17 @@ def test_unchanged_rebuild_executes_nothing_and_a_real_export_with_a_dropout_exe
     from test_dropouts import discontinue_p02_after_period_2
 
     out, html, first_log = built
-    assert f"pre-executed {len(EXECUTED)} notebook(s)" in first_log
+    assert sorted(re.findall(EXECUTED_PAGE, first_log)) == EXECUTED  # each page by a kernel of its own
     unchanged = build(out)
-    assert EXECUTING not in unchanged and "pre-executed" not in unchanged
+    assert EXECUTING not in unchanged
     before = (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8")
     changed = tmp_path / "changed"
     shutil.copytree(SHIPPED_DATA_DIR, changed)
     (changed / SYNTHETIC_MARKER).unlink()
     discontinue_p02_after_period_2(changed)
     log = build(out, data=changed)
-    # every page executes again: pre-executed in two processes, none left to a kernel of its own
-    assert f"pre-executed {len(EXECUTED)} notebook(s)" in log and EXECUTING not in log
+    # every page executes again, each in a kernel of its own
+    assert sorted(re.findall(EXECUTED_PAGE, log)) == EXECUTED
     assert (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8") != before
     population = (html / "chapters" / "02_population.html").read_text(encoding="utf-8")
     assert "19 completed the three periods and 1 discontinued (1 during period 2; reasons: adverse event 1)" in \
@@ -358,40 +360,3 @@ def test_unchanged_rebuild_executes_nothing_and_a_real_export_with_a_dropout_exe
     intro = (html / "intro.html").read_text(encoding="utf-8")
     assert "data in this book are synthetic" not in intro and "reads a raw export" in intro
     assert "Synthetic data." not in population and str(tmp_path) not in population
-
-
-def test_the_watch_loop_rebuilds_a_prose_edit_alone_in_its_warm_process(built, tmp_path):
-    """``python -m ketapain_lib watch``: after an edit of one page's prose, only that page is written again."""
-    from ketapain_lib.report.watch import BUILT
-
-    out, _, _ = built
-    book = tmp_path / "book"
-    shutil.copytree(ROOT / "chapters", book / "chapters", ignore=shutil.ignore_patterns("*.ipynb"))
-    for name in ("intro.md", "references.md", "_config.yml", "_toc.yml", "references.bib"):
-        shutil.copy(ROOT / name, book / name)
-    shutil.copytree(out / "_build", book / "_build")  # executed once already: the loop starts warm
-    watcher = subprocess.Popen([sys.executable, "-u", "-m", "ketapain_lib", "watch", str(book), "--interval", "0.1"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def until_built() -> list[str]:
-        lines = []
-        for line in watcher.stdout:
-            lines.append(line)
-            if line.startswith(BUILT) or "[ketapain watch] failed" in line:
-                return lines
-        raise AssertionError("the watch loop ended:\n" + "".join(lines[-40:]))
-
-    try:
-        first = until_built()
-        assert first[-1].startswith(BUILT), "".join(first[-40:])
-        with (book / "chapters" / "05_safety.md").open("a", encoding="utf-8") as page:
-            page.write("\nA sentence the watch loop must publish.\n")
-        second = until_built()
-    finally:
-        watcher.terminate()
-        watcher.wait(timeout=30)
-    assert second[-1].startswith(BUILT), "".join(second[-40:])
-    assert any("targets for 1 source files" in line for line in second), "".join(second)
-    assert EXECUTING not in "".join(second)
-    assert "A sentence the watch loop must publish." in \
-        (book / "_build" / "html" / "chapters" / "05_safety.html").read_text(encoding="utf-8")

@@ -337,14 +337,3 @@ def test_unclosed_quote_is_located_where_it_starts(data):
     last = len(content) - 1 if content[-1] == "" else len(content)
     assert messages(data)[0] == ("diary.csv:2: unclosed quote: a quote in this line is never closed, so the field "
                                  f"runs to the end of the file (line {last})")
-
-
-@pytest.mark.parametrize("arguments, message", [
-    (["watch", "/no/such/book"], "watch: /no/such/book is not a book: it has no _config.yml\n"),
-    (["watch", ".", "--interval", "0"], "watch: --interval must be a positive number of seconds, not 0.0\n"),
-])
-def test_cli_watch_refuses_a_folder_that_is_not_a_book_in_one_line(arguments, message):
-    result = subprocess.run([sys.executable, "-m", "ketapain_lib", *arguments], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parent.parent, check=False)
-    assert result.returncode == 2
-    assert result.stderr == message and result.stdout == ""

@@ -45,9 +45,9 @@ _TRIALS: dict[tuple[str, str], Trial] = {}
 def load_trial(directory=None) -> Trial:
     """:func:`ketapain_lib.rawdata.load.load_trial`, read and validated once per process and data content.
 
-    The pre-execution's workers run many pages in one process (:mod:`.prerun`): each page gets its own copy
-    of the tables (a page cannot change another's data), keyed by the folder and its fingerprint (the bytes
-    of its contract files), so edited data are read again.
+    A process that runs many pages (an interactive session, the export) gives each its own copy of the
+    tables (a page cannot change another's data), keyed by the folder and its fingerprint (the bytes of its
+    contract files), so edited data are read again.
     """
     source = load.data_dir(directory)
     key = (str(source.resolve()), fingerprint(source))

@@ -10,12 +10,19 @@
   a private helper included, invalidates every stored result; each entry is
   further keyed by a hash of its own arguments (the data as loaded, not as
   found on disk, so an in-memory subset never gets the full data's results).
+* **Concurrency.** Every page of a build runs in a Jupyter kernel of its own
+  and they all read this one cache: an entry is computed once, by the first
+  process that asks for it, under a lock (:func:`memoize`), and written
+  atomically, so no process reads half an entry.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import pickle
+import tempfile
+import time
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -77,15 +84,90 @@ def value_hash(*values: object) -> str:
 def memoize(namespace: str, key: str, compute: Callable[[], T]) -> T:
     """``compute()``, stored as a pickle under ``cache_dir()/<library hash>/<namespace>/<key>``.
 
-    Writes are atomic (a reader sees a whole file or none), so two kernels
-    of one build can share an entry.
+    Safe under concurrent kernels (the pages of one build, each in its kernel, or the export beside them):
+
+    * a reader sees a whole entry or none: each is written to a temporary file in its folder, then renamed
+      over its name (``os.replace``, atomic on POSIX and Windows);
+    * an entry is computed once: the process that computes it holds the entry's lock file
+      (:func:`locked`), and another process asking for it meanwhile waits, then reads what the first stored.
     """
     path = cache_dir() / library_hash()[:16] / namespace / f"{key}.pickle"
-    if path.is_file():
-        return pickle.loads(path.read_bytes())
-    value = compute()
+    found = _read(path)
+    if found is not _MISSING:
+        return found
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.partial")
-    partial.write_bytes(pickle.dumps(value))
-    partial.replace(path)
+    with locked(path.with_suffix(".lock")):
+        found = _read(path)  # stored by another process while this one waited for the lock
+        if found is not _MISSING:
+            return found
+        value = compute()
+        _write_atomic(path, pickle.dumps(value))
     return value
+
+
+_MISSING = object()
+
+
+def _read(path: Path) -> object:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return _MISSING
+    return pickle.loads(data)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file of the same folder, renamed over it."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+#: How long a lock file may stand without its holder (on systems without ``fcntl``) before it is taken as
+#: left by a process that died, in seconds: longer than any analysis of the report takes.
+STALE_LOCK_SECONDS = 600.0
+
+
+@contextmanager
+def locked(lock: Path, poll: float = 0.05):
+    """Hold an exclusive lock on the file ``lock`` (created if needed) for the ``with`` block, across processes.
+
+    On POSIX, ``fcntl.flock`` on the open file: the system releases it when its holder ends, even if it dies.
+    Elsewhere (Windows), the lock is the file's existence, created with ``O_CREAT | O_EXCL``; a waiter polls
+    every ``poll`` seconds and removes a lock older than :data:`STALE_LOCK_SECONDS`.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        fcntl = None
+    if fcntl is not None:
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+            os.close(descriptor)
+        return
+    while True:  # pragma: no cover - Windows
+        try:
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            try:
+                if time.time() - lock.stat().st_mtime > STALE_LOCK_SECONDS:
+                    lock.unlink(missing_ok=True)
+                    continue
+            except FileNotFoundError:
+                continue
+            time.sleep(poll)
+    try:
+        os.close(descriptor)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)

@@ -403,9 +403,9 @@ def figure_bytes(results, name: str, suffix: str) -> bytes:
 
     Drawing dominates a figure's cost, and a build needs each figure on its page and in the export: the bytes
     are kept in the report's cache under the results' key, so the page and the export share one rendering
-    (also across the pre-execution's worker processes). A process also keeps the figures it drew for the
-    latest results (:func:`held_figures`), so its second format saves the same figure again: the bytes are
-    those of a new drawing (a test checks it), at a fraction of the cost.
+    (also across the kernels of the pages). A process also keeps the figures it drew for the latest results,
+    so its second format saves the same figure again: the bytes are those of a new drawing (a test checks it),
+    at a fraction of the cost.
     """
     if not results.cached:
         return FIGURE_FORMATS[suffix](stamped(results, OUTPUTS[name].make(results)))
@@ -448,7 +448,3 @@ def _held_figure(results, name: str):
         _HELD[(results.key, name)] = stamped(results, OUTPUTS[name].make(results))
     return _HELD[(results.key, name)]
 
-
-def held_figures(results) -> list[str]:
-    """The figures of ``results`` this process has drawn and still holds, in the registry's order."""
-    return [name for name in OUTPUTS if (results.key, name) in _HELD]

@@ -6,11 +6,11 @@
   The tag ``synthetic_data`` is set for the generator's data, so pages say
   "synthetic" only when it is true (``{only} synthetic_data``).
 
-* **Pre-execution.** The notebooks jupyter-cache lacks are executed by two
-  worker processes that share one import and compute each analysis once
-  (:mod:`ketapain_lib.report.prerun`), while Sphinx reads each page as soon
-  as its notebook is stored; myst-nb then finds it in its cache.
-  ``KETAPAIN_PRERUN=0`` leaves each notebook to its own kernel.
+* **Execution.** Every page is executed by a Jupyter kernel of its own, as
+  ``execute_notebooks: cache`` does (myst-nb and jupyter-cache); each kernel
+  reads the analyses from the report's one cache (:mod:`ketapain_lib.report.cache`),
+  which the first page that needs an analysis fills. After the pages, the
+  export is written into the HTML build for the pages' download links.
 * **Banner.** An announcement on every page saying where the data come from,
   decided at build time from the data directory the book reads
   (``$KETAPAIN_DATA`` or the shipped synthetic data).
@@ -31,7 +31,6 @@ import os
 import re
 import shutil
 import sys
-import time
 from pathlib import Path
 
 from . import cache
@@ -45,8 +44,6 @@ SYNTHETIC_BANNER = (
 STAMP = "ketapain_inputs.sha256"
 #: The book's folder (``references.bib`` and ``CITATION.cff`` live there).
 ROOT = Path(__file__).resolve().parents[2]
-#: Set to 0 to let myst-nb execute every notebook in its own kernel (no pre-execution).
-PRERUN_ENV = "KETAPAIN_PRERUN"
 #: Sphinx tag set when the data are the generator's, for ``{only} synthetic_data`` blocks in the pages.
 SYNTHETIC_TAG = "synthetic_data"
 #: The first line a build on bad data prints, before the validator's lines.
@@ -80,9 +77,6 @@ def _validate_first(app, config) -> None:
 
         problems = validate(directory)
         if problems:
-            running = getattr(app, "ketapain_prerun", None)
-            if running is not None:
-                running.stop()
             # the validator's own lines and exit status 1; a traceback would bury them (jupyter-book prints one
             # for any exception), so the build ends here as the command line validator does
             print(DATA_PROBLEMS, *map(str, problems), sep="\n", file=sys.stderr)
@@ -113,9 +107,9 @@ def _stamped_hash(app) -> str | None:
     return stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
 
 
-def _check_inputs(app) -> None:
+def _check_inputs(app, config=None) -> None:
+    """Compare the inputs' hash with the last successful build's; if they differ, empty the execution cache."""
     execution_cache = _cache_dir(app)
-    app.ketapain_cache_dir = execution_cache
     current = inputs_hash()
     previous = _stamped_hash(app)
     app.ketapain_inputs_changed = previous != current
@@ -123,57 +117,8 @@ def _check_inputs(app) -> None:
     if app.ketapain_inputs_changed and execution_cache.exists():
         shutil.rmtree(execution_cache)  # stale outputs: every notebook must run again
     # the library's own stored results live inside the build's execution cache: one folder, wiped as one;
-    # the notebook kernels the build starts inherit this variable
+    # the notebook kernels the build starts inherit this variable, so they all read and fill one cache
     os.environ[cache.CACHE_ENV] = str(execution_cache / "ketapain")
-
-
-def _start_prerun(app) -> None:
-    """Fork the pre-execution's driver (:class:`.prerun.Prerun`) as soon as the inputs are known to have
-    changed: it imports the report and computes the analyses while Sphinx, here, loads its other extensions
-    and reads its configuration."""
-    if os.environ.get(PRERUN_ENV, "1") == "0":
-        return  # myst-nb executes each notebook in its own kernel, as without this extension
-    if not getattr(app, "ketapain_inputs_changed", True):
-        # nothing was invalidated: a page whose code changed is the only one to run, and myst-nb runs it;
-        # reading every notebook to find that out would cost more than an unchanged rebuild itself
-        return
-    from . import prerun
-
-    app.ketapain_prerun = prerun.Prerun(str(_downloads(app)))
-
-
-def _confirm_cache_dir(app, config) -> None:
-    """The inputs were checked, and the driver started, before the configuration was complete: had it moved the
-    execution cache (``nb_execution_cache_path``), both are done again for the configured folder."""
-    if _cache_dir(app) != app.ketapain_cache_dir:
-        running = getattr(app, "ketapain_prerun", None)
-        if running is not None:
-            running.stop()
-            app.ketapain_prerun = None
-        _check_inputs(app)
-        _start_prerun(app)
-
-
-def _prerun(app) -> None:
-    """Hand the driver the notebooks jupyter-cache lacks, once myst-nb's configuration can read them."""
-    running = getattr(app, "ketapain_prerun", None)
-    if running is not None:
-        from . import prerun
-
-        running.run(prerun.notebooks_to_run(app), app.env.mystnb_config.execution_cache_path)
-
-
-def _wait_for_page(app, docname, source) -> None:
-    """Before Sphinx reads a page, wait until the pre-execution has stored its notebook (myst-nb then finds it
-    in its cache), or has left it to myst-nb."""
-    running = getattr(app, "ketapain_prerun", None)
-    if running is None:
-        return
-    outcome = running.wait_for(str(app.env.doc2path(docname)))
-    if isinstance(outcome, str):
-        from sphinx.util import logging
-
-        logging.getLogger(__name__).info(f"{docname}: not pre-executed ({outcome}); myst-nb will execute it")
 
 
 def _downloads(app) -> Path:
@@ -183,31 +128,20 @@ def _downloads(app) -> Path:
     return Path(app.outdir) / DOWNLOADS_FOLDER
 
 
-def _ensure_downloads(app, exception) -> None:
-    """Write the export for the download links if no pre-execution wrote it (e.g. ``KETAPAIN_PRERUN=0``)."""
+def _write_downloads(app, exception) -> None:
+    """Write the export (:mod:`ketapain_lib.report.export`) into the HTML build for the pages' download links,
+    when it is missing or the inputs changed; it reads the analyses and figures the pages' kernels stored."""
     from .export import MANIFEST
 
-    running = getattr(app, "ketapain_prerun", None)
-    if running is not None and exception is not None:
-        running.stop()
-    elif running is not None:
-        from sphinx.util import logging
-
-        from .prerun import PROCESSES
-
-        running.finish()  # the export the pre-execution finishes in the background
-        executed = sum(not isinstance(outcome, str) for _, outcome in running.outcomes())
-        logging.getLogger(__name__).info(
-            f"[ketapain] pre-executed {executed} notebook(s) and the export in "
-            f"{time.perf_counter() - running.started:.1f} s ({PROCESSES} processes)")
     if exception is not None or app.builder.name != "html":
         return  # the single-page build for the PDF has no download links to serve
-    missing = not (_downloads(app) / MANIFEST).is_file()
-    stale = getattr(app, "ketapain_inputs_changed", True) and os.environ.get(PRERUN_ENV, "1") == "0"
-    if missing or stale:
-        from .prerun import export_downloads
+    folder = _downloads(app)
+    if getattr(app, "ketapain_inputs_changed", True) or not (folder / MANIFEST).is_file():
+        from . import book
+        from .export import export_all
 
-        export_downloads(str(_downloads(app)))
+        trial = book.load_trial()
+        export_all(trial, str(folder), book.results(trial))
 
 
 def _outdated(app, env, added, changed, removed):
@@ -217,7 +151,9 @@ def _outdated(app, env, added, changed, removed):
 
 
 def _stamp(app, exception) -> None:
-    if exception is None and getattr(app, "ketapain_inputs_hash", None):
+    """Stamp the inputs' hash after a successful build; an unchanged stamp is not written again (a file watcher,
+    such as the live preview's, then sees nothing change)."""
+    if exception is None and getattr(app, "ketapain_inputs_hash", None) and app.ketapain_inputs_changed:
         cache = _cache_dir(app)
         cache.mkdir(parents=True, exist_ok=True)
         (cache / STAMP).write_text(app.ketapain_inputs_hash + "\n", encoding="utf-8")
@@ -407,21 +343,17 @@ def _quick_exit(app, exception) -> None:
 
 
 def setup(app):
-    # the inputs' hash, then the driver forked at once: _config.yml loads this extension first, so the driver
-    # imports the report while Sphinx loads the others, reads its configuration and validates the data here
-    _check_inputs(app)
-    _start_prerun(app)
-    app.connect("config-inited", _confirm_cache_dir, priority=90)
+    # _config.yml loads this extension through sphinx.local_extensions, after jupyter-book's own; the inputs are
+    # checked once the configuration (where the execution cache lives) is known, then the data are validated
+    app.connect("config-inited", _check_inputs, priority=90)
     app.connect("config-inited", _validate_first, priority=100)
     app.connect("config-inited", _announce)
     app.connect("config-inited", _static)
     app.connect("config-inited", _theme)
     app.add_directive("ketapain-bibtex", _bibtex_directive())
     app.connect("builder-inited", _copy_mathjax)
-    app.connect("builder-inited", _prerun, priority=900)  # after myst-parser and myst-nb have their config
     app.connect("env-get-outdated", _outdated)
-    app.connect("source-read", _wait_for_page)
-    app.connect("build-finished", _ensure_downloads)
+    app.connect("build-finished", _write_downloads)
     app.connect("build-finished", _stamp)
     app.connect("build-finished", _drop_stale_pdf)
     app.connect("build-finished", _pdf_paragraph, priority=600)  # after the stale copy is dropped
