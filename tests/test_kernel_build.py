@@ -116,7 +116,9 @@ def test_the_book_executes_its_pages_in_kernels_only():
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     assert config["execute"]["execute_notebooks"] == "cache"
     assert "extensions" not in config["sphinx"].get("config", {})
-    assert config["sphinx"]["local_extensions"] == {"ketapain_lib.report.sphinx_ext": "./"}
+    # the report's own extensions, and nothing else, load through local_extensions
+    assert config["sphinx"]["local_extensions"] == {"ketapain_lib.report.sphinx_ext": "./",
+                                                    "ketapain_lib.report.reader_html": "./"}
     sources = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "ketapain_lib").rglob("*.py"))
     for shortcut in ("InteractiveShell", "cache_notebook_bundle", "check_validity", "display_trap"):
         assert shortcut not in sources, shortcut
