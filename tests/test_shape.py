@@ -1,4 +1,4 @@
-"""The shape of the code: four layers, one registry of outputs, one cache, small modules, no import-time effects."""
+"""The shape of the code: five layers, one registry of outputs, one cache, small modules, no import-time effects."""
 from __future__ import annotations
 
 import ast
@@ -17,7 +17,7 @@ from ketapain_lib.report.results import ANALYSES
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "ketapain_lib"
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
-LAYERS = ("rawdata", "stats", "provenance", "report")  # each may import only from the layers before it
+LAYERS = ("rawdata", "stats", "paper", "synthetic", "report")  # each may import only from the layers before it
 # modules are split by cohesion, not by a line cap (the developers' guide); a function stays readable on a screen
 MAX_FUNCTION_LINES = 60
 #: Functions allowed to be longer, and why (the closing note of the shape issue repeats this).
@@ -57,7 +57,7 @@ def _layer(dotted: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[1] in LAYERS else None
 
 
-def test_the_tree_shows_the_four_layers():
+def test_the_tree_shows_the_five_layers():
     for layer in LAYERS:
         assert (LIBRARY / layer / "__init__.py").is_file(), layer
     assert sorted(p.name for p in LIBRARY.glob("*.py")) == ["__init__.py", "__main__.py", "design.py",

@@ -13,8 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_validation import data, lines, messages  # noqa: E402, F401  (the fixture)
 
-from ketapain_lib.provenance.domains import _exact_counts  # noqa: E402
-from ketapain_lib.provenance.simulate import rounding_note, simulate_trial  # noqa: E402
+from ketapain_lib.synthetic.domains import _exact_counts  # noqa: E402
+from ketapain_lib.synthetic.simulate import rounding_note, simulate_trial  # noqa: E402
 from ketapain_lib.rawdata.load import validate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

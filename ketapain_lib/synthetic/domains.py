@@ -1,7 +1,7 @@
 """The generator's parts, one per domain of the raw data (patients, sequences, diaries, questionnaires, events).
 
 Each part draws from the generator's one random stream in the order that
-:func:`ketapain_lib.provenance.simulate.simulate_trial` calls it.
+:func:`ketapain_lib.synthetic.simulate.simulate_trial` calls it.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats import derive
-from .published import published_value as pv
+from ..paper.published import published_value as pv
 from ..rawdata.schema import (
     AE_TERMS,
     AETIOLOGIES,

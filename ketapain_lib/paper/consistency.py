@@ -14,7 +14,7 @@ The tests of meta-research, each taking numbers *as printed* and the half-unit o
 * :func:`omnibus_from_pairwise` - the omnibus 2-df Wald P implied by two pairwise z tests against a common
   reference in a balanced three-treatment crossover (equal standard errors, correlation 1/2).
 
-Each returns what the numbers allow; the caller (:mod:`ketapain_lib.provenance.audit`) gives the verdict.
+Each returns what the numbers allow; the caller (:mod:`ketapain_lib.paper.audit`) gives the verdict.
 
 >>> grim(6.05, 0.005, 20), grim(6.03, 0.005, 20)
 (True, False)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..stats import derive
 from ..rawdata.load import Trial, load_trial  # noqa: F401  (load_trial is used by the doctest)
-from .published import calibration_targets, published_precision
+from ..paper.published import calibration_targets, published_precision
 from ..rawdata.schema import AE_TERMS, AETIOLOGIES, DRUG_CLASSES, TREATMENTS
 from ..design import ACTIVE_TREATMENTS, DAY7, PRIMARY
 from ..stats.descriptives import exact_mean, exact_sd
