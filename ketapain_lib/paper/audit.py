@@ -291,7 +291,7 @@ def _sample_size() -> dict[str, str]:
     from ..stats.planning import crossover_sample_size
 
     inputs = planning_inputs()
-    corners = test._corners((inputs["difference"] - 0.5, inputs["difference"] + 0.5),
+    corners = test.corners((inputs["difference"] - 0.5, inputs["difference"] + 0.5),
                             (inputs["sd"] - 0.5, inputs["sd"] + 0.5))
     needed = {method: sorted({crossover_sample_size(d, sd, inputs["correlation"], inputs["alpha"], inputs["power"])[key]
                               for d, sd in corners}) for method, key in (("normal", "n_normal"), ("paired t", "n_t"))}

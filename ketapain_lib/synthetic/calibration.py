@@ -79,7 +79,7 @@ def model_icc(trial: Trial, endpoint) -> float:
     from ..stats import analyses, crossover
 
     auc = derive.auc(trial.diary, endpoint.measure, endpoint.last_day, endpoint.imputation, periods=trial.infusions)
-    data = analyses._model_data(trial, auc).dropna(subset=["y"])
+    data = analyses.model_data(trial, auc).dropna(subset=["y"])
     return float(crossover.fit_with_normality_check(data, "paper", REPORT_METHOD).icc)
 
 

@@ -29,7 +29,7 @@ from scipy import stats
 from ..design import ALPHA, DAY7, DIARY_DAYS, PRIMARY, REPORT_METHOD, TREATMENTS
 from ..stats import crossover, derive, lmm_core, small_sample
 from ..stats.descriptives import shapiro_wilk
-from ..stats.crossover import _Z, PAIRS, sidak
+from ..stats.crossover import Z_CI, PAIRS, sidak
 from ..paper.published import PAIR_KEYS, published_precision, published_results, published_value
 from .sprite import hinge_loss
 
@@ -174,8 +174,8 @@ class Reconstruction:
                 if name == "auc35":
                     stem = PAIR_KEYS[comparison]
                     out[f"auc35_es_{stem}"] = estimate / scale
-                    out[f"auc35_es_{stem}_lo"] = (estimate - _Z * se) / scale
-                    out[f"auc35_es_{stem}_hi"] = (estimate + _Z * se) / scale
+                    out[f"auc35_es_{stem}_lo"] = (estimate - Z_CI * se) / scale
+                    out[f"auc35_es_{stem}_hi"] = (estimate + Z_CI * se) / scale
                     out[f"auc35_es_{stem}_p"] = p
                 elif comparison == "ketamine vs placebo":
                     out["auc7_ketamine_vs_placebo_p"] = float(sidak(p, len(PAIRS)))

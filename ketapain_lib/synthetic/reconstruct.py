@@ -56,7 +56,7 @@ def run(seed: int, budget_seconds: float = diary_search.BUDGET_SECONDS, progress
         unreachable = diary_search.unreachable(trial.randomization)
         rows = [("diary.csv", p, q, d, column, change) for p, q, d, step, raised in moves
                 for column, change in (("average_pain", step), ("maximal_pain", int(raised))) if change]
-        preinfusion = analyses._model_data(trial, derive.preinfusion_pain(trial.infusions).rename(
+        preinfusion = analyses.model_data(trial, derive.preinfusion_pain(trial.infusions).rename(
             columns={"pain": "y"}), "y")
         keys = {f"preinfusion_pain_{s}_{t}": f"preinfusion_pain_{s}_{t}" for t in TREATMENTS for s in ("mean", "sd")}
         found, values = _score_search(trial, preinfusion, (0, 10), False, "preinfusion_pain",
@@ -66,7 +66,7 @@ def run(seed: int, budget_seconds: float = diary_search.BUDGET_SECONDS, progress
                  zip(preinfusion["patient_id"], preinfusion["period"], preinfusion["y"], found) if new != old]
         ends = trial.questionnaires[(trial.questionnaires["visit"] == "end_of_period")
                                     & (trial.questionnaires["score"] == "pgic_sleep")]
-        sleep = analyses._model_data(trial, ends[["patient_id", "period", "value"]], outcome="value")
+        sleep = analyses.model_data(trial, ends[["patient_id", "period", "value"]], outcome="value")
         found, values = _score_search(trial, sleep, (1, 7), True, None, {"omnibus_p": "pgic_sleep_p"}, seed)
         achieved.update(values)
         rows += [("questionnaires.csv", p, q, "", "pgic_sleep", int(new - old)) for p, q, old, new in

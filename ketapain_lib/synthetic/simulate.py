@@ -50,7 +50,7 @@ from ..rawdata.load import SYNTHETIC_MARKER
 from ..rawdata.schema import AETIOLOGIES, PERIODS, TABLES, TREATMENT_CODES, TREATMENTS
 from ..paper.published import published_value as pv
 from .assumptions import ASSUMPTIONS, AUC7_BOUNDS, AUC35_BOUNDS, DEFAULT_SEED  # noqa: F401  (re-exported)
-from .domains import _exact_counts  # noqa: E402  (the generator's own rounding, stated in the description)
+from .domains import exact_counts  # noqa: E402  (the generator's own rounding, stated in the description)
 from .domains import (draw_adverse_events, assign_sequences, draw_baseline_drugs, draw_blinding, calibrated_diary, draw_concomitant,
                       draw_missing_masks, draw_patients, draw_preinfusion_pain, draw_questionnaires, draw_screening, target_matrix)
 
@@ -249,7 +249,7 @@ def rounding_note(patients: int | None) -> str:
         return ""
     n = int(patients)
     aetiologies = {a: pv(f"aetiology_{a}_pct") for a in AETIOLOGIES if a != "other"}
-    counts = _exact_counts(aetiologies, n)
+    counts = exact_counts(aetiologies, n)
     inexact = [f"{a} {counts[a]} ({_cell(float(share))}% of {n} = {_cell(round(share * n / 100, 1))})"
                for a, share in aetiologies.items() if abs(share * n / 100 - counts[a]) > 1e-9]
     text = (f"These files hold {n} patients, not the trial's {trial}: each published count is scaled to {n} "
