@@ -25,7 +25,7 @@ from record import measure, record  # noqa: E402
 
 from ketapain_lib import load_trial  # noqa: E402
 from ketapain_lib.design import PRIMARY  # noqa: E402
-from ketapain_lib.provenance.simulate import simulate_trial, write_dataset  # noqa: E402
+from ketapain_lib.synthetic.simulate import simulate_trial, write_dataset  # noqa: E402
 from ketapain_lib.report.cache import CACHE_ENV  # noqa: E402
 from ketapain_lib.report.results import Results  # noqa: E402
 from ketapain_lib.stats import crossover, derive  # noqa: E402

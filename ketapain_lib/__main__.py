@@ -6,7 +6,7 @@
   synthetic raw dataset (the shipped one by default; another size, or with
   drop-outs, for tests and benchmarks). ``--reconstruct`` first runs the offline
   search for data that reproduce the model-based published numbers too, and
-  records it (:mod:`ketapain_lib.provenance.reconstruct`); without it the
+  records it (:mod:`ketapain_lib.synthetic.reconstruct`); without it the
   recorded reconstruction is replayed.
 * ``calibrate [DIR]`` prints the calibration report (published vs achieved)
   and exits 1 if a target is outside its tolerance.
@@ -38,13 +38,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .provenance.simulate import DEFAULT_SEED, simulate_trial, write_dataset
+    from .synthetic.simulate import DEFAULT_SEED, simulate_trial, write_dataset
 
     if args.reconstruct:
         if args.patients is not None or args.seed != DEFAULT_SEED:
             print("simulate: --reconstruct searches the trial's own dataset (default seed, 20 patients)")
             return 1
-        from .provenance import reconstruct, replay
+        from .synthetic import reconstruct, replay
 
         changes, report = reconstruct.run(args.seed, args.budget)
         for path in replay.record(changes, report):
@@ -77,7 +77,7 @@ def _load(directory):
 def _calibrate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .provenance.calibration import calibration_report, diary_missing_rate
+    from .synthetic.calibration import calibration_report, diary_missing_rate
 
     trial = _load(args.directory)
     if trial is None:
@@ -114,7 +114,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .provenance.simulate import DEFAULT_SEED
+    from .synthetic.simulate import DEFAULT_SEED
 
     parser = argparse.ArgumentParser(prog="python -m ketapain_lib", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"ketapain_lib {__version__}")

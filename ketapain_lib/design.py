@@ -88,3 +88,6 @@ CARRYOVER_CODING: CarryoverCoding = "previous_treatment"
 REPORT_METHOD: Method = "ML"
 #: The small-sample analysis shown beside it: REML, with Kenward-Roger (and Satterthwaite) degrees of freedom.
 SMALL_SAMPLE_METHOD: Method = "REML"
+#: The ledger's class of a published number nothing aimed at (the synthetic data's targeting; the paper's conclusions
+#: read it to say what a test on synthetic data rests on).
+NOT_TARGETED = "not targeted"

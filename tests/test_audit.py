@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from ketapain_lib.provenance import consistency as test
-from ketapain_lib.provenance.audit import VERDICTS, audit_table
+from ketapain_lib.paper import consistency as test
+from ketapain_lib.paper.audit import VERDICTS, audit_table
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,7 @@ def _as_in_a_cell(description: str) -> str:
 
 
 def test_calibration_page_shows_every_target(built):
-    from ketapain_lib.provenance.published import calibration_targets
+    from ketapain_lib.paper.published import calibration_targets
 
     _, html, _ = built
     page = (html / "chapters" / "a2_synthetic_data.html").read_text(encoding="utf-8")
@@ -92,7 +92,7 @@ def test_calibration_page_shows_every_target(built):
 
 
 def test_ledger_page_lists_every_published_number(built):
-    from ketapain_lib.provenance.published import published_results
+    from ketapain_lib.paper.published import published_results
 
     _, html, _ = built
     page = (html / "chapters" / "a3_ledger.html").read_text(encoding="utf-8")
@@ -285,7 +285,7 @@ def test_the_screenshots_of_the_review_are_taken_at_both_widths(rendered):
 
 
 def test_every_published_number_is_shown_in_the_chapter_where_it_belongs():
-    from ketapain_lib.provenance.published import published_results
+    from ketapain_lib.paper.published import published_results
 
     sources = "".join((ROOT / "chapters" / f"{chapter}.md").read_text(encoding="utf-8") for chapter in CHAPTERS)
     for section in sorted(set(published_results()["section"])):

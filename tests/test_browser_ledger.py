@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_book import DESKTOP, PHONE, ROOT, build, built, chromium  # noqa: E402,F401  (fixtures)
 
-from ketapain_lib.provenance import targeting  # noqa: E402
+from ketapain_lib.synthetic import targeting# noqa: E402
 from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR  # noqa: E402
 
 pytestmark = pytest.mark.slow  # builds the book and drives a browser
@@ -124,7 +124,7 @@ def test_the_ledger_shows_the_matched_mean_of_a_cell_the_chapter_prints_as_media
 
 
 def test_a_simulated_dataset_with_dropouts_builds_and_its_ledger_has_no_reconstruction_target(tmp_path, chromium):
-    from ketapain_lib.provenance.simulate import simulate_trial, write_dataset
+    from ketapain_lib.synthetic.simulate import simulate_trial, write_dataset
 
     data = tmp_path / "sim40"
     write_dataset(simulate_trial(seed=1, patients=40, dropouts=3), data, seed=1, patients=40, dropouts=3)

@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from ketapain_lib.provenance.published import published_results
+from ketapain_lib.paper.published import published_results
 
 pytestmark = pytest.mark.slow  # each test runs the export command end to end
 

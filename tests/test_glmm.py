@@ -40,11 +40,11 @@ def fits() -> dict[str, glmm.LogitMixedFit]:
     return {name: glmm.fit_logit_mixed(load(name)) for name in DATASETS}
 
 
-def _problem(fit: glmm.LogitMixedFit) -> glmm._Problem:
+def _problem(fit: glmm.LogitMixedFit) -> glmm.Problem:
     from patsy import dmatrix
 
     design = dmatrix(fit.formula.split("~")[1].split("+ (1")[0], fit.data, return_type="dataframe")
-    return glmm._Problem(design.to_numpy(), fit.data["y"].to_numpy(float), fit.data["patient_id"].to_numpy(),
+    return glmm.Problem(design.to_numpy(), fit.data["y"].to_numpy(float), fit.data["patient_id"].to_numpy(),
                          fit.nodes)
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from ketapain_lib.design import ALPHA
-from ketapain_lib.provenance import conclusions, targeting
-from ketapain_lib.provenance.published import calibration_targets, published_conclusions, published_results
+from ketapain_lib.paper import conclusions
+from ketapain_lib.synthetic import targeting
+from ketapain_lib.paper.published import calibration_targets, published_conclusions, published_results
 from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER, load_trial
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 @pytest.mark.slow
 def test_the_generators_targets_are_the_published_values_it_reads(monkeypatch):
     """Trace every published value the generator reads while it makes a dataset: exactly the declared targets."""
-    from ketapain_lib.provenance import domains, simulate
+    from ketapain_lib.synthetic import domains, simulate
 
     read: set[str] = set()
     original = simulate.pv
@@ -45,8 +46,8 @@ def test_the_generators_targets_are_the_published_values_it_reads(monkeypatch):
 
 
 def test_the_reconstructions_targets_are_those_its_search_aims_at():
-    from ketapain_lib.provenance import diary_search
-    from ketapain_lib.provenance.replay import recorded_report
+    from ketapain_lib.synthetic import diary_search
+    from ketapain_lib.synthetic.replay import recorded_report
 
     trial = load_trial()
     unreachable = frozenset(diary_search.unreachable(trial.randomization))
@@ -91,7 +92,7 @@ def test_the_class_follows_the_dataset(tmp_path):
 
 
 def test_marker_settings_are_read_as_the_generator_wrote_them():
-    from ketapain_lib.provenance.simulate import replays_reconstruction
+    from ketapain_lib.synthetic.simulate import replays_reconstruction
 
     settings = targeting.generator_settings(SHIPPED_DATA_DIR)
     assert settings == {"seed": 20150610, "patients": None, "dropouts": 0}
@@ -167,7 +168,7 @@ def test_day7_conclusion_carries_the_small_sample_and_locf_caveat(results):
 
 
 def test_ledger_verdict_never_calls_a_targeted_match_reproduced(results):
-    from ketapain_lib.provenance.ledger import RECOMPUTED_KEYS
+    from ketapain_lib.synthetic.ledger import RECOMPUTED_KEYS
 
     ledger = results["ledger"]
     aimed = ledger["targeting"].isin([targeting.CALIBRATION, targeting.RECONSTRUCTION])
@@ -350,7 +351,7 @@ def test_population_and_safety_state_their_own_disagreements(results, monkeypatc
 # --------------------------------------------------------------------------- fast: counts glued from their source
 
 def test_the_audits_count_of_scores_is_the_designs(results):
-    from ketapain_lib.provenance.audit_structure import N
+    from ketapain_lib.paper.audit_structure import N
     from ketapain_lib.report import prose
 
     assert prose.VALUES["08_audit"](results)["n_audit_patients"] == N == results.trial.patients["patient_id"].nunique()

@@ -39,7 +39,7 @@ def test_sample_size_by_hand():
 
 
 def test_published_inputs_do_not_give_the_published_sample_size():
-    from ketapain_lib.provenance.published import planning_inputs
+    from ketapain_lib.paper.published import planning_inputs
 
     table = planning.planning_sample_size(planning_inputs())
     assert (table["n_reproduced"] < table["n_published"]).all()
@@ -281,7 +281,7 @@ def test_reml_and_ml_reach_the_same_conclusions_on_the_shipped_data(shipped):
 
 
 def test_primary_endpoint_reproduces_its_descriptives_from_the_calibration(shipped):
-    from ketapain_lib.provenance.calibration import achieved_statistics
+    from ketapain_lib.synthetic.calibration import achieved_statistics
 
     stats_ = achieved_statistics(load_trial())
     descriptives = shipped["primary"]["descriptives"].set_index("treatment")
@@ -320,7 +320,7 @@ def test_carryover_comes_from_the_previous_period_even_when_a_period_is_missing(
 
 @pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_ledger_flags_model_numbers_refitted_on_the_log_scale(shipped):
-    from ketapain_lib.provenance import ledger
+    from ketapain_lib.synthetic import ledger
 
     assert ledger._log_scale_keys(shipped) == set()  # the shipped data pass the normality check
     summary = shipped["primary"]["summary"].copy()

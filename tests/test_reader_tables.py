@@ -40,7 +40,7 @@ PAPER_TABLES = [name for name, entry in registry.OUTPUTS.items() if entry.publis
 #: Identifier-shaped tokens: a snake_case name, a module path or constant (``design.RESPONSE_THRESHOLD``,
 #: ``ketapain_lib.report``), a patsy term or formula (``C(period)``, ``y ~ treatment``).
 IDENTIFIER = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b"
-                        r"|\b(?:design|stats|report|provenance|rawdata|formatting|ketapain_lib|pd|np)\.[A-Za-z_]\w*"
+                        r"|\b(?:design|stats|report|paper|synthetic|rawdata|formatting|ketapain_lib|pd|np)\.[A-Za-z_]\w*"
                         r"|\bC\(\s*\w+|\bTreatment\(|\w\s+~\s+\w"
                         # a formula or a model's term as the statistics modules write it (review, finding 21)
                         r"|\b(?:sqrt|log|exp)\(\s*\w|\b[a-z]+ \(omnibus\)"
@@ -308,7 +308,7 @@ def test_published_rows_sit_under_their_row_and_repeat_its_group():
 def test_published_cells_come_from_the_published_results_file(shipped_results):
     """Table 2's day-35 row gets the paper's mean ± SD of each treatment: the file's values, as printed."""
     from ketapain_lib.design import TREATMENT_LABELS, TREATMENTS
-    from ketapain_lib.provenance.published import published_value
+    from ketapain_lib.paper.published import published_value
 
     entry = registry.OUTPUTS["table2_auc"]
     shown = entry.view(entry.make(shipped_results))
@@ -409,7 +409,7 @@ def test_formulas_terms_and_tuples_are_put_in_words():
         assert not any(IDENTIFIER.search(labels.text(value)) for value in assumptions[column]), column
         assert not any(value.startswith("(") for value in assumptions[column]), column
     severity = assumptions.set_index("assumption").loc["Questionnaire at inclusion: BPI, pain severity (0-10)"]
-    from ketapain_lib.provenance.assumptions import ASSUMPTIONS
+    from ketapain_lib.synthetic.assumptions import ASSUMPTIONS
 
     mean, sd, decimals = ASSUMPTIONS["questionnaires"]["bpi_severity"]
     assert (severity["mean"], severity["sd"], severity["rounded to (decimals)"]) == (

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from ketapain_lib import load_trial
-from ketapain_lib.provenance import diary_search, replay
-from ketapain_lib.provenance.simulate import simulate_trial
+from ketapain_lib.synthetic import diary_search, replay
+from ketapain_lib.synthetic.simulate import simulate_trial
 from ketapain_lib.report.results import Results
 
 pytestmark = pytest.mark.slow  # every analysis of the book, and searches
@@ -66,7 +66,7 @@ def test_the_unreachable_numbers_are_those_the_design_forces(shipped):
 
 
 def test_the_diary_search_is_deterministic_and_only_moves_observed_entries_within_the_scale(monkeypatch, tmp_path):
-    from ketapain_lib.provenance.simulate import write_dataset
+    from ketapain_lib.synthetic.simulate import write_dataset
 
     write_dataset(simulate_trial(reconstructed=False), tmp_path, 20150610)  # the calibrated data, before the search
     trial = load_trial(tmp_path)

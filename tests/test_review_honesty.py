@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ketapain_lib import formatting as fmt
-from ketapain_lib.provenance import conclusions, targeting
+from ketapain_lib.paper import conclusions
+from ketapain_lib.synthetic import targeting
 from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER, load_trial
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +79,7 @@ def test_a_conclusions_basis_follows_what_aimed_at_its_number():
     assert conclusions.basis("conclusion_hads_depression", None) == ""
     assert conclusions.qualifier("conclusion_hads_depression", "") == ""
     # every conclusion drawn from an assumption names a score or a diary measure the generator assumes
-    from ketapain_lib.provenance.assumptions import ASSUMPTIONS
+    from ketapain_lib.synthetic.assumptions import ASSUMPTIONS
 
     scores = {key.removeprefix("conclusion_") for key in conclusions.ASSUMED_DATA} - {"maximal_pain_day35",
                                                                                       "night_pain_day35"}
@@ -97,7 +98,7 @@ def test_the_blinding_shares_are_calibration_targets_on_synthetic_data(values, r
 # --------------------------------------------------------------------------- findings 2, 3, 16: one definition
 
 def test_the_headline_separates_raw_data_from_published_inputs_and_settings(values, results):
-    from ketapain_lib.provenance.ledger import RECOMPUTED_KEYS
+    from ketapain_lib.synthetic.ledger import RECOMPUTED_KEYS
 
     text = values["00_summary"]["summary_comparison"]
     assert "every one of the paper's" not in text

@@ -1,4 +1,4 @@
-"""The shape of the code: four layers, one registry of outputs, one cache, small modules, no import-time effects."""
+"""The shape of the code: five layers, one registry of outputs, one cache, small modules, no import-time effects."""
 from __future__ import annotations
 
 import ast
@@ -17,7 +17,7 @@ from ketapain_lib.report.results import ANALYSES
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "ketapain_lib"
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
-LAYERS = ("rawdata", "stats", "provenance", "report")  # each may import only from the layers before it
+LAYERS = ("rawdata", "stats", "paper", "synthetic", "report")  # each may import only from the layers before it
 # modules are split by cohesion, not by a line cap (the developers' guide); a function stays readable on a screen
 MAX_FUNCTION_LINES = 60
 #: Functions allowed to be longer, and why (the closing note of the shape issue repeats this).
@@ -57,7 +57,7 @@ def _layer(dotted: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[1] in LAYERS else None
 
 
-def test_the_tree_shows_the_four_layers():
+def test_the_tree_shows_the_five_layers():
     for layer in LAYERS:
         assert (LIBRARY / layer / "__init__.py").is_file(), layer
     assert sorted(p.name for p in LIBRARY.glob("*.py")) == ["__init__.py", "__main__.py", "design.py",
@@ -235,3 +235,100 @@ def test_every_glued_name_of_a_chapter_is_a_value_of_that_chapter():
 
             made = {**prose.VALUES[chapter.stem](results), **references()}
             assert used <= set(made), f"{chapter.stem}: {sorted(used - set(made))} not made by prose.VALUES"
+
+
+# --- private names: no module reaches into another module's, nor into another package's -----------------------
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _module_name(path: Path, root: Path) -> list[str]:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return parts[:-1] if parts[-1] == "__init__" else parts
+
+
+def _absolute(node: ast.ImportFrom, module: list[str], is_package: bool) -> str:
+    """The dotted module an ``ImportFrom`` names, resolved against the importing ``module``'s package."""
+    if not node.level:
+        return node.module or ""
+    package = module if is_package else module[:-1]
+    base = package[: len(package) - node.level + 1]
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def _reaches(source: str, module: list[str], is_package: bool, foreign) -> list[str]:
+    """Where ``source`` imports, or reads an attribute of, an underscore name of a module ``foreign`` accepts
+    (a callable on the dotted module name): ``from m import _x``, ``from m._x import y``, ``import m._x``, and
+    ``name._x`` / ``name.a._x`` where ``name`` was bound by an import from such a module."""
+    found, bound = [], {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if foreign(alias.name):
+                    if any(_private(part) for part in alias.name.split(".")):
+                        found.append(f"line {node.lineno}: import {alias.name}")
+                    bound[alias.asname or alias.name.split(".")[0]] = alias.asname and alias.name or \
+                        alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            target = _absolute(node, module, is_package)
+            if not foreign(target):
+                continue
+            if any(_private(part) for part in target.split(".")):
+                found.append(f"line {node.lineno}: from {target} import ...")
+            for alias in node.names:
+                if _private(alias.name):
+                    found.append(f"line {node.lineno}: from {target} import {alias.name}")
+                bound[alias.asname or alias.name] = f"{target}.{alias.name}"
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in bound:
+                found.append(f"line {node.lineno}: {base.id}....{node.attr} ({bound[base.id]})")
+    return found
+
+
+def _project_foreign(own: str):
+    """Another module of the project than ``own`` (a module's own package ``__init__`` counts as another)."""
+    return lambda target: target.startswith("ketapain_lib") and target != own
+
+
+def _third_party(local: set[str]):
+    return lambda target: bool(target) and target.split(".")[0] not in sys.stdlib_module_names | local | {
+        "ketapain_lib"}
+
+
+def test_the_private_name_scanners_catch_what_they_look_for():
+    inner = ("from .lmm_core import RandomInterceptFit, _profile\nfrom ..stats import crossover\n"
+             "z = crossover._Z\nfrom . import __version__\ncrossover.PAIRS\n")
+    hits = _reaches(inner, ["ketapain_lib", "stats", "small_sample"], False, _project_foreign(
+        "ketapain_lib.stats.small_sample"))
+    assert len(hits) == 2 and "_profile" in hits[0] and "_Z" in hits[1], hits
+    outer = ("from great_tables import _tbl_data, GT\nimport scipy.special._ufuncs\nimport numpy as np\n"
+             "np.core._multiarray_umath\nimport sys\nsys._getframe()\nfrom scipy import stats\nstats.norm.ppf\n"
+             "from browser import _flags\nnp.__version__\n")
+    hits = _reaches(outer, ["scripts", "x"], False, _third_party({"browser"}))
+    assert len(hits) == 3 and [h.split(":")[0] for h in hits] == ["line 1", "line 2", "line 4"], hits
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(LIBRARY)))
+def test_no_module_uses_another_modules_private_names(path):
+    module = _module_name(path, ROOT)
+    hits = _reaches(path.read_text(encoding="utf-8"), module, path.name == "__init__.py",
+                    _project_foreign(".".join(module)))
+    assert not hits, f"{path.relative_to(ROOT)} reaches into another module's private names: {hits}"
+
+
+def _code_files() -> list[Path]:
+    return sorted(p for folder in ("ketapain_lib", "scripts", "benchmarks") for p in (ROOT / folder).rglob("*.py")
+                  if "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize("path", _code_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_code_touches_another_packages_private_names(path):
+    local = {p.stem for p in path.parent.glob("*.py")} | {p.name for p in path.parent.iterdir() if p.is_dir()}
+    module = _module_name(path, ROOT)
+    hits = _reaches(path.read_text(encoding="utf-8"), module, path.name == "__init__.py", _third_party(local))
+    assert not hits, f"{path.relative_to(ROOT)} touches a third-party private name: {hits}"

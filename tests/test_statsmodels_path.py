@@ -49,7 +49,7 @@ def test_paired_t_sample_size_is_statsmodels_and_keeps_the_printed_numbers():
     corner of the audit's rounding box (the numbers the report prints)."""
     from statsmodels.stats.power import TTestPower
 
-    from ketapain_lib.provenance.published import planning_inputs
+    from ketapain_lib.paper.published import planning_inputs
 
     inputs = planning_inputs()
     for difference in (inputs["difference"] - 0.5, inputs["difference"], inputs["difference"] + 0.5):

@@ -10,14 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ketapain_lib.provenance import published
+from ketapain_lib.paper import published
 from ketapain_lib import load_trial
-from ketapain_lib.provenance.calibration import achieved_statistics, calibration_report, diary_missing_rate
+from ketapain_lib.synthetic.calibration import achieved_statistics, calibration_report, diary_missing_rate
 from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
-from ketapain_lib.provenance.published import calibration_targets, published_results
+from ketapain_lib.paper.published import calibration_targets, published_results
 from ketapain_lib.rawdata.schema import TABLES
-from ketapain_lib.provenance.domains import anova_icc
-from ketapain_lib.provenance.simulate import DEFAULT_SEED, simulate_trial, write_dataset
+from ketapain_lib.synthetic.domains import anova_icc
+from ketapain_lib.synthetic.simulate import DEFAULT_SEED, simulate_trial, write_dataset
 
 
 @pytest.fixture(scope="module")

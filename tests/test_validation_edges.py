@@ -13,8 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_validation import data, lines, messages  # noqa: E402, F401  (the fixture)
 
-from ketapain_lib.provenance.domains import _exact_counts  # noqa: E402
-from ketapain_lib.provenance.simulate import rounding_note, simulate_trial  # noqa: E402
+from ketapain_lib.synthetic.domains import exact_counts  # noqa: E402
+from ketapain_lib.synthetic.simulate import rounding_note, simulate_trial  # noqa: E402
 from ketapain_lib.rawdata.load import validate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,15 +81,15 @@ def test_12_a_long_valid_field_is_read_and_only_the_short_row_is_reported(data):
 
 def test_13_shares_are_rounded_to_whole_patients_by_largest_remainder():
     aetiologies = {"surgery": 45, "radiculopathy": 35, "trauma": 10, "diabetes": 5, "chemotherapy": 5}
-    assert _exact_counts(aetiologies, 20) == {"surgery": 9, "radiculopathy": 7, "trauma": 2, "diabetes": 1,
+    assert exact_counts(aetiologies, 20) == {"surgery": 9, "radiculopathy": 7, "trauma": 2, "diabetes": 1,
                                               "chemotherapy": 1}
     for n in (6, 7, 13, 30, 41):
-        counts = _exact_counts(aetiologies, n)
+        counts = exact_counts(aetiologies, n)
         assert sum(counts.values()) == n                     # a partition stays a partition
         assert all(abs(counts[k] - share * n / 100) < 1 for k, share in aetiologies.items())
-    assert _exact_counts(aetiologies, 30) == {"surgery": 14, "radiculopathy": 11, "trauma": 3, "diabetes": 1,
+    assert exact_counts(aetiologies, 30) == {"surgery": 14, "radiculopathy": 11, "trauma": 3, "diabetes": 1,
                                               "chemotherapy": 1}
-    assert _exact_counts({"antidepressant": 65, "tramadol": 20}, 30) == {"antidepressant": 20, "tramadol": 6}
+    assert exact_counts({"antidepressant": 65, "tramadol": 20}, 30) == {"antidepressant": 20, "tramadol": 6}
 
 
 def test_13_the_description_states_the_rounding():

@@ -46,7 +46,7 @@ __all__ = ["DATA_DIR_ENV", "SHIPPED_DATA_DIR", "SYNTHETIC_MARKER", "DataValidati
 class Trial:
     """The loaded raw data: one typed DataFrame per table of the contract.
 
-    ``is_synthetic`` is true for data made by :mod:`ketapain_lib.provenance.simulate`.
+    ``is_synthetic`` is true for data made by :mod:`ketapain_lib.synthetic.simulate`.
     """
 
     source: Path

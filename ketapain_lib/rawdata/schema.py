@@ -8,7 +8,7 @@ birth are part of the contract.
 
 Everything that reads or documents the raw data goes through :data:`TABLES`:
 the loader and validator (:mod:`ketapain_lib.rawdata.load`), the synthetic-data
-generator (:mod:`ketapain_lib.provenance.simulate`) and the data-dictionary page of the
+generator (:mod:`ketapain_lib.synthetic.simulate`) and the data-dictionary page of the
 book (:func:`ketapain_lib.report.tables.data_dictionary`). The contract therefore
 cannot drift from its documentation.
 

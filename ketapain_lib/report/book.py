@@ -208,7 +208,7 @@ def ledger_page(results: Results):
 
     Plain HTML ``<details>``: it works offline and in any browser, and a reader opens only what they check.
     """
-    from ..provenance.conclusions import SECTION_CHAPTERS
+    from ..paper.conclusions import SECTION_CHAPTERS
 
     table = results["ledger"]
     chapters = [SECTION_CHAPTERS[section] for section in table["section"]]

@@ -65,7 +65,7 @@ RULE_LABELS: dict[str, str] = {
     "versus_placebo": "Lower AUC than with the comparator"}
 #: The design's constants a note may cite, as what they mean.
 CONSTANT_LABELS: dict[str, str] = {"design.RESPONSE_THRESHOLD": RULE_LABELS["baseline_30pct"]}
-#: The generator's assumptions (:data:`ketapain_lib.provenance.assumptions.ASSUMPTIONS`), in words.
+#: The generator's assumptions (:data:`ketapain_lib.synthetic.assumptions.ASSUMPTIONS`), in words.
 ASSUMPTION_LABELS: dict[str, str] = {
     "female_share": "Share of women", "age_mean_sd_years": "Age, mean and SD (years)",
     "height_mean_sd_cm": "Height, mean and SD (cm)", "bmi_mean_sd": "Body mass index, mean and SD (kg/m²)",
@@ -188,6 +188,6 @@ def _capital(label: str) -> str:
 
 @lru_cache(maxsize=1)
 def _descriptions() -> dict[str, str]:
-    from ..provenance.published import published_results
+    from ..paper.published import published_results
 
     return {str(key): str(description) for key, description in published_results()["description"].items()}

@@ -209,7 +209,7 @@ def responders_against_paper(r: Mapping) -> str:
 
 def score_directions(r: Mapping) -> str:
     """For each score of Table 3 whose omnibus test is significant, which way the treatments lie, in words."""
-    from ..provenance.conclusions import TESTS, direction
+    from ..paper.conclusions import TESTS, direction
 
     table = r["questionnaires"]
     names = wording.score_names(table)
@@ -465,8 +465,8 @@ def comparison_headline(ledger) -> str:
     headline says how many published statistics the pipeline computes from the raw data (and how many it
     recomputes from the paper's planning inputs instead), and how the numbers nothing aimed at land.
     """
-    from ..provenance.ledger import RECOMPUTED_KEYS
-    from ..provenance.targeting import NOT_TARGETED, SETTING
+    from ..synthetic.ledger import RECOMPUTED_KEYS
+    from ..synthetic.targeting import NOT_TARGETED, SETTING
 
     compared = ledger[ledger["status"].isin(["match", "differs"])]
     if "targeting" not in ledger:
@@ -498,7 +498,7 @@ def comparison_headline(ledger) -> str:
 
 def paper_positive() -> str:
     """The paper's positive findings (the conclusions that report a difference), counted and named."""
-    from ..provenance.conclusions import positive_findings
+    from ..paper.conclusions import positive_findings
 
     found = positive_findings()
     return f"{fmt.count(len(found), 'positive finding')}: " + " and ".join(f.lower() if not f[:4].isupper() else f
@@ -508,7 +508,7 @@ def paper_positive() -> str:
 def caveat(r: Mapping, key: str) -> str:
     """How the report's conclusion on one question holds under the small-sample test and the other handling
     of missing days, in words: the sentence that states the conclusion carries it."""
-    from ..provenance.conclusions import conclusions
+    from ..paper.conclusions import conclusions
 
     row = conclusions(r).set_index("key").loc[key]
     if not row["others"]:
@@ -529,7 +529,7 @@ def assumptions_reference() -> str:
 
 def chapter_disagreements(r: Mapping, chapter: str) -> str:
     """Where this report's tests disagree with the conclusions the paper states in a chapter, in words."""
-    from ..provenance.conclusions import disagreement_sentences, disagreements
+    from ..paper.conclusions import disagreement_sentences, disagreements
 
     found = disagreements(r, chapter)
     if found.empty:
@@ -576,7 +576,7 @@ def blinding_basis(ledger) -> str:
 
 def all_disagreements(r: Mapping) -> str:
     """Every disagreement between the paper's stated conclusions and this report's tests, in words."""
-    from ..provenance.conclusions import conclusions, disagreement_sentences
+    from ..paper.conclusions import conclusions, disagreement_sentences
 
     table = conclusions(r)
     found = table[~table["agrees"]]
@@ -660,12 +660,12 @@ def _primary_reading(summary) -> str:
 
 def audit(r: Mapping) -> Values:
     """The audit's counts and its inconsistencies in words (the checks read only the published numbers)."""
-    from ..provenance.audit import audit_table
+    from ..paper.audit import audit_table
 
     table = audit_table()
     counts = table["verdict"].value_counts()
     found = table[table["verdict"] == "inconsistent"]
-    from ..provenance.replay import recorded_changes, recorded_report
+    from ..synthetic.replay import recorded_changes, recorded_report
 
     report, changes = recorded_report(), recorded_changes()
     status = report["status"].value_counts() if report is not None else {}
@@ -676,7 +676,7 @@ def audit(r: Mapping) -> Values:
                       **{f"n_changed_{name}": int(files.get(f"{name}.csv", 0)) for name in
                          ("diary", "infusions", "questionnaires")},
                       "unmet_numbers": _described(report, "unmet")}
-    from ..provenance.audit_structure import N
+    from ..paper.audit_structure import N
 
     return {**reconstruction, "n_audit_patients": N, "n_checks": len(table), **{f"n_{v}": int(counts.get(v, 0)) for v in ("consistent", "inconsistent",
                                                                                "undetermined")},
@@ -686,7 +686,7 @@ def audit(r: Mapping) -> Values:
 
 def _described(report, status: str) -> str:
     """The published numbers of the reconstruction report with this status, by their descriptions."""
-    from ..provenance.published import published_results
+    from ..paper.published import published_results
 
     if report is None:
         return "none"
@@ -728,9 +728,9 @@ def summary(r: Mapping) -> Values:
 
 def synthetic_appendix(r: Mapping) -> Values:
     """Appendix B: how the calibration table relates to the ledger's calibration targets (one definition,
-    :func:`ketapain_lib.provenance.targeting.calibration_keys`), and how many rows meet each comparison rule."""
-    from ..provenance.published import calibration_targets, published_results
-    from ..provenance.targeting import calibration_keys
+    :func:`ketapain_lib.synthetic.targeting.calibration_keys`), and how many rows meet each comparison rule."""
+    from ..paper.published import calibration_targets, published_results
+    from ..synthetic.targeting import calibration_keys
 
     table = r["calibration"]
     listed = set(calibration_targets().index)

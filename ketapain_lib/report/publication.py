@@ -132,46 +132,6 @@ class Layout:
     code: tuple[str, ...] = ()
 
 
-#: great_tables' own (get, set) cell functions for pandas, once :func:`_scalar_cell_access` has replaced them
-_CELL_ACCESS: list[tuple] = []
-
-
-def _scalar_cell_access() -> None:
-    """Let great_tables read and write a pandas table's cells one at a time through ``DataFrame.iat``.
-
-    great_tables 1.1 escapes every cell into its output table with ``DataFrame.iloc[row, column] = text``
-    (``_tbl_data._set_cell``), about 0.2 ms a cell for its string columns: most of the time a table takes.
-    ``iat`` stores the same value at the same position (unique column names, which every table here has)
-    eight times faster. The two functions are registered for ``pandas.DataFrame`` on great_tables' own
-    dispatchers; a test checks that every table of the book comes out the same, byte for byte, either way.
-    """
-    if _CELL_ACCESS:
-        return
-    try:
-        from great_tables import _tbl_data
-    except ImportError:  # pragma: no cover - another great_tables layout: its own access, only slower
-        return
-    if not hasattr(_tbl_data, "_set_cell") or not hasattr(_tbl_data, "_get_cell"):  # pragma: no cover
-        return
-    _CELL_ACCESS.append((_tbl_data._get_cell.dispatch(pd.DataFrame), _tbl_data._set_cell.dispatch(pd.DataFrame)))
-
-    def get_cell(data: pd.DataFrame, row: int, column: str):
-        return data.iat[row, _position(data, column)]
-
-    def set_cell(data: pd.DataFrame, row: int, column: str, value) -> None:
-        data.iat[row, _position(data, column)] = value
-
-    _tbl_data._get_cell.register(pd.DataFrame, get_cell)
-    _tbl_data._set_cell.register(pd.DataFrame, set_cell)
-
-
-def _position(data: pd.DataFrame, column: str) -> int:
-    position = data.columns.get_loc(column)
-    if not isinstance(position, int):  # great_tables' own check: a repeated column name is not one cell
-        raise ValueError(f"column {column!r} appears more than once")
-    return position
-
-
 def with_published_rows(text: pd.DataFrame, published: dict[tuple[int, str], str], label_column: str,
                         group: str | None = None) -> tuple[pd.DataFrame, list[int]]:
     """``text`` with a "Published" row under every row the paper prints a value of (``published``: (row, column)
@@ -208,7 +168,6 @@ def publication_table(name: str, number: str, caption: str, text: pd.DataFrame, 
     """
     from great_tables import GT, loc, style
 
-    _scalar_cell_access()
     text, group, commands, positions, published_rows = _prepared_text(text, layout, published)
     table = GT(text, id=name, groupname_col=group, rowname_col=layout.stub)
     if caption:

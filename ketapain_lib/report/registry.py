@@ -28,7 +28,8 @@ from ..design import (CI_LEVEL, FIGURE4_WINDOWS, PERIODS, PRIMARY, REPORT_METHOD
                       SMALL_SAMPLE_METHOD, TREATMENT_LABELS)
 from ..stats.crossover import PAIRS
 from . import cache, figures, tables, views
-from ..provenance import audit, replay
+from ..paper import audit
+from ..synthetic import replay
 from .publication import Layout
 from .figure_style import SMALLEST
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ..design import PRIMARY
-from ..provenance import calibration, ledger, published
+from ..synthetic import calibration, ledger
+from ..paper import published
 from ..rawdata.load import Trial
 from ..stats import analyses, derive, planning, sensitivity
 from . import cache

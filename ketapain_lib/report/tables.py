@@ -71,7 +71,7 @@ def assumptions_table() -> pd.DataFrame:
     >>> row["mean"], row["sd"], row["rounded to (decimals)"], row["value"]
     ('5.8', '1.5', '1', '')
     """
-    from ..provenance.simulate import ASSUMPTIONS
+    from ..synthetic.simulate import ASSUMPTIONS
     from ..rawdata.schema import SCORE_LABELS
     from .labels import ASSUMPTION_LABELS, VALUE_LABELS
 
@@ -346,14 +346,14 @@ def benchmark_sizes(table: pd.DataFrame | None = None) -> list[int]:
 def benchmark_growth() -> dict[str, str]:
     """How the analyses' time grows with the trial's size, between the two largest generated trials, in words.
 
-    The sizes are those the benchmark table records (the shipped trial's :data:`~ketapain_lib.provenance.
+    The sizes are those the benchmark table records (the shipped trial's :data:`~ketapain_lib.paper.
     audit_structure.N` patients, the others made by the generator). Values as text for the prose:
     ``bench_sizes`` (the generated trials' sizes), ``growth_from``, ``growth_to`` and ``growth_factor`` (their
     ratio), ``growth_all`` and ``growth_fit`` (the medians' ratios) and ``growth_reading``: a ratio of medians
     near the ratio of sizes is linear growth, below it the fixed costs (imports, per-model set-up) still weigh.
     "not measured" without the benchmark rows.
     """
-    from ..provenance.audit_structure import N
+    from ..paper.audit_structure import N
 
     table = _benchmark_results()
     medians = dict(zip(table["step"], table["median_s"]))

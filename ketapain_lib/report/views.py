@@ -247,7 +247,7 @@ def ledger_view(ledger: pd.DataFrame) -> pd.DataFrame:
 def reconstruction_view(report: pd.DataFrame) -> pd.DataFrame:
     """The reconstruction's targets as a reader checks them: the published number as printed, the number the
     reconstructed data give (one decimal more), and for an unreachable one the value the design forces."""
-    from ..provenance.published import published_results
+    from ..paper.published import published_results
 
     descriptions = published_results()["description"]
     decimals = [len(fmt.as_printed(v).split(".")[1]) + 1 if "." in fmt.as_printed(v) else 1 for v in report["published"]]
@@ -267,7 +267,7 @@ def reconstruction_view(report: pd.DataFrame) -> pd.DataFrame:
 
 def _printed(*keys: str) -> list[str] | None:
     """The published values of ``keys`` as printed, or None if one of them is not in the published-results file."""
-    from ..provenance.published import published_results
+    from ..paper.published import published_results
 
     values = published_results()["value"]
     if not all(key in values.index for key in keys):
@@ -376,7 +376,7 @@ def primary_descriptives_published(shown: pd.DataFrame) -> dict[tuple[int, str],
 
 def primary_pairwise_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
     """The primary contrasts: the paper's effect size, its 95% CI and P."""
-    from ..provenance.published import PAIR_KEYS
+    from ..paper.published import PAIR_KEYS
 
     found = {}
     for position, comparison in enumerate(shown["comparison"]):
@@ -390,7 +390,7 @@ def primary_pairwise_published(shown: pd.DataFrame) -> dict[tuple[int, str], str
 
 def primary_small_sample_published(shown: pd.DataFrame) -> dict[tuple[int, str], str]:
     """The small-sample table: the paper's P (a Wald test of the maximum-likelihood fit) in the Wald column."""
-    from ..provenance.published import PAIR_KEYS
+    from ..paper.published import PAIR_KEYS
 
     found = {}
     for position, test in enumerate(shown["test"]):

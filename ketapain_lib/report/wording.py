@@ -64,7 +64,7 @@ def ledger_counts(table) -> str:
     """The results of some ledger rows in words, by targeting class where the data have one: "3 reproduced,
     2 differ" or "5 numbers nothing aimed at: 3 reproduced, 2 differ; 4 calibration targets: 4 matched by
     construction"."""
-    from ..provenance.targeting import CLASSES
+    from ..synthetic.targeting import CLASSES
 
     def words(rows) -> str:
         counts = rows["verdict"].value_counts()

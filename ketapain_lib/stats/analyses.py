@@ -30,8 +30,10 @@ def table2_row(auc_table: pd.DataFrame, endpoint: Endpoint = DAY7) -> pd.Series:
     return auc_table.set_index(["measure", "last_day", "imputation"]).loc[astuple(endpoint)]
 
 
-def _model_data(trial: Trial, values: pd.DataFrame, outcome: str = "auc",
+def model_data(trial: Trial, values: pd.DataFrame, outcome: str = "auc",
                 carryover: CarryoverCoding = CARRYOVER_CODING) -> pd.DataFrame:
+    """One value per patient and period (``values``' column ``outcome``) with the trial's design columns, as the
+    crossover models take it (:func:`ketapain_lib.stats.crossover.crossover_frame`)."""
     return crossover.crossover_frame(values, trial.infusions, trial.randomization, outcome=outcome,
                                      carryover=carryover)
 
@@ -59,7 +61,7 @@ def _model_choice_fits(trial: Trial):
     """(label, method, fit) of the primary endpoint for every model choice and method."""
     values = derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions)
     for label, model, coding in MODEL_CHOICES:
-        data = _model_data(trial, values, carryover=coding)
+        data = model_data(trial, values, carryover=coding)
         for method in METHODS:
             yield label, method, crossover.fit_crossover(data, model, method)
 
@@ -113,7 +115,7 @@ def primary_endpoint(trial: Trial, method: crossover.Method = REPORT_METHOD) -> 
     model itself, which the residual plot draws) and ``small_sample``
     (:func:`small_sample_analysis`).
     """
-    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions))
+    data = model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions))
     fit = crossover.fit_with_normality_check(data, "paper", method)
     rows = []
     for treatment in TREATMENTS:
@@ -186,7 +188,7 @@ def questionnaire_table(trial: Trial) -> pd.DataFrame:
     rows = []
     for score in SCORES:
         data = by_score[(score.name,)] if (score.name,) in by_score else \
-            _model_data(trial, ends[ends["score"] == score.name], outcome="value")
+            model_data(trial, ends[ends["score"] == score.name], outcome="value")
         fit = crossover.fit_with_normality_check(data, "paper", REPORT_METHOD)
         omnibus_p = fit.omnibus()["p"]
         rows.append({"score": score.name, "instrument": score.instrument,
@@ -198,7 +200,7 @@ def questionnaire_table(trial: Trial) -> pd.DataFrame:
 
 def preinfusion_comparison(trial: Trial) -> pd.DataFrame:
     """Pain before each infusion by treatment, and the omnibus P of the paper's model."""
-    data = _model_data(trial, derive.preinfusion_pain(trial.infusions).rename(columns={"pain": "y"}), "y")
+    data = model_data(trial, derive.preinfusion_pain(trial.infusions).rename(columns={"pain": "y"}), "y")
     fit = crossover.fit_crossover(data, "paper", REPORT_METHOD)
     return pd.DataFrame([{**_descriptives(data), "omnibus_p": fit.omnibus()["p"], "notes": "; ".join(fit.notes)}])
 
@@ -223,7 +225,7 @@ def adverse_event_model(trial: Trial) -> dict[str, pd.DataFrame]:
     flagged = set(zip(related["patient_id"], related["period"]))
     values = trial.infusions[["patient_id", "period"]].copy()
     values["y"] = [float((p, q) in flagged) for p, q in zip(values["patient_id"], values["period"])]
-    fit = glmm.fit_logit_mixed(_model_data(trial, values, "y"), "treatment_only")
+    fit = glmm.fit_logit_mixed(model_data(trial, values, "y"), "treatment_only")
     fixed_effects = fit.fixed_effects()
     fixed_effects["term"] = fixed_effects["term"].map(crossover.readable_term)
     return {"fixed_effects": fixed_effects, "summary": fit.to_frame()}
@@ -251,7 +253,7 @@ def beyond_the_paper(trial: Trial, missing_data: pd.DataFrame | None = None) -> 
     from . import power
     from . import sensitivity
 
-    data = _model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions))
+    data = model_data(trial, derive.auc(trial.diary, *astuple(PRIMARY), periods=trial.infusions))
     fit = crossover.fit_crossover(data, "paper", REPORT_METHOD)
     pairwise = fit.pairwise()
     cids = interpretation.clinically_important_differences(trial)

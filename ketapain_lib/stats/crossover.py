@@ -80,7 +80,8 @@ PAIRS: tuple[tuple[str, str], ...] = (
 )
 #: Confidence level of every interval of the report, and its normal quantile.
 from ..design import ALPHA, CI_LEVEL, Method  # noqa: E402  (defined once)
-_Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
+#: The standard normal quantile of the confidence level (the Wald intervals' half-width in standard errors).
+Z_CI = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
 
 def sidak(p: float | np.ndarray, comparisons: int = 3) -> float | np.ndarray:
@@ -194,8 +195,8 @@ class CrossoverFit:
             se = np.where(lmm_core.within_patient(self.core, np.eye(len(params))), se, np.nan)
         z = params / se
         return pd.DataFrame({"term": self.kept_names, "estimate": params, "se": se, "z": z,
-                             "p": 2 * stats.norm.sf(np.abs(z)), "ci_low": params - _Z * se,
-                             "ci_high": params + _Z * se})
+                             "p": 2 * stats.norm.sf(np.abs(z)), "ci_low": params - Z_CI * se,
+                             "ci_high": params + Z_CI * se})
 
     def _contrast(self, first: str, second: str) -> np.ndarray:
         vector = np.zeros(len(self.names))
@@ -226,7 +227,7 @@ class CrossoverFit:
             se = float(np.sqrt(kept @ self.core.cov_beta @ kept)) if self._within(vector)[0] else math.nan
             z = estimate / se
             p = float(2 * stats.norm.sf(abs(z)))
-            low, high = estimate - _Z * se, estimate + _Z * se
+            low, high = estimate - Z_CI * se, estimate + Z_CI * se
             scale, total = self.within_difference_sd, self.total_sd
             row = {"comparison": f"{first} vs {second}", "first": first, "second": second,
                    "estimate": estimate, "se": se, "z": z, "p": p, "p_sidak": math.nan,

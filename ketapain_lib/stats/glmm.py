@@ -64,7 +64,7 @@ from scipy import stats
 from ..design import CI_LEVEL
 from .crossover import FORMULAS, MODEL_TERMS, model_frame, no_carryover_label
 from .formulas import treatment_design
-from .glmm_likelihood import _SIGMA_MAX, _chol_solve, _cholesky, _inverse_pd, _Problem, _solve
+from .glmm_likelihood import SIGMA_MAX, chol_solve, cholesky, inverse_pd, Problem, solve
 
 _Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
@@ -121,7 +121,7 @@ class LogitMixedFit:
         index = [i for i, n in enumerate(self.names) if n.startswith("C(treatment")]
         beta = [float(self.params[i]) for i in index]
         cov = [[float(self.cov[i, j]) for j in index] for i in index]
-        solved = _solve(cov, beta)
+        solved = solve(cov, beta)
         chi2 = math.fsum(b * s for b, s in zip(beta, solved)) if solved is not None else float("nan")
         return {"chi2": chi2, "df": len(index), "p": float(stats.chi2.sf(chi2, len(index)))}
 
@@ -136,7 +136,7 @@ class LogitMixedFit:
 
 # --------------------------------------------------------------------------- maximisation
 
-def _newton(problem: _Problem, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, int]:
+def _newton(problem: Problem, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, int]:
     """Maximise over the coordinates ``free`` of ``theta`` (the others held): safeguarded Newton.
 
     The gradient is exact; the Hessian is Louis' (cheap, exact at sigma = 0)
@@ -146,7 +146,7 @@ def _newton(problem: _Problem, theta: np.ndarray, free: list[int]) -> tuple[np.n
     ``-H`` is not positive definite; backtracking (Armijo) line search; sigma
     reflected to ``|sigma|`` (the likelihood is even in it). Stops when the
     scaled gradient is below 1e-12, the step is at rounding level, the line
-    search fails, or sigma exceeds ``_SIGMA_MAX`` (a diverging variance).
+    search fails, or sigma exceeds ``SIGMA_MAX`` (a diverging variance).
 
     Returns ``theta, loglik, gradient, hessian, iterations`` (``hessian``:
     the last Louis Hessian, full size).
@@ -160,7 +160,7 @@ def _newton(problem: _Problem, theta: np.ndarray, free: list[int]) -> tuple[np.n
         g = [float(gradient[i]) for i in free]
         scale = max(1.0, abs(loglik))
         g_norm = max(abs(v) for v in g)
-        if g_norm <= 1e-12 * scale or abs(theta[-1]) > _SIGMA_MAX:
+        if g_norm <= 1e-12 * scale or abs(theta[-1]) > SIGMA_MAX:
             break
         if accurate:
             neg_h = [[-float(v) for v in row] for row in problem.hessian(theta, free)]
@@ -170,9 +170,9 @@ def _newton(problem: _Problem, theta: np.ndarray, free: list[int]) -> tuple[np.n
         ridge, step = 0.0, None
         diag = max(max(abs(neg_h[i][i]) for i in range(n)), 1e-12)
         while step is None:
-            low = _cholesky([[neg_h[i][j] + (ridge if i == j else 0.0) for j in range(n)] for i in range(n)])
+            low = cholesky([[neg_h[i][j] + (ridge if i == j else 0.0) for j in range(n)] for i in range(n)])
             if low is not None:
-                step = _chol_solve(low, g)
+                step = chol_solve(low, g)
             else:
                 ridge = max(2 * ridge, 1e-8 * diag)
                 if ridge > 1e12 * diag:
@@ -244,7 +244,7 @@ def fit_logit_mixed(data: pd.DataFrame, model: str = "treatment_only", nodes: in
             notes.append(f"{treatment}: every period {'has' if events.sum() else 'lacks'} the event "
                          "(separation; estimates are unstable)")
 
-    problem = _Problem(X, y, used["patient_id"].to_numpy(), nodes)
+    problem = Problem(X, y, used["patient_id"].to_numpy(), nodes)
     p = X.shape[1]
     beta_free = list(range(p))
     all_free = list(range(p + 1))
@@ -277,7 +277,7 @@ def fit_logit_mixed(data: pd.DataFrame, model: str = "treatment_only", nodes: in
         # the accurate Hessian of the quadrature log-likelihood (the Newton one is exact only at sigma = 0)
         hessian = np.zeros((p + 1, p + 1))
         hessian[np.ix_(free, free)] = problem.hessian(theta, free)
-    inverse = _inverse_pd([[-float(hessian[i, j]) for j in free] for i in free])
+    inverse = inverse_pd([[-float(hessian[i, j]) for j in free] for i in free])
     if inverse is None:
         notes.append("the Hessian is not negative definite: standard errors are not available")
         cov = np.full((p, p), np.nan)

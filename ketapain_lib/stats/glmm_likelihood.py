@@ -14,12 +14,12 @@ import pandas as pd
 from scipy.special import expit
 
 #: A patient SD beyond this (on the log-odds scale) is taken as diverging: patients with all or no events.
-_SIGMA_MAX = 100.0
+SIGMA_MAX = 100.0
 
 
 # --------------------------------------------------------------------------- small dense linear algebra (no LAPACK)
 
-def _cholesky(a: list[list[float]]) -> list[list[float]] | None:
+def cholesky(a: list[list[float]]) -> list[list[float]] | None:
     """Lower Cholesky factor of a symmetric matrix, or None if it is not positive definite."""
     n = len(a)
     low = [[0.0] * n for _ in range(n)]
@@ -35,7 +35,7 @@ def _cholesky(a: list[list[float]]) -> list[list[float]] | None:
     return low
 
 
-def _chol_solve(low: list[list[float]], b: list[float]) -> list[float]:
+def chol_solve(low: list[list[float]], b: list[float]) -> list[float]:
     n = len(b)
     z = [0.0] * n
     for i in range(n):
@@ -46,7 +46,7 @@ def _chol_solve(low: list[list[float]], b: list[float]) -> list[float]:
     return x
 
 
-def _solve(a: list[list[float]], b: list[float]) -> list[float] | None:
+def solve(a: list[list[float]], b: list[float]) -> list[float] | None:
     """Solve ``a x = b`` by Gaussian elimination with partial pivoting; None if ``a`` is singular."""
     n = len(b)
     m = [list(map(float, row)) + [float(v)] for row, v in zip(a, b)]
@@ -65,19 +65,19 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float] | None:
     return x
 
 
-def _inverse_pd(a: list[list[float]]) -> list[list[float]] | None:
+def inverse_pd(a: list[list[float]]) -> list[list[float]] | None:
     """Inverse of a symmetric positive definite matrix (None if it is not)."""
-    low = _cholesky(a)
+    low = cholesky(a)
     if low is None:
         return None
     n = len(a)
-    columns = [_chol_solve(low, [1.0 if i == j else 0.0 for i in range(n)]) for j in range(n)]
+    columns = [chol_solve(low, [1.0 if i == j else 0.0 for i in range(n)]) for j in range(n)]
     return [[0.5 * (columns[j][i] + columns[i][j]) for j in range(n)] for i in range(n)]
 
 
 # --------------------------------------------------------------------------- the likelihood
 
-class _Problem:
+class Problem:
     """The data in canonical order, and the AGQ log-likelihood with its analytic gradient and Hessian."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, patients: np.ndarray, nodes: int):

@@ -32,11 +32,11 @@ from scipy import optimize
 
 RANK_TOL = 1e-7
 _GRID = np.concatenate([[0.0], 10.0 ** (np.arange(-16, 17) / 2)])
-_wsum = partial(np.einsum, "...k,kij->...ij")          # sum_k coef[..., k] mats[k], without BLAS
+wsum = partial(np.einsum, "...k,kij->...ij")          # sum_k coef[..., k] mats[k], without BLAS
 
 
 @dataclass(frozen=True)
-class _Design:
+class Design:
     """Sufficient statistics, on the scale of an orthonormal basis Q of the kept columns of X."""
     n: int
     r: int
@@ -71,8 +71,8 @@ class RandomInterceptFit:
     dropped: tuple[int, ...]
     converged: bool
     notes: tuple[str, ...]
-    _design: _Design = field(repr=False, compare=False)
-    _ratio: float = field(repr=False, compare=False)
+    design: Design = field(repr=False, compare=False)  #: the reduced design the fit was computed from
+    ratio: float = field(repr=False, compare=False)  #: the fitted s2_patient / s2_residual
     #: True when the patient effect is confounded with the fixed effects (e.g. one patient per sequence): then
     #: ``beta`` and ``s2_residual`` are the within-patient (fixed patient effects) analysis and ``cov_beta`` is
     #: valid for within-patient contrasts only (:func:`within_patient`).
@@ -84,7 +84,7 @@ class RandomInterceptFit:
         return np.sqrt(np.diag(self.cov_beta))
 
 
-def _tri_inv(L: np.ndarray) -> np.ndarray:
+def tri_inv(L: np.ndarray) -> np.ndarray:
     """Inverses of a stack of lower-triangular matrices, by forward substitution (no LAPACK)."""
     inv = np.zeros_like(L)
     for i in range(L.shape[-1]):
@@ -104,7 +104,7 @@ def _factor(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             row = L[:, j, :j]
             L[:, j, j] = np.sqrt(C[:, j, j] - (row * row).sum(-1))
             L[:, j + 1:, j] = (C[:, j + 1:, j] - (L[:, j + 1:, :j] * row[:, None]).sum(-1)) / L[:, j, j, None]
-        return L, _tri_inv(L[:, :-1, :-1])
+        return L, tri_inv(L[:, :-1, :-1])
     C, m = C[0].tolist(), C.shape[-1]
     L, inv = [[0.0] * m for _ in range(m)], [[0.0] * (m - 1) for _ in range(m - 1)]   # inv: by columns
     for j in range(m):
@@ -173,7 +173,7 @@ def _content_codes(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> np.ndarra
     return rank[codes]
 
 
-def _design(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> tuple[_Design, list[int], np.ndarray]:
+def _design(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> tuple[Design, list[int], np.ndarray]:
     codes = _content_codes(y, X, codes)
     order = np.lexsort([y, *X.T[::-1], codes])
     y, X, codes = y[order], X[order], codes[order]
@@ -191,13 +191,13 @@ def _design(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> tuple[_Design, l
     between = np.stack([np.einsum("ig,jg->ij", means[:, size_of == k] * n_i[size_of == k],
                                   means[:, size_of == k]) for k in range(len(sizes))])
     counts = np.bincount(size_of.reshape(-1)).astype(float)
-    return _Design(len(y), len(kept), len(n_i), within, between, sizes.astype(float), counts, R, ols), kept, resid
+    return Design(len(y), len(kept), len(n_i), within, between, sizes.astype(float), counts, R, ols), kept, resid
 
 
-def _profile(d: _Design, t: np.ndarray, reml: bool) -> dict:
+def profile(d: Design, t: np.ndarray, reml: bool) -> dict:
     """Profiled deviance (-2 log-lik up to constants), its derivative in ``t``, and GLS pieces."""
     r, a = d.r, 1.0 / (1.0 + np.multiply.outer(t, d.sizes))              # a: (T, K)
-    L, Linv = _factor(d.within + _wsum(a, d.between))
+    L, Linv = _factor(d.within + wsum(a, d.between))
     beta = (Linv * L[:, r, :r, None]).sum(-2)                             # GLS of the OLS residual on Q
     rss = L[:, r, r] ** 2
     v = np.concatenate([-beta, np.ones((len(t), 1))], axis=1)
@@ -208,11 +208,11 @@ def _profile(d: _Design, t: np.ndarray, reml: bool) -> dict:
     Ainv = np.einsum("tki,tkj->tij", Linv, Linv)
     if reml:
         dev += 2 * np.log(np.diagonal(L[:, :r, :r], axis1=-2, axis2=-1)).sum(-1)
-        grad -= (Ainv * _wsum(d.sizes * a ** 2, d.between[:, :r, :r])).sum((-2, -1))
+        grad -= (Ainv * wsum(d.sizes * a ** 2, d.between[:, :r, :r])).sum((-2, -1))
     return {"dev": dev, "grad": grad, "rss": rss, "beta": beta, "Ainv": Ainv, "v": v, "q": q}
 
 
-def _identifiability(d: _Design) -> tuple[str, bool, bool] | None:
+def _identifiability(d: Design) -> tuple[str, bool, bool] | None:
     """Why ``s2_patient`` cannot be estimated, and whether s2_residual and cov_beta still can; or None."""
     if d.sizes.max() == 1:
         return "every patient has exactly one observation (only the total variance is estimable)", False, True
@@ -225,18 +225,18 @@ def _identifiability(d: _Design) -> tuple[str, bool, bool] | None:
     return None      # other cases (e.g. no within-patient residual df, balanced) show as a flat profile
 
 
-def _optimum(d: _Design, reml: bool) -> tuple[float, bool, str | None]:
+def _optimum(d: Design, reml: bool) -> tuple[float, bool, str | None]:
     """The ratio t = s2_patient / s2_residual maximising the (restricted) likelihood: (t, converged, note)."""
-    grid = _profile(d, _GRID, reml)
+    grid = profile(d, _GRID, reml)
     dev, grad = grid["dev"], grid["grad"]
     if np.ptp(dev) <= 1e-10 * max(1.0, np.abs(dev).max()):
         return 0.0, True, "the profile likelihood is flat"
     candidates = [(dev[0], 0.0, True)] if grad[0] >= 0 else []
     for k in np.flatnonzero((grad[:-1] < 0) & (grad[1:] > 0)):
-        root, info = optimize.brentq(lambda t: _profile(d, np.array([t]), reml)["grad"][0], _GRID[k],
+        root, info = optimize.brentq(lambda t: profile(d, np.array([t]), reml)["grad"][0], _GRID[k],
                                      _GRID[k + 1], xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500,
                                      full_output=True, disp=False)
-        candidates.append((_profile(d, np.array([root]), reml)["dev"][0], root, info.converged))
+        candidates.append((profile(d, np.array([root]), reml)["dev"][0], root, info.converged))
     if not candidates:       # deviance still decreasing at t = 1e8: residual variance ~ 0
         return float(_GRID[-1]), False, None
     _, t, ok = min(candidates)
@@ -275,10 +275,10 @@ def refit(fit: RandomInterceptFit, reml: bool) -> RandomInterceptFit:
     >>> round(refit(ml, reml=True).s2_patient, 6)
     74.833333
     """
-    return _fit(fit._design, fit.kept, len(fit.kept) + len(fit.dropped), reml)
+    return _fit(fit.design, fit.kept, len(fit.kept) + len(fit.dropped), reml)
 
 
-def _fit(d: _Design, kept: tuple[int, ...], columns: int, reml: bool) -> RandomInterceptFit:
+def _fit(d: Design, kept: tuple[int, ...], columns: int, reml: bool) -> RandomInterceptFit:
     dropped = tuple(j for j in range(columns) if j not in kept)
     notes = [f"dropped aliased column(s): {list(dropped)}"] if dropped else []
     problem = _identifiability(d)
@@ -286,10 +286,10 @@ def _fit(d: _Design, kept: tuple[int, ...], columns: int, reml: bool) -> RandomI
     problem = problem or ((flat, False, False) if flat else None)
     if not converged:
         notes.append("no interior optimum: the residual variance is estimated at (near) zero")
-    at = _profile(d, np.array([t]), reml)
+    at = profile(d, np.array([t]), reml)
     dof = d.n - d.r if reml else d.n
     s2_e = float(at["rss"][0]) / dof
-    Rinv = _tri_inv(d.R.T[None])[0].T
+    Rinv = tri_inv(d.R.T[None])[0].T
     beta = np.einsum("ij,j->i", Rinv, d.ols + at["beta"][0])
     cov = s2_e * np.einsum("ik,kl,jl->ij", Rinv, at["Ainv"][0], Rinv)
     loglik = -0.5 * (float(at["dev"][0]) + dof * (1.0 + math.log(2 * math.pi / dof)))
@@ -306,7 +306,7 @@ def _fit(d: _Design, kept: tuple[int, ...], columns: int, reml: bool) -> RandomI
         notes.append("singular fit: the between-patient variance is estimated at zero")
     return RandomInterceptFit(beta=beta, cov_beta=cov, s2_patient=s2_b, s2_residual=s2_e, loglik=loglik,
                               reml=reml, n_obs=d.n, n_groups=d.n_groups, rank=d.r, kept=kept,
-                              dropped=dropped, converged=converged, notes=tuple(notes), _design=d, _ratio=t,
+                              dropped=dropped, converged=converged, notes=tuple(notes), design=d, ratio=t,
                               within_only=within_only)
 
 
@@ -320,8 +320,8 @@ def within_patient(fit: RandomInterceptFit, L) -> np.ndarray:
     [True, False]
     """
     L = np.atleast_2d(np.asarray(L, dtype=float))
-    d = fit._design
-    LQ = L @ _tri_inv(d.R.T[None])[0].T                          # the rows over the orthonormal basis Q
+    d = fit.design
+    LQ = L @ tri_inv(d.R.T[None])[0].T                          # the rows over the orthonormal basis Q
     values, vectors = np.linalg.eigh(d.within[:d.r, :d.r])         # within-patient cross-products of Q
     span = vectors[:, values > 1e-10 * max(1.0, values.max())]
     outside = LQ - (LQ @ span) @ span.T

@@ -87,7 +87,7 @@ def planning_sample_size(inputs: Mapping[str, float]) -> pd.DataFrame:
     ``inputs`` holds ``difference`` (pain score-days), ``sd`` (the pilot SD,
     pain score-days), two-sided ``alpha``, ``power``, the within-patient
     ``correlation`` and the ``n`` the paper states (see
-    :func:`ketapain_lib.provenance.published.planning_inputs`). Returns one row
+    :func:`ketapain_lib.paper.published.planning_inputs`). Returns one row
     per method (normal approximation, paired t) with the patients needed,
     beside the published number, and the SD that would have given that number.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .lmm_core import RandomInterceptFit, _profile, _tri_inv, _wsum, within_patient
+from .lmm_core import RandomInterceptFit, profile, tri_inv, wsum, within_patient
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,10 @@ def _contrast(fit: RandomInterceptFit, L, variances: bool = True) -> tuple[np.nd
         if not within_patient(fit, kept).all():
             raise ValueError("L involves between-patient terms, which cannot be tested: the patient effect is "
                              "confounded with the fixed effects (see fit.notes)")
-        return kept, kept @ _tri_inv(fit._design.R.T[None])[0].T
+        return kept, kept @ tri_inv(fit.design.R.T[None])[0].T
     if not np.isfinite(fit.s2_patient if variances else fit.cov_beta).all():
         raise ValueError("the variance components are not identifiable (see fit.notes): no test")
-    return kept, kept @ _tri_inv(fit._design.R.T[None])[0].T
+    return kept, kept @ tri_inv(fit.design.R.T[None])[0].T
 
 
 def wald_chi2(fit: RandomInterceptFit, L) -> dict[str, float]:
@@ -72,10 +72,10 @@ def _pieces(fit: RandomInterceptFit) -> dict:
 
     ``V_i^-1 = (I - t a_i 11') / s`` with ``a_i = 1 / (1 + n_i t)``: every sum over
     patients is ``sum_k n_k^i a_k^j B_k`` over the patient sizes ``k``."""
-    d, t, s, reml = fit._design, fit._ratio, fit.s2_residual, fit.reml
-    at, r, n, c = _profile(d, np.array([t]), reml), d.r, d.sizes, d.counts
+    d, t, s, reml = fit.design, fit.ratio, fit.s2_residual, fit.reml
+    at, r, n, c = profile(d, np.array([t]), reml), d.r, d.sizes, d.counts
     a, W, v, q = 1.0 / (1.0 + t * n), d.within[:r, :r], at["v"][0], at["q"][0]
-    B = lambda i, j: _wsum(n ** i * a ** j, d.between[:, :r, :r])   # noqa: E731
+    B = lambda i, j: wsum(n ** i * a ** j, d.between[:, :r, :r])   # noqa: E731
     phi = s * at["Ainv"][0]
     P = [-B(1, 2) / s ** 2, -(W + B(0, 2)) / s ** 2]                    # -X'V^-1 G_r V^-1 X
     Q = {(0, 0): B(2, 3), (0, 1): B(1, 3), (1, 0): B(1, 3), (1, 1): W + B(0, 3)}

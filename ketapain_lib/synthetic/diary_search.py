@@ -1,7 +1,7 @@
 """The diary search of the reconstruction: integer moves on the calibrated diaries until the model-based
-published numbers are met too (driven by :mod:`ketapain_lib.provenance.reconstruct`).
+published numbers are met too (driven by :mod:`ketapain_lib.synthetic.reconstruct`).
 
-The generator (:mod:`ketapain_lib.provenance.simulate`) calibrates means, SDs, counts and ICCs; the paper's
+The generator (:mod:`ketapain_lib.synthetic.simulate`) calibrates means, SDs, counts and ICCs; the paper's
 model-based numbers (the omnibus and pairwise P values, the effect sizes and their CIs, the day-7 result)
 depend on the within-patient structure it does not target. In the spirit of SPRITE (Heathers et al. 2018),
 this search starts from the calibrated data and changes one daily average-pain entry by one point at a time
@@ -29,8 +29,8 @@ from scipy import stats
 from ..design import ALPHA, DAY7, DIARY_DAYS, PRIMARY, REPORT_METHOD, TREATMENTS
 from ..stats import crossover, derive, lmm_core, small_sample
 from ..stats.descriptives import shapiro_wilk
-from ..stats.crossover import _Z, PAIRS, sidak
-from .published import PAIR_KEYS, published_precision, published_results, published_value
+from ..stats.crossover import Z_CI, PAIRS, sidak
+from ..paper.published import PAIR_KEYS, published_precision, published_results, published_value
 from .sprite import hinge_loss
 
 #: Seconds the offline search may run (the issue allows ten minutes on two cores).
@@ -49,10 +49,10 @@ class Target:
 def unreachable(randomization: pd.DataFrame) -> dict[str, str]:
     """The primary endpoint's published numbers that the data's allocation of patients to sequences cannot give
     together with the two published P values against placebo, under the paper's model (the design fixes them:
-    :func:`ketapain_lib.provenance.consistency.implied_primary`), each with the value it would need."""
+    :func:`ketapain_lib.paper.consistency.implied_primary`), each with the value it would need."""
     from ..design import SEQUENCES
-    from . import consistency
-    from .audit_structure import IMPLIED_KEYS
+    from ..paper import consistency
+    from ..paper.audit_structure import IMPLIED_KEYS
 
     counts = np.array([[int((randomization["sequence"].astype(str) == s).sum()) for s in SEQUENCES]])
     blocks, names = consistency.sequence_information("paper", published_value("auc35_locf_icc"))
@@ -151,7 +151,7 @@ class Reconstruction:
         return _aucs(self.average)
 
     def values(self, aucs: dict[str, np.ndarray] | None = None) -> dict[str, float]:
-        """The targeted numbers, computed as the report computes them (:mod:`ketapain_lib.provenance.ledger`),
+        """The targeted numbers, computed as the report computes them (:mod:`ketapain_lib.synthetic.ledger`),
         for the current diaries or for given AUCs by cell."""
         aucs, out = self.aucs() if aucs is None else aucs, {}
         for name in ("auc35", "auc7"):
@@ -174,8 +174,8 @@ class Reconstruction:
                 if name == "auc35":
                     stem = PAIR_KEYS[comparison]
                     out[f"auc35_es_{stem}"] = estimate / scale
-                    out[f"auc35_es_{stem}_lo"] = (estimate - _Z * se) / scale
-                    out[f"auc35_es_{stem}_hi"] = (estimate + _Z * se) / scale
+                    out[f"auc35_es_{stem}_lo"] = (estimate - Z_CI * se) / scale
+                    out[f"auc35_es_{stem}_hi"] = (estimate + Z_CI * se) / scale
                     out[f"auc35_es_{stem}_p"] = p
                 elif comparison == "ketamine vs placebo":
                     out["auc7_ketamine_vs_placebo_p"] = float(sidak(p, len(PAIRS)))
@@ -191,7 +191,7 @@ class Reconstruction:
         return np.array([(values[t.key] - t.value) / t.tolerance for t in self.targets])
 
     def loss(self, values: dict[str, float]) -> float:
-        """Zero when every target prints as published (:func:`ketapain_lib.provenance.sprite.hinge_loss`)."""
+        """Zero when every target prints as published (:func:`ketapain_lib.synthetic.sprite.hinge_loss`)."""
         return hinge_loss(self.residuals(values), values["auc35_log_scale"] + values["auc7_log_scale"])
 
     def unmet(self, values: dict[str, float]) -> list[str]:

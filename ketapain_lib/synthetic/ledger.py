@@ -14,8 +14,8 @@ means "the paper would have printed the same number". Statuses:
   raw-scale number the paper prints.
 
 On synthetic data each row also says what aimed at it (``targeting``,
-:mod:`ketapain_lib.provenance.targeting`): the generator's calibration, the recorded reconstruction
-(:mod:`ketapain_lib.provenance.reconstruct`), the generator's own settings, or nothing. The reader's word for
+:mod:`ketapain_lib.synthetic.targeting`): the generator's calibration, the recorded reconstruction
+(:mod:`ketapain_lib.synthetic.reconstruct`), the generator's own settings, or nothing. The reader's word for
 a row, ``verdict`` (:func:`verdicts`), is "reproduced" only for a match from the raw data that nothing aimed at,
 "matched by construction" for a targeted one, "set by the generator" for a design fact the generator is built
 from, and "recomputed from inputs" for a number recomputed from the paper's planning inputs. A row that
@@ -35,7 +35,7 @@ from ..stats.crossover import PAIRS, sidak
 from ..design import ALPHA, DAY7, FIGURE4_WINDOWS, TREATMENTS
 from .calibration import achieved_statistics
 from ..rawdata.load import Trial
-from .published import AUC_TABLE_NUMBER, PAIR_KEYS, published_precision, published_results
+from ..paper.published import AUC_TABLE_NUMBER, PAIR_KEYS, published_precision, published_results
 from .targeting import CALIBRATION, NOT_TARGETED, SETTING, classes
 
 #: Keys the paper states as design choices or planning inputs.
@@ -141,10 +141,10 @@ UNKNOWN_CODINGS = {
 
 def reasons(trial: Trial, table: pd.DataFrame) -> list[str]:
     """Why each "differs" row of the ledger differs: a check of the audit that no dataset can pass
-    (:mod:`ketapain_lib.provenance.audit`), a number that the data's allocation of patients to sequences cannot
+    (:mod:`ketapain_lib.paper.audit`), a number that the data's allocation of patients to sequences cannot
     give together with the published pairwise P values under the paper's model
-    (:func:`ketapain_lib.provenance.diary_search.unreachable`), or a coding the paper leaves unknown."""
-    from .audit import audit_table
+    (:func:`ketapain_lib.synthetic.diary_search.unreachable`), or a coding the paper leaves unknown."""
+    from ..paper.audit import audit_table
     from .diary_search import unreachable
 
     audit = audit_table()
@@ -263,7 +263,7 @@ def calibration_notes(table: pd.DataFrame) -> list[str]:
     """For a calibration target that differs at the paper's printed precision, how it stands at the generator's
     own (wider) calibration tolerance, which the synthetic-data appendix applies: so that the two pages state
     which rule each applies."""
-    from .published import calibration_targets
+    from ..paper.published import calibration_targets
 
     tolerances = calibration_targets()["calibration_tolerance"]
     targeting = table["targeting"] if "targeting" in table else [""] * len(table)

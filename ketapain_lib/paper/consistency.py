@@ -14,7 +14,7 @@ The tests of meta-research, each taking numbers *as printed* and the half-unit o
 * :func:`omnibus_from_pairwise` - the omnibus 2-df Wald P implied by two pairwise z tests against a common
   reference in a balanced three-treatment crossover (equal standard errors, correlation 1/2).
 
-Each returns what the numbers allow; the caller (:mod:`ketapain_lib.provenance.audit`) gives the verdict.
+Each returns what the numbers allow; the caller (:mod:`ketapain_lib.paper.audit`) gives the verdict.
 
 >>> grim(6.05, 0.005, 20), grim(6.03, 0.005, 20)
 (True, False)
@@ -80,7 +80,7 @@ def percent_of(percent: float, half: float, n: int) -> list[int]:
     return [k for k in range(n + 1) if abs(100 * k / n - percent) <= half + EPS]
 
 
-def _corners(*ranges: tuple[float, float]):
+def corners(*ranges: tuple[float, float]):
     """Every combination of the ends of the ranges (the extremes of a monotone function lie there)."""
     combos = [()]
     for low, high in ranges:
@@ -96,7 +96,7 @@ def p_from_ci(estimate: float, low: float, high: float, half: float, level: floa
     [0.22, 0.56]
     """
     z_level = stats.norm.ppf(0.5 + level / 2)
-    ses = [max((h - l) / (2 * z_level), EPS) for l, h in _corners((low - half, low + half), (high - half, high + half))]
+    ses = [max((h - l) / (2 * z_level), EPS) for l, h in corners((low - half, low + half), (high - half, high + half))]
     estimates = (estimate - half, estimate + half)
     smallest_abs = 0.0 if estimates[0] <= 0 <= estimates[1] else min(abs(e) for e in estimates)
     z_high = max(abs(e) for e in estimates) / min(ses)
@@ -112,7 +112,7 @@ def t_test_p(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: in
     {'student': (0.68, 0.7), 'welch': (0.66, 0.68)}
     """
     found: dict[str, list[float]] = {"student": [], "welch": []}
-    for m1, m2, s1, s2 in _corners((mean1 - half_mean, mean1 + half_mean), (mean2 - half_mean, mean2 + half_mean),
+    for m1, m2, s1, s2 in corners((mean1 - half_mean, mean1 + half_mean), (mean2 - half_mean, mean2 + half_mean),
                                    (sd1 - half_sd, sd1 + half_sd), (sd2 - half_sd, sd2 + half_sd)):
         for equal in (True, False):
             p = float(stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=equal).pvalue)

@@ -14,14 +14,14 @@ and be checked end to end:
   SDs and intraclass correlation, then generating integer daily diaries whose
   AUCs are pulled onto those targets by a few deterministic correction
   passes. The achieved values and their tolerances are listed by
-  :func:`ketapain_lib.provenance.calibration.calibration_report`.
+  :func:`ketapain_lib.synthetic.calibration.calibration_report`.
 * **Everything the paper does not publish** (sex ratio, age, weight, height,
   questionnaire levels, the AUCs of maximal and night pain, the day-7 AUC
   with ketamine/magnesium, concomitant changes) follows :data:`ASSUMPTIONS`,
   plausible values for such a population taken from the instruments'
   published norms; they are assumptions, not findings.
 
-Targets are read from the published-results file (:mod:`ketapain_lib.provenance.published`),
+Targets are read from the published-results file (:mod:`ketapain_lib.paper.published`),
 never typed here. The same seed gives byte-identical files.
 
 Examples
@@ -48,9 +48,9 @@ import pandas as pd
 from ..design import SEQUENCES, DIARY_DAYS, KETAMINE_MG_PER_KG, MAGNESIUM_SULFATE_DOSE_MG, PERIOD_DAYS
 from ..rawdata.load import SYNTHETIC_MARKER
 from ..rawdata.schema import AETIOLOGIES, PERIODS, TABLES, TREATMENT_CODES, TREATMENTS
-from .published import published_value as pv
+from ..paper.published import published_value as pv
 from .assumptions import ASSUMPTIONS, AUC7_BOUNDS, AUC35_BOUNDS, DEFAULT_SEED  # noqa: F401  (re-exported)
-from .domains import _exact_counts  # noqa: E402  (the generator's own rounding, stated in the description)
+from .domains import exact_counts  # noqa: E402  (the generator's own rounding, stated in the description)
 from .domains import (draw_adverse_events, assign_sequences, draw_baseline_drugs, draw_blinding, calibrated_diary, draw_concomitant,
                       draw_missing_masks, draw_patients, draw_preinfusion_pain, draw_questionnaires, draw_screening, target_matrix)
 
@@ -138,7 +138,7 @@ def _diary(rng: np.random.Generator, ids: list[str], treatment_of: dict, auc7: n
 
 def replays_reconstruction(seed: int, patients: int | None) -> bool:
     """Whether the generator replays the recorded reconstruction for these settings: the trial's own size and
-    the default seed (:mod:`ketapain_lib.provenance.targeting` asks, to know what a dataset was aimed at)."""
+    the default seed (:mod:`ketapain_lib.synthetic.targeting` asks, to know what a dataset was aimed at)."""
     return patients is None and seed == DEFAULT_SEED
 
 
@@ -149,7 +149,7 @@ def simulate_trial(seed: int = DEFAULT_SEED, patients: int | None = None, dropou
     ``patients`` (default: the trial's 20) scales every published count to another size, for tests and
     benchmarks; ``dropouts`` patients then discontinue (:func:`discontinue`). For the trial's own size and the
     default seed, the recorded reconstruction is replayed unless ``reconstructed`` is False
-    (:mod:`ketapain_lib.provenance.reconstruct`). The defaults give the shipped dataset.
+    (:mod:`ketapain_lib.synthetic.reconstruct`). The defaults give the shipped dataset.
     """
     rng = np.random.default_rng(seed)
     replay = reconstructed and replays_reconstruction(seed, patients)  # the trial's own dataset
@@ -249,7 +249,7 @@ def rounding_note(patients: int | None) -> str:
         return ""
     n = int(patients)
     aetiologies = {a: pv(f"aetiology_{a}_pct") for a in AETIOLOGIES if a != "other"}
-    counts = _exact_counts(aetiologies, n)
+    counts = exact_counts(aetiologies, n)
     inexact = [f"{a} {counts[a]} ({_cell(float(share))}% of {n} = {_cell(round(share * n / 100, 1))})"
                for a, share in aetiologies.items() if abs(share * n / 100 - counts[a]) > 1e-9]
     text = (f"These files hold {n} patients, not the trial's {trial}: each published count is scaled to {n} "
@@ -277,7 +277,7 @@ def write_dataset(frames: dict[str, pd.DataFrame], out_dir: str | Path, seed: in
     marker = out / SYNTHETIC_MARKER
     marker.write_text(
         "# Synthetic KETAPAIN data\n\n"
-        "These files are **synthetic**: they were made by `ketapain_lib.provenance.simulate`, calibrated to the\n"
+        "These files are **synthetic**: they were made by `ketapain_lib.synthetic.simulate`, calibrated to the\n"
         "summaries published in the KETAPAIN paper, and hold no real patient's data.\n\n"
         f"Regenerate them byte for byte with:\n\n    python -m ketapain_lib simulate --seed {seed}"
         f"{'' if patients is None else f' --patients {patients}'}{f' --dropouts {dropouts}' if dropouts else ''} "

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..stats import derive
 from ..rawdata.load import Trial, load_trial  # noqa: F401  (load_trial is used by the doctest)
-from .published import calibration_targets, published_precision
+from ..paper.published import calibration_targets, published_precision
 from ..rawdata.schema import AE_TERMS, AETIOLOGIES, DRUG_CLASSES, TREATMENTS
 from ..design import ACTIVE_TREATMENTS, DAY7, PRIMARY
 from ..stats.descriptives import exact_mean, exact_sd
@@ -79,7 +79,7 @@ def model_icc(trial: Trial, endpoint) -> float:
     from ..stats import analyses, crossover
 
     auc = derive.auc(trial.diary, endpoint.measure, endpoint.last_day, endpoint.imputation, periods=trial.infusions)
-    data = analyses._model_data(trial, auc).dropna(subset=["y"])
+    data = analyses.model_data(trial, auc).dropna(subset=["y"])
     return float(crossover.fit_with_normality_check(data, "paper", REPORT_METHOD).icc)
 
 

@@ -3,7 +3,7 @@ primary endpoint's published P values, effect sizes and CIs hold together (used 
 reconstruction).
 
 Two z tests against placebo and the design fix every other model-based number of the primary endpoint
-(:func:`ketapain_lib.provenance.consistency.implied_primary`); the design is the allocation of the patients to
+(:func:`ketapain_lib.paper.consistency.implied_primary`); the design is the allocation of the patients to
 the sequences, which the paper does not publish beyond the 12 patients with consecutive ketamine periods.
 
 >>> len(allocations(12))

@@ -9,7 +9,7 @@ published number: it reads it from here, and the book shows it only as
 The same file records the paper's conclusions, those stated only in words included: rows whose unit is
 ``conclusion`` (:data:`CONCLUSION_UNIT`), with value 1 where the paper reports a difference (a finding) and 0
 where it reports none. :func:`published_results` leaves them out (they are not numbers to reproduce);
-:func:`published_conclusions` reads them, and :mod:`ketapain_lib.provenance.conclusions` compares each with the
+:func:`published_conclusions` reads them, and :mod:`ketapain_lib.paper.conclusions` compares each with the
 report's own test.
 
 >>> published_value("flow_screened")

@@ -1,7 +1,7 @@
 """The paper's conclusions beside the report's own tests: where this report's data disagree with the paper.
 
 The published-results file records every conclusion the paper states, including those stated only in words
-(:func:`~ketapain_lib.provenance.published.published_conclusions`: 1 where the paper reports a difference, 0
+(:func:`~ketapain_lib.paper.published.published_conclusions`: 1 where the paper reports a difference, 0
 where it reports none). :func:`conclusions` sets each beside the report's test of the same question at the
 report's level (:data:`ketapain_lib.design.ALPHA`), with the small-sample (Kenward-Roger) test and the other
 handling of missing diary days where the report has them, so that a conclusion that rests on one choice of
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import formatting as fmt
-from ..design import ALPHA, IMPUTATION_LABELS, TREATMENT_LABELS
+from ..design import ALPHA, IMPUTATION_LABELS, NOT_TARGETED, TREATMENT_LABELS
 from .published import published_conclusions
 
 #: The chapter that states each section's results (the chapters call ``book.ledger_rows`` with these sections).
@@ -148,7 +148,7 @@ CONCLUSION_NUMBERS = {
     "conclusion_pgic_sleep": ("pgic_sleep_p",), "conclusion_no_serious_events": ("ae_serious_n",),
 }
 #: The conclusions whose data the synthetic generator draws from its own assumptions
-#: (:data:`ketapain_lib.provenance.assumptions.ASSUMPTIONS`), not from anything the paper publishes, in words.
+#: (:data:`ketapain_lib.synthetic.assumptions.ASSUMPTIONS`), not from anything the paper publishes, in words.
 ASSUMED_DATA = {
     "conclusion_maximal_pain_day35": "the gap between maximal and average pain",
     "conclusion_night_pain_day35": "the gap between night and average pain",
@@ -172,8 +172,6 @@ def basis(key: str, targeting: Mapping[str, str] | None) -> str:
     >>> basis("conclusion_pgic_sleep", {"pgic_sleep_p": "reconstruction target"}), basis("conclusion_day15", None)
     ('targeted', '')
     """
-    from .targeting import NOT_TARGETED
-
     if targeting is None:
         return ""
     if any(targeting.get(number, NOT_TARGETED) != NOT_TARGETED for number in CONCLUSION_NUMBERS.get(key, ())):

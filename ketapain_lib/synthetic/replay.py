@@ -1,4 +1,4 @@
-"""The recorded reconstruction (:mod:`ketapain_lib.provenance.reconstruct`): its files in this package, and
+"""The recorded reconstruction (:mod:`ketapain_lib.synthetic.reconstruct`): its files in this package, and
 the replay of its changes by the generator.
 
 >>> CHANGE_COLUMNS[:3]

@@ -5,15 +5,15 @@ definition serves every page (the calibration table of the synthetic-data append
 
 * ``generator setting``: a design fact the generator is built from (the number of patients, the length of a
   period, the doses: :data:`GENERATOR_SETTINGS`); the data hold it because the generator put it there;
-* ``calibration target``: the generator (:mod:`ketapain_lib.provenance.simulate`) aims at the number: a published
-  number with a calibration tolerance (:func:`~ketapain_lib.provenance.published.calibration_targets`, the rows
+* ``calibration target``: the generator (:mod:`ketapain_lib.synthetic.simulate`) aims at the number: a published
+  number with a calibration tolerance (:func:`~ketapain_lib.paper.published.calibration_targets`, the rows
   of the calibration table), a share of patients whose count is one, or the day-7 P value whose closest draw it
   keeps (:data:`GENERATOR_AIMS`). A number the generator aims at stays a calibration target when the
   reconstruction also keeps it;
-* ``reconstruction target``: the recorded diary search (:mod:`ketapain_lib.provenance.reconstruct`) aimed at the
+* ``reconstruction target``: the recorded diary search (:mod:`ketapain_lib.synthetic.reconstruct`) aimed at the
   number (met, unmet, or unreachable under the design: an aim it could not reach still differs as a target,
   not as a finding); it applies only to a dataset on which the generator replays that search (the trial's own
-  size and the default seed, :func:`~ketapain_lib.provenance.simulate.replays_reconstruction`);
+  size and the default seed, :func:`~ketapain_lib.synthetic.simulate.replays_reconstruction`);
 * ``not targeted``: nothing aimed at it; it emerged from the data.
 
 A match of a targeted number is "matched by construction", never "reproduced"; a generator setting is "set by
@@ -30,10 +30,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..design import NOT_TARGETED  # shared with the paper's conclusions
+
 CALIBRATION = "calibration target"
 RECONSTRUCTION = "reconstruction target"
 SETTING = "generator setting"
-NOT_TARGETED = "not targeted"
 #: The classes in the order a reader meets them (most constrained first).
 CLASSES = (SETTING, CALIBRATION, RECONSTRUCTION, NOT_TARGETED)
 
@@ -49,7 +50,7 @@ GENERATOR_AIMS = ("auc7_ketamine_vs_placebo_p",)
 
 def generator_targets() -> frozenset[str]:
     """The published keys the generator aims at: the calibration targets and :data:`GENERATOR_AIMS`."""
-    from .published import calibration_targets
+    from ..paper.published import calibration_targets
 
     return frozenset(calibration_targets().index) | frozenset(GENERATOR_AIMS)
 
@@ -68,7 +69,7 @@ def reconstruction_targets() -> frozenset[str]:
 def calibration_keys() -> frozenset[str]:
     """Every published key the generator aims at, as the ledger classes it: the calibration table's rows, the
     shares of patients whose counts are among them, and :data:`GENERATOR_AIMS`."""
-    from .published import published_results
+    from ..paper.published import published_results
 
     generated = generator_targets()
     return frozenset(key for key in published_results().index if _aimed(key, generated))
@@ -107,7 +108,7 @@ def classes(trial) -> dict[str, str] | None:
     A synthetic folder whose marker names no generator settings is treated as replaying the reconstruction
     (the cautious reading: more numbers counted as targeted, none claimed as emerged).
     """
-    from .published import published_results
+    from ..paper.published import published_results
     from .simulate import replays_reconstruction
 
     if not trial.is_synthetic:

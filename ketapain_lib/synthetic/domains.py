@@ -1,7 +1,7 @@
 """The generator's parts, one per domain of the raw data (patients, sequences, diaries, questionnaires, events).
 
 Each part draws from the generator's one random stream in the order that
-:func:`ketapain_lib.provenance.simulate.simulate_trial` calls it.
+:func:`ketapain_lib.synthetic.simulate.simulate_trial` calls it.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats import derive
-from .published import published_value as pv
+from ..paper.published import published_value as pv
 from ..rawdata.schema import (
     AE_TERMS,
     AETIOLOGIES,
@@ -27,7 +27,7 @@ from .assumptions import ASSUMPTIONS
 
 # --------------------------------------------------------------------------- helpers
 
-def _exact_counts(shares_pct: dict[str, float], n: int) -> dict[str, int]:
+def exact_counts(shares_pct: dict[str, float], n: int) -> dict[str, int]:
     """Published percentages as whole numbers of ``n`` patients (exact when they are, as for the trial's 20).
 
     Shares that add up to 100% (a partition, e.g. the pain aetiologies) are rounded by largest remainder, so
@@ -35,7 +35,7 @@ def _exact_counts(shares_pct: dict[str, float], n: int) -> dict[str, int]:
     largest fractional parts (ties: the order of ``shares_pct``). Other shares (a patient may have several,
     e.g. baseline drugs) are rounded each to the nearest whole patient, halves up.
 
-    >>> _exact_counts({"a": 45, "b": 35, "c": 10, "d": 5, "e": 5}, 30)
+    >>> exact_counts({"a": 45, "b": 35, "c": 10, "d": 5, "e": 5}, 30)
     {'a': 14, 'b': 11, 'c': 3, 'd': 1, 'e': 1}
     """
     exact = {key: share * n / 100 for key, share in shares_pct.items()}
@@ -111,7 +111,7 @@ def draw_patients(rng: np.random.Generator, n: int) -> pd.DataFrame:
     bmi = rng.normal(*ASSUMPTIONS["bmi_mean_sd"], n).clip(18.5, 40)
     weight = np.round(bmi * (heights / 100) ** 2, 1)
 
-    aetiology_counts = _exact_counts({a: pv(f"aetiology_{a}_pct") for a in AETIOLOGIES if a != "other"}, n)
+    aetiology_counts = exact_counts({a: pv(f"aetiology_{a}_pct") for a in AETIOLOGIES if a != "other"}, n)
     aetiology = np.array([a for a, c in aetiology_counts.items() for _ in range(c)])
     rng.shuffle(aetiology)
 
@@ -139,7 +139,7 @@ def draw_patients(rng: np.random.Generator, n: int) -> pd.DataFrame:
 
 
 def draw_baseline_drugs(rng: np.random.Generator, ids: list[str]) -> pd.DataFrame:
-    counts = _exact_counts({d: pv(f"drug_{d}_pct") for d in DRUG_CLASSES}, len(ids))
+    counts = exact_counts({d: pv(f"drug_{d}_pct") for d in DRUG_CLASSES}, len(ids))
     rows = [(pid, drug) for drug, count in counts.items() for pid in rng.choice(ids, size=count, replace=False)]
     order = {d: i for i, d in enumerate(DRUG_CLASSES)}
     return pd.DataFrame(sorted(rows, key=lambda r: (r[0], order[r[1]])), columns=["patient_id", "drug_class"])

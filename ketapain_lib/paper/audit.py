@@ -1,5 +1,5 @@
-"""The paper audited: every applicable consistency test (:mod:`ketapain_lib.provenance.consistency`) run on the
-published numbers (:mod:`ketapain_lib.provenance.published`), one row per test.
+"""The paper audited: every applicable consistency test (:mod:`ketapain_lib.paper.consistency`) run on the
+published numbers (:mod:`ketapain_lib.paper.published`), one row per test.
 
 Each row names the section of the paper, the kind of check, the published numbers it reads (as printed), the
 verdict, the tolerance it allowed (half a unit of the last printed digit of each number, so that a verdict
@@ -291,7 +291,7 @@ def _sample_size() -> dict[str, str]:
     from ..stats.planning import crossover_sample_size
 
     inputs = planning_inputs()
-    corners = test._corners((inputs["difference"] - 0.5, inputs["difference"] + 0.5),
+    corners = test.corners((inputs["difference"] - 0.5, inputs["difference"] + 0.5),
                             (inputs["sd"] - 0.5, inputs["sd"] + 0.5))
     needed = {method: sorted({crossover_sample_size(d, sd, inputs["correlation"], inputs["alpha"], inputs["power"])[key]
                               for d, sd in corners}) for method, key in (("normal", "n_normal"), ("paired t", "n_t"))}
@@ -333,7 +333,7 @@ def _sample_size_difference() -> dict[str, str]:
 
 def _model_structure() -> list[dict[str, str]]:
     """Given the two pairwise P values against placebo, the design fixes the omnibus P, the third pairwise P and
-    every effect size with its CI (:mod:`ketapain_lib.provenance.audit_structure`)."""
+    every effect size with its CI (:mod:`ketapain_lib.paper.audit_structure`)."""
     keys = ("auc35_es_ketamine_vs_placebo_p", "auc35_es_placebo_vs_ketamine_magnesium_p", "auc35_locf_icc",
             *structure.IMPLIED_KEYS.values())
     rows = []
