@@ -70,3 +70,17 @@ def shipped_export(tmp_path_factory):
                             text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def real_export(tmp_path_factory):
+    """The shipped data without the generator's marker, as a real export would arrive (copied once per run;
+    the shipped folder itself is never written)."""
+    import shutil
+
+    from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
+
+    folder = tmp_path_factory.mktemp("real") / "export"
+    shutil.copytree(SHIPPED_DATA_DIR, folder)
+    (folder / SYNTHETIC_MARKER).unlink()
+    return folder

@@ -59,7 +59,7 @@ def test_the_reconstructions_targets_are_those_its_search_aims_at():
     assert unreachable and unreachable <= targeting.reconstruction_targets()
 
 
-def test_the_class_follows_the_dataset(tmp_path):
+def test_the_class_follows_the_dataset(tmp_path, real_export):
     shipped = targeting.classes(load_trial())
     assert set(shipped.values()) == set(targeting.CLASSES)
     assert shipped["auc7_omnibus_p"] == targeting.RECONSTRUCTION
@@ -73,10 +73,7 @@ def test_the_class_follows_the_dataset(tmp_path):
     assert shipped["auc35_locf_omnibus_p"] == shipped["auc35_es_ketamine_vs_ketamine_magnesium_p"] == \
         targeting.RECONSTRUCTION
 
-    real = tmp_path / "real"
-    shutil.copytree(SHIPPED_DATA_DIR, real)
-    (real / SYNTHETIC_MARKER).unlink()
-    assert targeting.classes(load_trial(real)) is None
+    assert targeting.classes(load_trial(real_export)) is None
 
     simulated = tmp_path / "simulated"
     shutil.copytree(SHIPPED_DATA_DIR, simulated)
@@ -285,15 +282,12 @@ def test_glued_counts_equal_their_source(results):
 
 
 @pytest.mark.slow
-def test_a_real_export_has_no_targeting_only_reproduced_or_differs(tmp_path):
+def test_a_real_export_has_no_targeting_only_reproduced_or_differs(real_export):
     """The same data without the generator's marker: a real export. No targeting field anywhere."""
     from ketapain_lib.report import book, prose
     from ketapain_lib.report.results import Results
 
-    real = tmp_path / "real"
-    shutil.copytree(SHIPPED_DATA_DIR, real)
-    (real / SYNTHETIC_MARKER).unlink()
-    results = Results(load_trial(real), cached=False)
+    results = Results(load_trial(real_export), cached=False)
     ledger = results["ledger"]
     assert "targeting" not in ledger
     assert set(ledger["verdict"]) <= {"reproduced", "differs", "input", "log scale", "not computed",

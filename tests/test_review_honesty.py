@@ -4,7 +4,6 @@ unfilled."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from ketapain_lib import formatting as fmt
 from ketapain_lib.paper import conclusions
 from ketapain_lib.synthetic import targeting
-from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER, load_trial
+from ketapain_lib.rawdata.load import load_trial
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -229,14 +228,11 @@ def test_appendix_b_and_secondary_drop_the_unsupported_claims():
 
 
 @pytest.mark.slow
-def test_a_real_export_gets_no_synthetic_qualifier(tmp_path):
+def test_a_real_export_gets_no_synthetic_qualifier(real_export):
     from ketapain_lib.report import prose
     from ketapain_lib.report.results import Results
 
-    real = tmp_path / "real"
-    shutil.copytree(SHIPPED_DATA_DIR, real)
-    (real / SYNTHETIC_MARKER).unlink()
-    results = Results(load_trial(real), cached=False)
+    results = Results(load_trial(real_export), cached=False)
     assert prose.data_words(results) == "On the trial's data"
     for name in ("improvement_against_paper",):
         assert "synthetic" not in prose.VALUES["04_secondary_endpoints"](results)[name]

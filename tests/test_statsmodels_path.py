@@ -1,19 +1,15 @@
-"""statsmodels and scipy.stats on the computation path: Sidak, the sample size, the exact power, the MixedLM check,
-and no private name of another package in the statistics layer."""
+"""statsmodels and scipy.stats on the computation path: Sidak, the sample size, the exact power, the MixedLM check
+(the private-name scan of the whole library is in test_shape.py)."""
 from __future__ import annotations
 
-import ast
 import math
 import warnings
 from dataclasses import astuple
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ketapain_lib.stats import crossover, planning, power
-
-STATS = Path(crossover.__file__).resolve().parent
 
 
 # ----------------------------------------------------------------------------------------------- Sidak
@@ -137,40 +133,3 @@ def test_the_standard_error_difference_is_the_full_hessian(primary_data):
 
 
 # ----------------------------------------------------------------------------------------- private names
-def _private_uses(path: Path) -> list[str]:
-    """Uses of another package's private (leading underscore, not dunder) name in one source file."""
-    def private(name: str) -> bool:
-        return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
-
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    external, found = set(), []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if not alias.name.startswith("ketapain_lib"):
-                    if any(private(part) for part in alias.name.split(".")):
-                        found.append(f"{path.name}:{node.lineno} import {alias.name}")
-                    external.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and not node.module.startswith("ketapain_lib"):
-            if any(private(part) for part in node.module.split(".")):
-                found.append(f"{path.name}:{node.lineno} from {node.module}")
-            for alias in node.names:
-                if private(alias.name):
-                    found.append(f"{path.name}:{node.lineno} {node.module}.{alias.name}")
-                external.add(alias.asname or alias.name)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and private(node.attr):
-            root = node.value
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            if isinstance(root, ast.Name) and root.id in external:
-                found.append(f"{path.name}:{node.lineno} {root.id}...{node.attr}")
-    return found
-
-
-def test_the_statistics_layer_touches_no_private_name_of_another_package(tmp_path):
-    bad = tmp_path / "bad.py"
-    bad.write_text("from scipy.special import _ufuncs\nimport numpy as np\nx = np.core._multiarray_umath\n")
-    assert len(_private_uses(bad)) == 2                       # the scan can fail
-    found = [use for path in sorted(STATS.rglob("*.py")) for use in _private_uses(path)]
-    assert found == []

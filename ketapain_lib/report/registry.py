@@ -27,6 +27,7 @@ from .. import formatting as fmt
 from ..design import (CI_LEVEL, FIGURE4_WINDOWS, PERIODS, PRIMARY, REPORT_METHOD, RESPONSE_THRESHOLD, SEQUENCES,
                       SMALL_SAMPLE_METHOD, TREATMENT_LABELS)
 from ..stats.crossover import PAIRS
+from ..paper.published import AUC_TABLE_NUMBER
 from . import cache, figures, tables, views
 from ..paper import audit
 from ..synthetic import replay
@@ -236,7 +237,7 @@ _ENTRIES: tuple[Output, ...] = (
                          ("P", tuple(f"p: {pair}" for pair in _POST_HOC_PAIRS))),
                footnotes=((views.PAIRS_NOTE, ("Estimate, pain score-days",)),))),
     # ---- secondary endpoints
-    Output("table2_auc", "Table 2", "04_secondary_endpoints",
+    Output("table2_auc", AUC_TABLE_NUMBER, "04_secondary_endpoints",
            "Area under the curve of average, maximal and night pain from the infusion to each day, by "
            "treatment, with the omnibus test of the paper's model and its post hoc comparisons.", lambda r: r["auc_table"],
            view=views.table2_view, precision=3, published=views.table2_published, layout=_model_table_layout(_POST_HOC_PAIRS, "AUC, pain score-days")),
