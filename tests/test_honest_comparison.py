@@ -46,11 +46,12 @@ def test_the_generators_targets_are_the_published_values_it_reads(monkeypatch):
 
 
 def test_the_reconstructions_targets_are_those_its_search_aims_at():
+    from ketapain_lib.paper import audit_structure
     from ketapain_lib.synthetic import diary_search
     from ketapain_lib.synthetic.replay import recorded_report
 
     trial = load_trial()
-    unreachable = frozenset(diary_search.unreachable(trial.randomization))
+    unreachable = frozenset(audit_structure.unreachable(trial.randomization))
     searched = {t.key for t in diary_search.targets(unreachable)}
     report = recorded_report()
     scored = set(report["key"]) - searched - unreachable  # the pre-infusion and PGIC sleep searches
@@ -165,7 +166,7 @@ def test_day7_conclusion_carries_the_small_sample_and_locf_caveat(results):
 
 
 def test_ledger_verdict_never_calls_a_targeted_match_reproduced(results):
-    from ketapain_lib.synthetic.ledger import RECOMPUTED_KEYS
+    from ketapain_lib.paper.ledger import RECOMPUTED_KEYS
 
     ledger = results["ledger"]
     aimed = ledger["targeting"].isin([targeting.CALIBRATION, targeting.RECONSTRUCTION])
