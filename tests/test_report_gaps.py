@@ -14,7 +14,8 @@ from ketapain_lib.design import PERIODS, SEQUENCES
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "scripts"))
-from test_book import build, chromium  # noqa: E402, F401  (a function and a fixture)
+from shared_book import shipped_book  # noqa: E402
+from test_book import chromium  # noqa: E402, F401  (a fixture)
 from browser import Browser  # noqa: E402
 
 SHOTS = ROOT / "_build" / "screenshots"
@@ -147,8 +148,8 @@ def test_the_synthetic_footer_overlaps_no_part_of_any_figure():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("gaps")
-    build(out)
+    """The session's one build of the shipped book (the HTML folder)."""
+    out, _ = shipped_book(tmp_path_factory)
     return out / "_build" / "html"
 
 
