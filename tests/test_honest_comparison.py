@@ -105,7 +105,7 @@ def test_marker_settings_are_read_as_the_generator_wrote_them():
 def results():
     from ketapain_lib.report.results import Results
 
-    return Results(load_trial(), cached=False)
+    return Results(load_trial())  # the session's cache: computed once, shared by the workers
 
 
 def test_every_conclusion_of_the_file_has_the_reports_test():
@@ -129,6 +129,7 @@ def test_the_shipped_data_disagree_on_hads_depression_and_nothing_else(results):
     assert "drawn from the simulation's own assumption" in sentence and "not evidence about the trial" in sentence
 
 
+@pytest.mark.slow  # over a second: the full suite runs it
 def test_a_conclusion_flips_when_the_data_do(results, monkeypatch):
     """The comparison reads the report's P: with HADS depression's P above ALPHA the disagreement goes."""
     questionnaires = results["questionnaires"].copy()
@@ -263,6 +264,7 @@ def test_no_count_is_typed_in_chapter_prose(chapter):
     assert typed_counts(markdown) == []
 
 
+@pytest.mark.slow  # over a second: the full suite runs it
 def test_glued_counts_equal_their_source(results):
     from ketapain_lib.report import prose, tables
     from ketapain_lib.stats import analyses

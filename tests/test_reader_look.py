@@ -55,6 +55,7 @@ def _svg_texts(svg: bytes) -> list[str]:
     return re.findall(r"<!-- (.*?) -->", svg.decode("utf-8"), re.DOTALL)
 
 
+@pytest.mark.slow  # over a second (it draws every figure or generates a trial): the full suite runs it
 def test_flow_counts_are_those_of_the_raw_files_with_dropouts(tmp_path):
     """Figure 1's counts per sequence and period, recounted from the CSV files with the csv module."""
     from ketapain_lib import load_trial
@@ -78,6 +79,7 @@ def test_flow_counts_are_those_of_the_raw_files_with_dropouts(tmp_path):
             assert cell["left"] == left[(row["sequence"], cell["period"])], (row["sequence"], cell)
 
 
+@pytest.mark.slow  # over a second (it draws every figure or generates a trial): the full suite runs it
 def test_flow_diagram_draws_sequences_periods_washout_and_discontinuations(tmp_path):
     """CONSORT for crossover trials: randomized -> six sequences -> each period with its treatment, the washout
     between periods, the discontinuations in the period they happened -> analysed. Not three period boxes
@@ -101,6 +103,7 @@ def test_flow_diagram_draws_sequences_periods_washout_and_discontinuations(tmp_p
     assert "Analysed, intention to treat: all 40 randomized;" in joined
 
 
+@pytest.mark.slow  # over a second (it draws every figure or generates a trial): the full suite runs it
 def test_every_figure_is_drawn_for_a_phone_width():
     """Each figure is at most 4.75 in (342 pt) wide, the width it gets at 390 px, and no text is below 9.5 pt;
     the browser test measures the same on the pages."""

@@ -115,6 +115,7 @@ def test_the_first_pages_source_shows_the_command_not_a_link():
 
 # --------------------------------------------------------------------------- the synthetic footer beside Figure 1
 
+@pytest.mark.slow  # over a second (it draws every figure or generates a trial): the full suite runs it
 def test_the_synthetic_footer_overlaps_no_part_of_any_figure():
     """The footer's strip lies under each figure's drawing (Figure 1's lowest box and legend included), inside
     the figure: its words and the drawing's never share a pixel."""
@@ -124,7 +125,7 @@ def test_the_synthetic_footer_overlaps_no_part_of_any_figure():
     from ketapain_lib.report.registry import FOOTER_ID, OUTPUTS, stamped
     from ketapain_lib.report.results import Results
 
-    results = Results(load_trial(), cached=False)
+    results = Results(load_trial())
     checked = []
     for name, entry in OUTPUTS.items():
         if entry.kind != "figure":
@@ -178,7 +179,7 @@ def test_figure1_reads_whole_with_its_footer_on_a_desktop_and_a_phone(built, chr
     from ketapain_lib.report.results import Results
 
     entry = OUTPUTS["figure1_flow"]
-    values = prose.VALUES["02_population"](Results(load_trial(), cached=False))
+    values = prose.VALUES["02_population"](Results(load_trial()))
     with Browser(chromium) as browser:
         for width in (DESKTOP, PHONE):
             browser.open((built / "chapters" / "02_population.html").as_uri(), width=width)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def results():
     from ketapain_lib.report.results import Results
 
-    return Results(load_trial(), cached=False)
+    return Results(load_trial())  # the session's cache: computed once, shared by the workers
 
 
 @pytest.fixture(scope="module")
