@@ -11,8 +11,10 @@ without this step). A single page to execute (a chapter's edit) is left to myst-
 start of a process.
 
 Only public interfaces are used: :func:`jupyter_cache.get_cache`, the cache's ``add_nb_to_project`` and
-``match_cache_notebook``, :func:`jupyter_cache.executors.load_executor` and myst-nb's
-:func:`~myst_nb.core.read.is_myst_markdown_notebook`.
+``match_cache_notebook``, :func:`jupyter_cache.executors.load_executor`, and myst-nb's
+:func:`~myst_nb.core.read.is_myst_markdown_notebook` and its jupyter-cache reader plugin
+(:func:`~myst_nb.core.read.myst_nb_reader_plugin`). myst-nb's ``execution_in_temp`` chooses the executor
+that runs each page in a temporary folder (``temp-parallel``), as myst-nb itself would.
 """
 from __future__ import annotations
 
@@ -22,11 +24,11 @@ from pathlib import Path
 
 #: jupyter-cache's name for myst-nb's reader of MyST markdown notebooks (an entry point of myst-nb).
 MYST_READER = {"type": "plugin", "name": "myst_nb_md"}
-#: jupyter-cache's executor that runs notebooks in parallel, each in its own folder.
+#: jupyter-cache's executors that run notebooks in parallel: each in its own folder, or each in a temporary one.
 PARALLEL_EXECUTOR = "local-parallel"
+PARALLEL_EXECUTOR_IN_TEMP = "temp-parallel"
 #: The build's line for a page executed here (myst-nb's own says "Executed notebook in").
-EXECUTED = "{page}: Executed in a Jupyter kernel of its own, beside other pages (jupyter-cache's %s executor)" % (
-    PARALLEL_EXECUTOR)
+EXECUTED = "{page}: Executed in a Jupyter kernel of its own, beside other pages (jupyter-cache's {executor} executor)"
 
 
 def execution_cache(app) -> Path:
@@ -73,9 +75,10 @@ def execute_pages(app, env, docnames) -> None:
         cache.add_nb_to_project(str(path), read_data=MYST_READER)
     log = logging.getLogger(__name__)
     log.setLevel(logging.WARNING)  # the executor's progress lines would repeat myst-nb's per page
-    executor = load_executor(PARALLEL_EXECUTOR, cache, logger=log)
+    name = PARALLEL_EXECUTOR_IN_TEMP if app.config.nb_execution_in_temp else PARALLEL_EXECUTOR
+    executor = load_executor(name, cache, logger=log)
     result = executor.run_and_cache(filter_uris=[str(p) for p in pages], timeout=app.config.nb_execution_timeout,
                                     allow_errors=app.config.nb_execution_allow_errors)
     report = sphinx_logging.getLogger(__name__)
     for uri in sorted(result.succeeded):
-        report.info(EXECUTED.format(page=uri))
+        report.info(EXECUTED.format(page=uri, executor=name))
