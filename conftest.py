@@ -34,8 +34,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.notebook)
 
 
+#: The report cache this process made for the session (none in a pytest-xdist worker, which shares its
+#: controller's): only its maker removes it.
+_SESSION_CACHE: list[str] = []
+
+
 def pytest_configure(config):
-    """Every test session, and each notebook kernel nbval starts, stores results in a cache of its own."""
+    """Every test session stores results in a cache of its own, which its pytest-xdist workers and the notebook
+    kernels nbval starts share: an analysis is computed once per session (the cache is locked per entry and
+    written atomically, so concurrent workers compute nothing twice)."""
     import os
     import tempfile
 
@@ -46,17 +53,18 @@ def pytest_configure(config):
 
     from ketapain_lib.report.cache import CACHE_ENV
 
-    os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="ketapain_cache_")
+    if os.environ.get("PYTEST_XDIST_WORKER") and os.path.basename(os.environ.get(CACHE_ENV, "")).startswith(
+            "ketapain_cache_"):
+        return  # a worker: its controller's session cache, inherited
+    _SESSION_CACHE.append(tempfile.mkdtemp(prefix="ketapain_cache_"))
+    os.environ[CACHE_ENV] = _SESSION_CACHE[-1]
 
 
 def pytest_unconfigure(config):
-    import os
     import shutil
 
-    from ketapain_lib.report.cache import CACHE_ENV
-
-    if os.path.basename(os.environ.get(CACHE_ENV, "")).startswith("ketapain_cache_"):
-        shutil.rmtree(os.environ[CACHE_ENV], ignore_errors=True)
+    for folder in _SESSION_CACHE:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,8 @@
     python benchmarks/bench_book.py [--repeat 3]
 
 Every build is the README's command, ``jupyter-book build . -W -n --keep-going``: each page executed by a
-Jupyter kernel of its own (myst-nb's cache mode), one after the other. With ``--repeat`` runs each (median and
+Jupyter kernel of its own (myst-nb's cache mode), the pages a cold build lacks side by side through
+jupyter-cache's ``local-parallel`` executor (as many at a time as the machine has cores). With ``--repeat`` runs each (median and
 range, recorded in ``benchmarks/results.csv``), in one run so that the machine's load is shared:
 
 * a cold build (no ``_build``, nothing cached): target 20 s on the 2-core reference machine; and its CPU time,
@@ -81,7 +82,7 @@ def main() -> None:
         (floor / "intro.md").write_text("# One page\n\nNothing to execute.\n", encoding="utf-8")
         one_page = [str(BIN / "jupyter-book"), "build", "."]
         run(one_page, floor)
-        rows = [measure("cold build (no _build; every page in a kernel of its own, one after the other)", 20, cold,
+        rows = [measure("cold build (no _build; every page in a kernel of its own, side by side on the cores)", 20, cold,
                         args.repeat),
                 _seconds("cold build, CPU time (user + sys of the build and of every kernel it started)", None,
                          cold_cpu),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from shared_book import copy_of, real_export_book, run_build, shipped_book  # noqa: E402
 from test_validation import set_cell  # noqa: E402
 
 from ketapain_lib.report import registry, sphinx_ext  # noqa: E402
@@ -27,27 +28,23 @@ CHAPTERS = ["00_summary", "01_methods", "02_population", "03_primary_endpoint", 
 #: CONSORT checklist).
 EXECUTED = sorted(p.stem for p in (ROOT / "chapters").glob("*.md"))
 FIGURES = {"02_population": 1, "03_primary_endpoint": 2, "04_secondary_endpoints": 3, "07_beyond_the_paper": 3}  # at least
-EXECUTING = "Executing notebook"
-#: myst-nb's line for a page its kernel executed
-EXECUTED_PAGE = re.compile(r"chapters/(\w+)\.md: Executed notebook in")
+#: myst-nb's line for a page it starts executing, and the line of the pages executed side by side
+EXECUTING = re.compile(r"Executing notebook|: Executed in a Jupyter kernel")
+#: the line for a page executed by a kernel of its own: myst-nb's, or jupyter-cache's parallel executor's
+EXECUTED_PAGE = re.compile(r"chapters/(\w+)\.md: Executed (?:notebook in|in a Jupyter kernel of its own)")
 
 
 def build(out: Path, data: Path | None = None) -> str:
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    env = {k: v for k, v in os.environ.items() if k != "KETAPAIN_DATA"}
-    if data is not None:
-        env["KETAPAIN_DATA"] = str(data)
-    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n",
-                             "--keep-going"], capture_output=True, text=True, cwd=ROOT, check=False, env=env)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-4000:]
+    """Build the book into ``out`` from ``data`` (default: the shipped data) with ``-W``; its log."""
+    log, status = run_build(out, data)
+    assert status == 0, log[-4000:]
     return log
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, Path, str]:
-    out = tmp_path_factory.mktemp("book")
-    log = build(out)
+    """The session's one build of the shipped book (:func:`shared_book.shipped_book`): (folder, HTML, log)."""
+    out, log = shipped_book(tmp_path_factory)
     return out, out / "_build" / "html", log
 
 
@@ -312,51 +309,32 @@ def test_executed_pages_hold_exactly_the_reviewed_outputs(built):
         assert outputs(executed) == outputs(stored), chapter
 
 
-def test_the_pdf_of_the_whole_report_is_made_offline_and_holds_every_chapter(chromium, built):
-    """scripts/make_pdf.py: the single-page build printed by Chromium; every chapter's title is on the page.
+# --------------------------------------------------------------------------- rebuilds (each over a copy of the
+# shared book: the shared build is never written to)
 
-    It is made beside the shared build, whose execution cache it reuses: nothing is executed again.
-    """
-    out = built[0]
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_pdf.py"), "--path-output", str(out)],
-                            cwd=ROOT, capture_output=True, text=True, check=False,
-                            env={k: v for k, v in os.environ.items() if k != "KETAPAIN_DATA"})
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    pdf = out / "_build" / "pdf" / "ketapain_report.pdf"
-    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 100_000
-    page = (out / "_build" / "singlehtml" / "intro.html").read_text(encoding="utf-8")
-    titles = [re.search(r"^# (.+)$", (ROOT / "chapters" / f"{chapter}.md").read_text(encoding="utf-8"),
-                        re.MULTILINE).group(1) for chapter in CHAPTERS]
-    assert [title for title in titles if title.replace("&", "&amp;") not in page] == []
+def test_an_unchanged_rebuild_executes_nothing(built, tmp_path):
+    out, _, first_log = built
+    assert sorted(re.findall(EXECUTED_PAGE, first_log)) == EXECUTED  # each page by a kernel of its own
+    unchanged = build(copy_of(out, tmp_path))
+    assert not EXECUTING.search(unchanged)
 
 
-# --------------------------------------------------------------------------- rebuilds (last: they rebuild the shared
-# book from other data, so every check of the shipped report above has run on the first build)
-
-def test_unchanged_rebuild_executes_nothing_and_a_real_export_with_a_dropout_executes_everything(built, tmp_path):
-    """The second build reads "a real export" (no synthetic marker) in which P02 left during period 2.
+def test_a_real_export_with_a_dropout_executes_everything_again(built, tmp_path_factory):
+    """The shipped book rebuilt from "a real export" (no synthetic marker) in which P02 left during period 2.
 
     jupyter-cache alone would keep the stale outputs; the book re-executes every page, builds with -W,
     reports the drop-out, and stops calling its data synthetic.
     """
-    from test_dropouts import discontinue_p02_after_period_2
-
-    out, html, first_log = built
-    assert sorted(re.findall(EXECUTED_PAGE, first_log)) == EXECUTED  # each page by a kernel of its own
-    unchanged = build(out)
-    assert EXECUTING not in unchanged
-    before = (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8")
-    changed = tmp_path / "changed"
-    shutil.copytree(SHIPPED_DATA_DIR, changed)
-    (changed / SYNTHETIC_MARKER).unlink()
-    discontinue_p02_after_period_2(changed)
-    log = build(out, data=changed)
+    _, html, _ = built
+    out, log, data = real_export_book(tmp_path_factory)
+    rebuilt = out / "_build" / "html"
     # every page executes again, each in a kernel of its own
     assert sorted(re.findall(EXECUTED_PAGE, log)) == EXECUTED
-    assert (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8") != before
-    population = (html / "chapters" / "02_population.html").read_text(encoding="utf-8")
+    before = (html / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8")
+    assert (rebuilt / "chapters" / "03_primary_endpoint.html").read_text(encoding="utf-8") != before
+    population = (rebuilt / "chapters" / "02_population.html").read_text(encoding="utf-8")
     assert "19 completed the three periods and 1 discontinued (1 during period 2; reasons: adverse event 1)" in \
         population
-    intro = (html / "intro.html").read_text(encoding="utf-8")
+    intro = (rebuilt / "intro.html").read_text(encoding="utf-8")
     assert "data in this book are synthetic" not in intro and "reads a raw export" in intro
-    assert "Synthetic data." not in population and str(tmp_path) not in population
+    assert "Synthetic data." not in population and str(data) not in population

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_book import DESKTOP, PHONE, ROOT, build, built, chromium  # noqa: E402,F401  (fixtures)
+from shared_book import real_export_book, simulated_book  # noqa: E402
+from test_book import DESKTOP, PHONE, ROOT, built, chromium  # noqa: E402,F401  (fixtures)
 
 from ketapain_lib.synthetic import targeting# noqa: E402
-from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR  # noqa: E402
 
 pytestmark = pytest.mark.slow  # builds the book and drives a browser
 
@@ -123,13 +123,9 @@ def test_the_ledger_shows_the_matched_mean_of_a_cell_the_chapter_prints_as_media
         "prints this treatment's values as median [IQR]" in page
 
 
-def test_a_simulated_dataset_with_dropouts_builds_and_its_ledger_has_no_reconstruction_target(tmp_path, chromium):
-    from ketapain_lib.synthetic.simulate import simulate_trial, write_dataset
-
-    data = tmp_path / "sim40"
-    write_dataset(simulate_trial(seed=1, patients=40, dropouts=3), data, seed=1, patients=40, dropouts=3)
-    out = tmp_path / "book"
-    build(out, data)  # -W: no warning
+def test_a_simulated_dataset_with_dropouts_builds_and_its_ledger_has_no_reconstruction_target(tmp_path_factory,
+                                                                                               chromium):
+    out, data = simulated_book(tmp_path_factory)  # built with -W: no warning
     html = out / "_build" / "html" / "chapters"
     with Browser(chromium) as browser:
         browser.open((html / "a3_ledger.html").as_uri(), width=DESKTOP)
@@ -138,19 +134,16 @@ def test_a_simulated_dataset_with_dropouts_builds_and_its_ledger_has_no_reconstr
     text = visible(page["text"])
     assert targeting.RECONSTRUCTION not in text
     assert targeting.CALIBRATION in text and targeting.NOT_TARGETED in text
-    assert SHIPPED_DATA_DIR.name  # the shipped data are untouched by the build
+    # nothing was written into the data folder: it holds, byte for byte, what the generator writes
+    from shared_book import write_simulated
+
+    fresh = tmp_path_factory.mktemp("regenerated")
+    write_simulated(fresh / "data")
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == {p.name: p.read_bytes() for p in (fresh / "data").iterdir()}
 
 
-def test_a_real_export_builds_with_plain_reproduced_or_differs_and_no_targeting(tmp_path, chromium):
-    import shutil
-
-    from ketapain_lib.rawdata.load import SYNTHETIC_MARKER
-
-    data = tmp_path / "export"
-    shutil.copytree(SHIPPED_DATA_DIR, data)
-    (data / SYNTHETIC_MARKER).unlink()
-    out = tmp_path / "book"
-    build(out, data)  # -W: no warning
+def test_a_real_export_builds_with_plain_reproduced_or_differs_and_no_targeting(tmp_path_factory, chromium):
+    out, _, _ = real_export_book(tmp_path_factory)  # the shipped data as a real export, with a drop-out; -W
     html = out / "_build" / "html" / "chapters"
     with Browser(chromium) as browser:
         texts = {}

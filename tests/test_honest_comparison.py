@@ -46,11 +46,12 @@ def test_the_generators_targets_are_the_published_values_it_reads(monkeypatch):
 
 
 def test_the_reconstructions_targets_are_those_its_search_aims_at():
+    from ketapain_lib.paper import audit_structure
     from ketapain_lib.synthetic import diary_search
     from ketapain_lib.synthetic.replay import recorded_report
 
     trial = load_trial()
-    unreachable = frozenset(diary_search.unreachable(trial.randomization))
+    unreachable = frozenset(audit_structure.unreachable(trial.randomization))
     searched = {t.key for t in diary_search.targets(unreachable)}
     report = recorded_report()
     scored = set(report["key"]) - searched - unreachable  # the pre-infusion and PGIC sleep searches
@@ -104,7 +105,7 @@ def test_marker_settings_are_read_as_the_generator_wrote_them():
 def results():
     from ketapain_lib.report.results import Results
 
-    return Results(load_trial(), cached=False)
+    return Results(load_trial())  # the session's cache: computed once, shared by the workers
 
 
 def test_every_conclusion_of_the_file_has_the_reports_test():
@@ -128,6 +129,7 @@ def test_the_shipped_data_disagree_on_hads_depression_and_nothing_else(results):
     assert "drawn from the simulation's own assumption" in sentence and "not evidence about the trial" in sentence
 
 
+@pytest.mark.slow  # over a second: the full suite runs it
 def test_a_conclusion_flips_when_the_data_do(results, monkeypatch):
     """The comparison reads the report's P: with HADS depression's P above ALPHA the disagreement goes."""
     questionnaires = results["questionnaires"].copy()
@@ -165,7 +167,7 @@ def test_day7_conclusion_carries_the_small_sample_and_locf_caveat(results):
 
 
 def test_ledger_verdict_never_calls_a_targeted_match_reproduced(results):
-    from ketapain_lib.synthetic.ledger import RECOMPUTED_KEYS
+    from ketapain_lib.paper.ledger import RECOMPUTED_KEYS
 
     ledger = results["ledger"]
     aimed = ledger["targeting"].isin([targeting.CALIBRATION, targeting.RECONSTRUCTION])
@@ -262,6 +264,7 @@ def test_no_count_is_typed_in_chapter_prose(chapter):
     assert typed_counts(markdown) == []
 
 
+@pytest.mark.slow  # over a second: the full suite runs it
 def test_glued_counts_equal_their_source(results):
     from ketapain_lib.report import prose, tables
     from ketapain_lib.stats import analyses

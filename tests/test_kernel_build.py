@@ -21,20 +21,11 @@ import pytest
 
 from ketapain_lib.report import cache
 
+sys.path.insert(0, str(Path(__file__).parent))
+from shared_book import SPAWN_ONLY, book_env, shared_build  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 
-#: A Python whose multiprocessing starts every process by ``spawn`` and in which ``os.fork`` raises: any code
-#: path that forks (multiprocessing's fork context, a forked pool, os.fork itself) fails the command. Programs
-#: started by subprocess (the Jupyter kernels) are not forked by Python code and still start.
-SPAWN_ONLY = (
-    "import multiprocessing, os, sys\n"
-    "multiprocessing.set_start_method('spawn', force=True)\n"
-    "def no_fork(*args, **kwargs):\n"
-    "    raise RuntimeError('os.fork called: this code path relies on fork')\n"
-    "os.fork = no_fork\n"
-    "sys.argv = sys.argv[1:]\n"
-)
-RUN_BUILD = SPAWN_ONLY + "from jupyter_book.cli.main import main\nsys.exit(main())\n"
 RUN_EXPORT = SPAWN_ONLY + "from ketapain_lib.__main__ import main\nsys.exit(main(sys.argv[1:]))\n"
 
 
@@ -126,30 +117,26 @@ def test_the_book_executes_its_pages_in_kernels_only():
     assert not (ROOT / "ketapain_lib" / "report" / "watch.py").exists()
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("KETAPAIN_DATA", cache.CACHE_ENV)}
-
-
 @pytest.fixture(scope="module")
 def spawn_build(tmp_path_factory) -> tuple[Path, str, int]:
-    """A cold build of the book in a Python that cannot fork (:data:`SPAWN_ONLY`): (folder, log, status)."""
-    out = tmp_path_factory.mktemp("spawn")
-    build = subprocess.run([sys.executable, "-c", RUN_BUILD, "jupyter-book", "build", str(ROOT), "--path-output",
-                            str(out / "book"), "-W", "-n", "--keep-going"],
-                           capture_output=True, text=True, cwd=ROOT, check=False, env=_env())
-    return out, build.stdout + build.stderr, build.returncode
+    """The session's cold build of the shipped book, made in a Python that cannot fork
+    (:data:`shared_book.SPAWN_ONLY`): (folder, log, status)."""
+    return shared_build(tmp_path_factory, "shipped")
 
 
 @pytest.mark.slow  # a whole cold build of the book, and the export
-def test_the_whole_book_builds_and_exports_under_the_spawn_start_method(spawn_build):
-    tmp_path, log, status = spawn_build
-    env = _env()
+def test_the_whole_book_builds_and_exports_under_the_spawn_start_method(spawn_build, tmp_path):
+    out, log, status = spawn_build
+    env = book_env()
     assert status == 0, log[-4000:]
     assert "relies on fork" not in log
+    from test_book import EXECUTED_PAGE
+
     pages = sorted(p.stem for p in (ROOT / "chapters").glob("*.md"))
-    executed = re.findall(r"chapters/(\w+)\.md: Executed notebook in", log)
-    assert sorted(executed) == pages  # every page by a kernel of its own (myst-nb's cache mode)
-    html = tmp_path / "book" / "_build" / "html"
+    assert sorted(EXECUTED_PAGE.findall(log)) == pages  # every page by a kernel of its own
+    # side by side, by jupyter-cache's parallel executor, whose pool of processes started by spawn
+    assert sorted(re.findall(r"chapters/(\w+)\.md: Executed in a Jupyter kernel of its own, beside", log)) == pages
+    html = out / "_build" / "html"
     assert all((html / "chapters" / f"{page}.html").is_file() for page in pages)
     sys.path.insert(0, str(ROOT / "scripts"))
     from export_manifest import manifest
@@ -176,7 +163,7 @@ def test_the_live_preview_publishes_a_prose_edit_without_executing(spawn_build, 
     shutil.copytree(ROOT / "chapters", book / "chapters", ignore=shutil.ignore_patterns("*.ipynb"))
     for name in ("intro.md", "references.md", "_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(ROOT / name, book / name)
-    shutil.copytree(built / "book" / "_build", book / "_build")
+    shutil.copytree(built / "_build", book / "_build")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     command = re.search(r"^\.venv/bin/jupyter-book config sphinx \. && (\.venv/bin/sphinx-autobuild .+)$", readme,
                         re.MULTILINE)
@@ -188,7 +175,7 @@ def test_the_live_preview_publishes_a_prose_edit_without_executing(spawn_build, 
     arguments[0] = str(bin_folder / "sphinx-autobuild")
     arguments = [str(ROOT / "ketapain_lib") if argument == "ketapain_lib" else argument for argument in arguments]
     preview = subprocess.Popen([*arguments, "--port", "0"], cwd=book, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env={**_env(), "PYTHONUNBUFFERED": "1"})
+                               stderr=subprocess.STDOUT, text=True, env={**book_env(), "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
 
     def until(text: str) -> str:
@@ -217,7 +204,9 @@ def test_the_live_preview_publishes_a_prose_edit_without_executing(spawn_build, 
         rest, _ = preview.communicate(timeout=30)
         lines.append(rest)
     log = "".join(lines)
-    assert "Executed notebook" not in log, log[-3000:]
+    from test_book import EXECUTING
+
+    assert not EXECUTING.search(log), log[-3000:]
     assert "".join(lines[first:]).count("Rebuilding") == 1, log[-3000:]
     assert "A sentence the preview must publish." in \
         (book / "_build" / "html" / "chapters" / "05_safety.html").read_text(encoding="utf-8")

@@ -281,9 +281,9 @@ def test_reml_and_ml_reach_the_same_conclusions_on_the_shipped_data(shipped):
 
 
 def test_primary_endpoint_reproduces_its_descriptives_from_the_calibration(shipped):
-    from ketapain_lib.synthetic.calibration import achieved_statistics
+    from ketapain_lib.paper.reproduce import summary_statistics
 
-    stats_ = achieved_statistics(load_trial())
+    stats_ = summary_statistics(load_trial())
     descriptives = shipped["primary"]["descriptives"].set_index("treatment")
     for treatment in ("placebo", "ketamine", "ketamine_magnesium"):
         assert descriptives.at[treatment, "mean"] == pytest.approx(stats_[f"auc35_locf_mean_{treatment}"])
@@ -320,13 +320,13 @@ def test_carryover_comes_from_the_previous_period_even_when_a_period_is_missing(
 
 @pytest.mark.slow  # over a second: the full suite runs it, the fast tier does not
 def test_ledger_flags_model_numbers_refitted_on_the_log_scale(shipped):
-    from ketapain_lib.synthetic import ledger
+    from ketapain_lib.paper import ledger
 
-    assert ledger._log_scale_keys(shipped) == set()  # the shipped data pass the normality check
+    assert ledger.log_scale_keys(shipped) == set()  # the shipped data pass the normality check
     summary = shipped["primary"]["summary"].copy()
     summary["transform"] = "log(y)"
     altered = {**shipped, "primary": {**shipped["primary"], "summary": summary}}
-    flagged = ledger._log_scale_keys(altered)
+    flagged = ledger.log_scale_keys(altered)
     assert {"auc35_locf_omnibus_p", "auc35_locf_icc", "auc35_es_ketamine_vs_placebo_p"} <= flagged
     table = ledger.ledger(load_trial(), altered).set_index("key")
     assert table.at["auc35_locf_icc", "status"] == "log scale"

@@ -19,6 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from shared_book import copy_of, shipped_book, simulated_book  # noqa: E402
 from test_book import build, chromium  # noqa: E402, F401  (a function and a fixture)
 from test_reader_tables import ONE_LINE  # noqa: E402  (the measure of numbers that must hold one line)
 from browser import Browser  # noqa: E402
@@ -54,6 +55,7 @@ def _svg_texts(svg: bytes) -> list[str]:
     return re.findall(r"<!-- (.*?) -->", svg.decode("utf-8"), re.DOTALL)
 
 
+@pytest.mark.slow  # over a second (it draws every figure or generates a trial): the full suite runs it
 def test_flow_counts_are_those_of_the_raw_files_with_dropouts(tmp_path):
     """Figure 1's counts per sequence and period, recounted from the CSV files with the csv module."""
     from ketapain_lib import load_trial
@@ -77,6 +79,7 @@ def test_flow_counts_are_those_of_the_raw_files_with_dropouts(tmp_path):
             assert cell["left"] == left[(row["sequence"], cell["period"])], (row["sequence"], cell)
 
 
+@pytest.mark.slow  # over a second (it draws every figure or generates a trial): the full suite runs it
 def test_flow_diagram_draws_sequences_periods_washout_and_discontinuations(tmp_path):
     """CONSORT for crossover trials: randomized -> six sequences -> each period with its treatment, the washout
     between periods, the discontinuations in the period they happened -> analysed. Not three period boxes
@@ -100,6 +103,7 @@ def test_flow_diagram_draws_sequences_periods_washout_and_discontinuations(tmp_p
     assert "Analysed, intention to treat: all 40 randomized;" in joined
 
 
+@pytest.mark.slow  # over a second (it draws every figure or generates a trial): the full suite runs it
 def test_every_figure_is_drawn_for_a_phone_width():
     """Each figure is at most 4.75 in (342 pt) wide, the width it gets at 390 px, and no text is below 9.5 pt;
     the browser test measures the same on the pages."""
@@ -166,9 +170,8 @@ def test_citation_file_is_cff_1_2_with_the_trial_as_preferred_citation():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    """A build of the book for this module (the HTML folder)."""
-    out = tmp_path_factory.mktemp("look")
-    build(out)
+    """The session's one build of the shipped book (the HTML folder); read, never written to."""
+    out, _ = shipped_book(tmp_path_factory)
     return out / "_build" / "html"
 
 
@@ -454,13 +457,16 @@ def test_summary_carries_the_bibtex_and_the_bibliography_names_the_authors(built
 
 
 @pytest.mark.slow
-def test_the_pdf_is_linked_from_the_first_page_and_the_link_resolves(built, chromium):
-    """scripts/make_pdf.py prints the report and places it beside the first page, which links to it; the HTML
-    build drops a copy printed from other inputs, and the page then states the command instead of a broken link.
-    Screenshots: look_intro_pdf_link_1366px.png, look_intro_pdf_command_1366px.png."""
+def test_the_pdf_is_linked_from_the_first_page_and_the_link_resolves(built, chromium, tmp_path):
+    """scripts/make_pdf.py prints the report offline, every chapter's title in it, and places it beside the first
+    page, which links to it; the HTML build drops a copy printed from other inputs, and the page then states the
+    command instead of a broken link. On a copy of the shared build, whose execution cache the PDF's single-page
+    build reuses. Screenshots: look_intro_pdf_link_1366px.png, look_intro_pdf_command_1366px.png."""
     from ketapain_lib.report.sphinx_ext import PDF_COMMAND
+    from test_book import CHAPTERS
 
-    out = built.parent.parent
+    out = copy_of(built.parent.parent, tmp_path / "book")
+    built = out / "_build" / "html"
 
     def without_pdf(shot: str) -> None:
         intro = (built / "intro.html").read_text(encoding="utf-8")
@@ -475,6 +481,10 @@ def test_the_pdf_is_linked_from_the_first_page_and_the_link_resolves(built, chro
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_pdf.py"), "--path-output", str(out)],
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    single_page = (out / "_build" / "singlehtml" / "intro.html").read_text(encoding="utf-8")
+    titles = [re.search(r"^# (.+)$", (ROOT / "chapters" / f"{chapter}.md").read_text(encoding="utf-8"),
+                        re.MULTILINE).group(1) for chapter in CHAPTERS]
+    assert [title for title in titles if title.replace("&", "&amp;") not in single_page] == []
     intro = (built / "intro.html").read_text(encoding="utf-8")
     href = re.search(r'<a class="ketapain-pdf-link" href="([^"]+)"', intro).group(1)
     pdf = built / href
@@ -491,12 +501,10 @@ def test_the_pdf_is_linked_from_the_first_page_and_the_link_resolves(built, chro
 
 
 @pytest.mark.slow
-def test_the_book_builds_on_simulated_data_with_dropouts(tmp_path):
+def test_the_book_builds_on_simulated_data_with_dropouts(tmp_path_factory):
     """The same pages build with -W on `simulate --patients 40 --dropouts 3`; Figure 1 draws each drop-out in
     the period where it happened."""
-    data = _simulated(tmp_path)
-    out = tmp_path / "book"
-    build(out, data=data)
+    out, data = simulated_book(tmp_path_factory)
     page = (out / "_build" / "html" / "chapters" / "02_population.html").read_text(encoding="utf-8")
     svg = base64.b64decode(re.search(r'id="figure1_flow"><img src="data:image/svg\+xml;base64,([^"]+)"', page).group(1))
     joined = " ".join(_svg_texts(svg)).replace("\n", " ")

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ketapain_lib import load_trial
+from ketapain_lib.paper import audit_structure
 from ketapain_lib.synthetic import diary_search, replay
 from ketapain_lib.synthetic.simulate import simulate_trial
 from ketapain_lib.report.results import Results
@@ -56,7 +57,7 @@ def test_the_unreachable_numbers_are_those_the_design_forces(shipped):
     """For the data's allocation, the algebra's forced values equal what a fit gives when the two pairwise P values
     against placebo are met: on the reconstructed data they are."""
     trial, ledger = shipped
-    forced = diary_search.unreachable(trial.randomization)
+    forced = audit_structure.unreachable(trial.randomization)
     met = replay.recorded_report().set_index("key")
     if met.at["auc35_es_ketamine_vs_placebo_p", "status"] != "met":
         pytest.skip("the pairwise P values are not met on these data")

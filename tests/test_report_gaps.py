@@ -14,7 +14,8 @@ from ketapain_lib.design import PERIODS, SEQUENCES
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "scripts"))
-from test_book import build, chromium  # noqa: E402, F401  (a function and a fixture)
+from shared_book import shipped_book  # noqa: E402
+from test_book import chromium  # noqa: E402, F401  (a fixture)
 from browser import Browser  # noqa: E402
 
 SHOTS = ROOT / "_build" / "screenshots"
@@ -114,6 +115,7 @@ def test_the_first_pages_source_shows_the_command_not_a_link():
 
 # --------------------------------------------------------------------------- the synthetic footer beside Figure 1
 
+@pytest.mark.slow  # over a second (it draws every figure or generates a trial): the full suite runs it
 def test_the_synthetic_footer_overlaps_no_part_of_any_figure():
     """The footer's strip lies under each figure's drawing (Figure 1's lowest box and legend included), inside
     the figure: its words and the drawing's never share a pixel."""
@@ -123,7 +125,7 @@ def test_the_synthetic_footer_overlaps_no_part_of_any_figure():
     from ketapain_lib.report.registry import FOOTER_ID, OUTPUTS, stamped
     from ketapain_lib.report.results import Results
 
-    results = Results(load_trial(), cached=False)
+    results = Results(load_trial())
     checked = []
     for name, entry in OUTPUTS.items():
         if entry.kind != "figure":
@@ -147,8 +149,8 @@ def test_the_synthetic_footer_overlaps_no_part_of_any_figure():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("gaps")
-    build(out)
+    """The session's one build of the shipped book (the HTML folder)."""
+    out, _ = shipped_book(tmp_path_factory)
     return out / "_build" / "html"
 
 
@@ -177,7 +179,7 @@ def test_figure1_reads_whole_with_its_footer_on_a_desktop_and_a_phone(built, chr
     from ketapain_lib.report.results import Results
 
     entry = OUTPUTS["figure1_flow"]
-    values = prose.VALUES["02_population"](Results(load_trial(), cached=False))
+    values = prose.VALUES["02_population"](Results(load_trial()))
     with Browser(chromium) as browser:
         for width in (DESKTOP, PHONE):
             browser.open((built / "chapters" / "02_population.html").as_uri(), width=width)

@@ -12,7 +12,8 @@ import pytest
 
 from ketapain_lib.paper import published
 from ketapain_lib import load_trial
-from ketapain_lib.synthetic.calibration import achieved_statistics, calibration_report, diary_missing_rate
+from ketapain_lib.paper.reproduce import summary_statistics
+from ketapain_lib.synthetic.calibration import calibration_report, diary_missing_rate
 from ketapain_lib.rawdata.load import SHIPPED_DATA_DIR, SYNTHETIC_MARKER
 from ketapain_lib.paper.published import calibration_targets, published_results
 from ketapain_lib.rawdata.schema import TABLES
@@ -124,8 +125,8 @@ def test_published_file_has_unique_keys_and_numeric_values():
     assert len(published_results()) + len(published.published_conclusions()) == len(rows)
 
 
-def test_achieved_statistics_are_the_ones_of_the_data(trial):
-    stats = achieved_statistics(trial)
+def test_summary_statistics_are_the_ones_of_the_data(trial):
+    stats = summary_statistics(trial)
     assert stats["flow_randomized"] == len(trial.patients) == 20
     assert stats["consecutive_n"] == trial.randomization["sequence"].isin(
         ["P-K-M", "P-M-K", "K-M-P", "M-K-P"]).sum()

@@ -1,5 +1,5 @@
 """The structure of the paper's crossover model: which allocations of the patients to the six sequences let the
-primary endpoint's published P values, effect sizes and CIs hold together (used by the audit and by the
+primary endpoint's published P values, effect sizes and CIs hold together (used by the audit, the ledger and the
 reconstruction).
 
 Two z tests against placebo and the design fix every other model-based number of the primary endpoint
@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 
 from ..design import CI_LEVEL, SEQUENCES
 from . import consistency as test
@@ -73,3 +74,16 @@ def compatible_allocations(model: str):
                 fewest = (int(missed[best].sum()), (tuple(candidates[best]),
                                                    [k for k, m in zip(IMPLIED_KEYS.values(), missed[best]) if m]))
     return candidates, compatible, fewest
+
+
+def unreachable(randomization: pd.DataFrame) -> dict[str, float]:
+    """The primary endpoint's published numbers that the data's allocation of patients to sequences cannot give
+    together with the two published P values against placebo, under the paper's model (the design fixes them:
+    :func:`ketapain_lib.paper.consistency.implied_primary`), each with the value it would need."""
+    counts = np.array([[int((randomization["sequence"].astype(str) == s).sum()) for s in SEQUENCES]])
+    blocks, names = test.sequence_information("paper", published_value("auc35_locf_icc"))
+    covariance = test.contrast_covariances(blocks, names, counts, ("ketamine", "ketamine_magnesium"))
+    implied = test.implied_primary(covariance, -test.z_of_p(published_value("auc35_es_ketamine_vs_placebo_p")),
+                                   test.z_of_p(published_value("auc35_es_placebo_vs_ketamine_magnesium_p")))
+    return {key: float(implied[name][0]) for name, key in IMPLIED_KEYS.items()
+            if abs(float(implied[name][0]) - published_value(key)) > published_precision(key)}

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ..design import PRIMARY
-from ..synthetic import calibration, ledger
-from ..paper import published
+from ..paper import ledger, published
+from ..synthetic import calibration, targeting
 from ..rawdata.load import Trial
 from ..stats import analyses, derive, planning, sensitivity
 from . import cache
@@ -48,7 +48,7 @@ ANALYSES: dict[str, Callable[["Results"], object]] = {
     "missing_data": lambda r: sensitivity.missing_data_contrasts(r.trial),
     "beyond": lambda r: analyses.beyond_the_paper(r.trial, missing_data=r["missing_data"]),
     "calibration": lambda r: calibration.calibration_report(r.trial),
-    "ledger": lambda r: ledger.ledger(r.trial, r),
+    "ledger": lambda r: targeting.mark_ledger(ledger.ledger(r.trial, r), r.trial),
 }
 
 

@@ -7,7 +7,8 @@
   "synthetic" only when it is true (``{only} synthetic_data``).
 
 * **Execution.** Every page is executed by a Jupyter kernel of its own, as
-  ``execute_notebooks: cache`` does (myst-nb and jupyter-cache); each kernel
+  ``execute_notebooks: cache`` does (myst-nb and jupyter-cache), the pages side by side through jupyter-cache's
+  parallel executor (:mod:`ketapain_lib.report.execution`); each kernel
   reads the analyses from the report's one cache (:mod:`ketapain_lib.report.cache`),
   which the first page that needs an analysis fills. After the pages, the
   export is written into the HTML build for the pages' download links.
@@ -33,7 +34,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import cache
+from . import cache, execution
 from ..rawdata.location import DATA_DIR_ENV, data_dir, fingerprint, is_synthetic
 
 SYNTHETIC_BANNER = (
@@ -96,20 +97,15 @@ def _announce(app, config) -> None:
     config.html_theme_options = options
 
 
-def _cache_dir(app) -> Path:
-    configured = getattr(app.config, "nb_execution_cache_path", "") or ""
-    return Path(configured) if configured else Path(app.outdir).parent / ".jupyter_cache"
-
-
 def _stamped_hash(app) -> str | None:
     """The inputs hash stamped by the last successful build, if any."""
-    stamp = _cache_dir(app) / STAMP
+    stamp = execution.execution_cache(app) / STAMP
     return stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
 
 
 def _check_inputs(app, config=None) -> None:
     """Compare the inputs' hash with the last successful build's; if they differ, empty the execution cache."""
-    execution_cache = _cache_dir(app)
+    execution_cache = execution.execution_cache(app)
     current = inputs_hash()
     previous = _stamped_hash(app)
     app.ketapain_inputs_changed = previous != current
@@ -154,7 +150,7 @@ def _stamp(app, exception) -> None:
     """Stamp the inputs' hash after a successful build; an unchanged stamp is not written again (a file watcher,
     such as the live preview's, then sees nothing change)."""
     if exception is None and getattr(app, "ketapain_inputs_hash", None) and app.ketapain_inputs_changed:
-        cache = _cache_dir(app)
+        cache = execution.execution_cache(app)
         cache.mkdir(parents=True, exist_ok=True)
         (cache / STAMP).write_text(app.ketapain_inputs_hash + "\n", encoding="utf-8")
 
@@ -353,6 +349,8 @@ def setup(app):
     app.add_directive("ketapain-bibtex", _bibtex_directive())
     app.connect("builder-inited", _copy_mathjax)
     app.connect("env-get-outdated", _outdated)
+    # after the outdated pages are known (and a stale cache emptied), before the first is read
+    app.connect("env-before-read-docs", execution.execute_pages)
     app.connect("build-finished", _write_downloads)
     app.connect("build-finished", _stamp)
     app.connect("build-finished", _drop_stale_pdf)

@@ -31,6 +31,7 @@ from ..stats import crossover, derive, lmm_core, small_sample
 from ..stats.descriptives import shapiro_wilk
 from ..stats.crossover import Z_CI, PAIRS, sidak
 from ..paper.published import PAIR_KEYS, published_precision, published_results, published_value
+from ..paper.audit_structure import unreachable
 from .sprite import hinge_loss
 
 #: Seconds the offline search may run (the issue allows ten minutes on two cores).
@@ -44,23 +45,6 @@ class Target:
     key: str
     value: float
     tolerance: float
-
-
-def unreachable(randomization: pd.DataFrame) -> dict[str, str]:
-    """The primary endpoint's published numbers that the data's allocation of patients to sequences cannot give
-    together with the two published P values against placebo, under the paper's model (the design fixes them:
-    :func:`ketapain_lib.paper.consistency.implied_primary`), each with the value it would need."""
-    from ..design import SEQUENCES
-    from ..paper import consistency
-    from ..paper.audit_structure import IMPLIED_KEYS
-
-    counts = np.array([[int((randomization["sequence"].astype(str) == s).sum()) for s in SEQUENCES]])
-    blocks, names = consistency.sequence_information("paper", published_value("auc35_locf_icc"))
-    covariance = consistency.contrast_covariances(blocks, names, counts, ("ketamine", "ketamine_magnesium"))
-    implied = consistency.implied_primary(covariance, -consistency.z_of_p(published_value("auc35_es_ketamine_vs_placebo_p")),
-                                          consistency.z_of_p(published_value("auc35_es_placebo_vs_ketamine_magnesium_p")))
-    return {key: float(implied[name][0]) for name, key in IMPLIED_KEYS.items()
-            if abs(float(implied[name][0]) - published_value(key)) > published_precision(key)}
 
 
 def targets(excluded: frozenset[str] = frozenset()) -> list[Target]:
@@ -151,7 +135,7 @@ class Reconstruction:
         return _aucs(self.average)
 
     def values(self, aucs: dict[str, np.ndarray] | None = None) -> dict[str, float]:
-        """The targeted numbers, computed as the report computes them (:mod:`ketapain_lib.synthetic.ledger`),
+        """The targeted numbers, computed as the report computes them (:mod:`ketapain_lib.paper.reproduce`),
         for the current diaries or for given AUCs by cell."""
         aucs, out = self.aucs() if aucs is None else aucs, {}
         for name in ("auc35", "auc7"):

@@ -6,7 +6,7 @@ Three searches start from the generator's calibrated data (:func:`~ketapain_lib.
 * the daily diaries (:mod:`ketapain_lib.synthetic.diary_search`): the day-35 and day-7 AUCs' means, SDs and
   ICCs, the primary omnibus and pairwise P values, the effect sizes with their CIs, and the day-7 result,
   less the numbers the data's allocation of patients to sequences cannot give together with the published
-  pairwise P values (:func:`~ketapain_lib.synthetic.diary_search.unreachable`);
+  pairwise P values (:func:`~ketapain_lib.paper.audit_structure.unreachable`);
 * the pain before each infusion (:mod:`ketapain_lib.synthetic.sprite`): its means, SDs and omnibus P;
 * the PGIC sleep item at the end of each period: its omnibus P.
 
@@ -29,6 +29,7 @@ import pandas as pd
 from ..design import TREATMENTS
 from . import diary_search, sprite
 from .replay import CHANGE_COLUMNS
+from ..paper import audit_structure
 from ..paper.published import published_precision, published_value
 
 # --------------------------------------------------------------------------- searching
@@ -53,7 +54,7 @@ def run(seed: int, budget_seconds: float = diary_search.BUDGET_SECONDS, progress
         write_dataset(simulate_trial(seed, reconstructed=False), folder, seed)
         trial = load_trial(Path(folder))
         moves, achieved = diary_search.search(trial, seed, budget_seconds, progress)
-        unreachable = diary_search.unreachable(trial.randomization)
+        unreachable = audit_structure.unreachable(trial.randomization)
         rows = [("diary.csv", p, q, d, column, change) for p, q, d, step, raised in moves
                 for column, change in (("average_pain", step), ("maximal_pain", int(raised))) if change]
         preinfusion = analyses.model_data(trial, derive.preinfusion_pain(trial.infusions).rename(
