@@ -182,6 +182,19 @@ def plural(n: object, noun: str, plural_form: str | None = None) -> str:
     return plural_form if plural_form is not None else f"{noun}s"
 
 
+#: Numbers spelled in words in running prose (a journal's style: one to nine in words, 10 and above in digits).
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def number_word(n: int) -> str:
+    """A small count in words, as prose writes it ("the three periods"); 10 and above in digits.
+
+    >>> number_word(3), number_word(6), number_word(12)
+    ('three', 'six', '12')
+    """
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
+
+
 def count(value: object, noun: str | None = None, plural_form: str | None = None) -> str:
     """A count as an integer (a whole float from a merge prints as ``20``, not ``20.00``); with ``noun``, the
     count and the noun in the number that agrees with it (never "number(s)").

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from .. import formatting as fmt
-from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PRIMARY, Endpoint,
+from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PERIODS, PRIMARY, Endpoint,
                       REFERENCE_TREATMENT, REPORT_METHOD, RESPONSE_THRESHOLD, SMALL_SAMPLE_METHOD,
                       TREATMENTS)
 from ..stats import analyses, derive, interpretation, sensitivity
@@ -268,15 +268,16 @@ def flow_sources() -> str:
 
 
 def completion(left, n_randomized: int) -> str:
-    """Who completed the three periods and who left when and why, in words (from :func:`derive.discontinuations`)."""
+    """Who completed every period and who left when and why, in words (from :func:`derive.discontinuations`)."""
+    periods = f"the {fmt.number_word(len(PERIODS))} periods"
     if left.empty:
-        return (f"all {n_randomized} completed the three periods and all are analysed, on an intention-to-treat "
+        return (f"all {n_randomized} completed {periods} and all are analysed, on an intention-to-treat "
                 "basis")
     by_period = "; ".join(f"{count} during period {period}" if period else f"{count} before any infusion"
                           for period, count in left["period"].value_counts().sort_index().items())
     reasons = ", ".join(f"{reason.replace('_', ' ')} {count}" for reason, count in
                         left["reason"].value_counts().sort_index().items())
-    return (f"{n_randomized - len(left)} completed the three periods and {len(left)} discontinued ({by_period}; "
+    return (f"{n_randomized - len(left)} completed {periods} and {len(left)} discontinued ({by_period}; "
             f"reasons: {reasons}). All {n_randomized} are analysed on an intention-to-treat basis: the mixed "
             "models use every period each patient has, with no imputation of the periods after a discontinuation")
 
@@ -652,10 +653,10 @@ def beyond(r: Mapping) -> Values:
 
 def _primary_reading(summary) -> str:
     """This data's primary result in words, so that the chapter's opening follows it rather than the paper."""
-    words = verdict(summary["omnibus_p"], "the three treatments differ (omnibus P {p}), and this chapter asks by "
-                    "how much", "the three treatments do not differ (omnibus P {p}), and this chapter asks what "
+    words = verdict(summary["omnibus_p"], "the {k} treatments differ (omnibus P {p}), and this chapter asks by "
+                    "how much", "the {k} treatments do not differ (omnibus P {p}), and this chapter asks what "
                     "that excludes")
-    return words.format(p=fmt.p_equals(summary["omnibus_p"]))
+    return words.format(p=fmt.p_equals(summary["omnibus_p"]), k=fmt.number_word(len(TREATMENTS)))
 
 
 def audit(r: Mapping) -> Values:

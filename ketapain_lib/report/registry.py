@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from .. import formatting as fmt
-from ..design import (CI_LEVEL, FIGURE4_WINDOWS, PERIODS, PRIMARY, REPORT_METHOD, RESPONSE_THRESHOLD, SEQUENCES,
-                      SMALL_SAMPLE_METHOD, TREATMENT_LABELS)
+from ..design import (ACTIVE_TREATMENTS, CI_LEVEL, FIGURE4_WINDOWS, PERIODS, PRIMARY, REPORT_METHOD,
+                      RESPONSE_THRESHOLD, SEQUENCES, SMALL_SAMPLE_METHOD, TREATMENT_LABELS, TREATMENTS)
 from ..stats.crossover import PAIRS
 from ..paper.published import AUC_TABLE_NUMBER
 from . import cache, figures, tables, views
@@ -244,8 +244,8 @@ _ENTRIES: tuple[Output, ...] = (
     Output("figure3_auc_windows", "Figure 3", "04_secondary_endpoints",
            f"Mean AUC of average pain ({_CI} CI) by window and treatment, without imputation.",
            lambda r: figures.auc_by_timepoint(r["auc_long"]),
-           alt="Mean area under the pain curve at each window for the three treatments, with confidence "
-               "intervals, growing with the length of the window."),
+           alt=f"Mean area under the pain curve at each window for the {fmt.number_word(len(TREATMENTS))} "
+               "treatments, with confidence intervals, growing with the length of the window."),
     Output("improvement_counts", "Table", "04_secondary_endpoints",
            "Patients improved after an active infusion and after placebo, by window, under each reading of "
            "\"improved\".", lambda r: r["improvement"], view=views.improvement_with_rules),
@@ -259,8 +259,8 @@ _ENTRIES: tuple[Output, ...] = (
            f"The same over days 0-{FIGURE4_WINDOWS[1]}.", _figure4(1),
            alt="One row per patient with a marker per treatment for the area under the curve over the period."),
     Output("consecutive_ketamine", "Table", "04_secondary_endpoints",
-           "Sum of the two ketamine AUCs for patients whose ketamine infusions were consecutive and for those "
-           "whose ketamine infusions placebo separated.", lambda r: r["consecutive"],
+           f"Sum of the {fmt.number_word(len(ACTIVE_TREATMENTS))} ketamine AUCs for patients whose ketamine "
+           "infusions were consecutive and for those whose ketamine infusions placebo separated.", lambda r: r["consecutive"],
            precision={"mean_first": 1, "sd_first": 1, "mean_second": 1, "sd_second": 1, "difference": 1, "t": 2}),
     Output("table3_questionnaires", "Table 3", "04_secondary_endpoints",
            "Questionnaire scores at the end of each period, by treatment, with the omnibus test of the paper's "
