@@ -55,9 +55,10 @@ def run_build(out: Path, data: Path | None = None) -> tuple[str, int]:
 
 def _session_folder(tmp_path_factory) -> Path:
     base = tmp_path_factory.getbasetemp()
-    # a pytest-xdist worker's folder is named after the worker, inside the session's; a pytest run started from a
-    # worker inherits the variable, not the folder, and keeps its own
-    return base.parent if base.name == os.environ.get("PYTEST_XDIST_WORKER") else base
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # a pytest-xdist worker's folder is named after the worker ("popen-gw0"), inside the session's; a pytest run
+    # started from a worker inherits the variable, not the folder, and keeps its own
+    return base.parent if worker and base.name.endswith(worker) else base
 
 
 def shared_build(tmp_path_factory, name: str, make_data=None, over: Path | None = None) -> tuple[Path, str, int, Path | None]:
