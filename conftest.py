@@ -53,9 +53,8 @@ def pytest_configure(config):
 
     from ketapain_lib.report.cache import CACHE_ENV
 
-    if os.environ.get("PYTEST_XDIST_WORKER") and os.path.basename(os.environ.get(CACHE_ENV, "")).startswith(
-            "ketapain_cache_"):
-        return  # a worker: its controller's session cache, inherited
+    if hasattr(config, "workerinput") and os.environ.get(CACHE_ENV):
+        return  # a pytest-xdist worker: its controller's session cache, inherited
     _SESSION_CACHE.append(tempfile.mkdtemp(prefix="ketapain_cache_"))
     os.environ[CACHE_ENV] = _SESSION_CACHE[-1]
 

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 from ketapain_lib.report import cache
@@ -54,36 +55,45 @@ def run_build(out: Path, data: Path | None = None) -> tuple[str, int]:
 
 def _session_folder(tmp_path_factory) -> Path:
     base = tmp_path_factory.getbasetemp()
-    # under pytest-xdist each worker has a folder of its own, inside the session's
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # a pytest-xdist worker's folder is named after the worker ("popen-gw0"), inside the session's; a pytest run
+    # started from a worker inherits the variable, not the folder, and keeps its own
+    return base.parent if worker and base.name.endswith(worker) else base
 
 
-def shared_build(tmp_path_factory, name: str, make_data=None, over: Path | None = None) -> tuple[Path, str, int]:
-    """The session's build called ``name``: (folder given to ``--path-output``, log, exit status).
+def shared_build(tmp_path_factory, name: str, make_data=None, over: Path | None = None) -> tuple[Path, str, int, Path | None]:
+    """The session's build called ``name``: (folder given to ``--path-output``, log, exit status, data folder).
 
-    ``make_data(folder)`` writes the dataset it reads into ``folder`` (None: the shipped data); it runs once,
-    with the build. With ``over``, the build is a rebuild over a copy of that build's folder.
+    ``make_data(folder)`` writes the dataset it reads into ``folder`` (None: the shipped data, and no data
+    folder); it runs once, with the build. With ``over``, the build is a rebuild over a copy of that build's
+    folder. A build that fails, or whose data cannot be made, is recorded as failed with its error, so that every
+    test that asks for it reports the same error instead of building again over what was left.
     """
     session = _session_folder(tmp_path_factory)
     out = session / f"book_{name}"
-    done = session / f"book_{name}.status"
+    data = session / f"data_{name}" if make_data is not None else None
+    done, log_file = session / f"book_{name}.status", session / f"book_{name}.log"
     with cache.locked(session / f"book_{name}.lock"):
         if not done.is_file():
-            data = None
-            if make_data is not None:
-                data = session / f"data_{name}"
-                make_data(data)
-            if over is not None:
-                copy_of(over, out)
-            log, status = run_build(out, data)
-            (session / f"book_{name}.log").write_text(log, encoding="utf-8")
+            try:
+                if data is not None:
+                    make_data(data)
+                if over is not None:
+                    copy_of(over, out)
+                log, status = run_build(out, data)
+            except Exception:  # noqa: BLE001 - recorded for every test that asks, then raised here
+                log, status = traceback.format_exc(), 1
+                log_file.write_text(log, encoding="utf-8")
+                done.write_text(str(status), encoding="utf-8")
+                raise
+            log_file.write_text(log, encoding="utf-8")
             done.write_text(str(status), encoding="utf-8")
-    return out, (session / f"book_{name}.log").read_text(encoding="utf-8"), int(done.read_text(encoding="utf-8"))
+    return out, log_file.read_text(encoding="utf-8"), int(done.read_text(encoding="utf-8")), data
 
 
 def shipped_book(tmp_path_factory) -> tuple[Path, str]:
     """The shipped data's book, built once per session: (folder, log); a failed build fails the caller."""
-    out, log, status = shared_build(tmp_path_factory, "shipped")
+    out, log, status, _ = shared_build(tmp_path_factory, "shipped")
     assert status == 0, log[-4000:]
     return out, log
 
@@ -103,9 +113,9 @@ def real_export_book(tmp_path_factory) -> tuple[Path, str, Path]:
     generator's marker, in which P02 left during period 2 (:func:`test_dropouts.discontinue_p02_after_period_2`):
     (folder, log of the rebuild, data folder)."""
     shipped, _ = shipped_book(tmp_path_factory)
-    out, log, status = shared_build(tmp_path_factory, "real_export", write_real_export, over=shipped)
+    out, log, status, data = shared_build(tmp_path_factory, "real_export", write_real_export, over=shipped)
     assert status == 0, log[-4000:]
-    return out, log, _session_folder(tmp_path_factory) / "data_real_export"
+    return out, log, data
 
 
 #: The generated trial the books on other data read: 40 patients, 3 of whom drop out, seed 1.
@@ -120,9 +130,9 @@ def write_simulated(folder: Path) -> None:
 
 def simulated_book(tmp_path_factory) -> tuple[Path, Path]:
     """The book of a generated trial with drop-outs (:data:`SIMULATED`), built once per session: (folder, data)."""
-    out, log, status = shared_build(tmp_path_factory, "simulated", write_simulated)
+    out, log, status, data = shared_build(tmp_path_factory, "simulated", write_simulated)
     assert status == 0, log[-4000:]
-    return out, _session_folder(tmp_path_factory) / "data_simulated"
+    return out, data
 
 
 def copy_of(out: Path, into: Path) -> Path:

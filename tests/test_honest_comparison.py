@@ -167,7 +167,7 @@ def test_day7_conclusion_carries_the_small_sample_and_locf_caveat(results):
 
 
 def test_ledger_verdict_never_calls_a_targeted_match_reproduced(results):
-    from ketapain_lib.paper.ledger import RECOMPUTED_KEYS
+    from ketapain_lib.paper.reproduce import RECOMPUTED_KEYS
 
     ledger = results["ledger"]
     aimed = ledger["targeting"].isin([targeting.CALIBRATION, targeting.RECONSTRUCTION])

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from shared_book import copy_of, shipped_book, simulated_book  # noqa: E402
+from shared_book import SIMULATED, copy_of, shipped_book, simulated_book  # noqa: E402
 from test_book import build, chromium  # noqa: E402, F401  (a function and a fixture)
 from test_reader_tables import ONE_LINE  # noqa: E402  (the measure of numbers that must hold one line)
 from browser import Browser  # noqa: E402
@@ -35,10 +35,13 @@ LEGIBLE_PX = 9.0
 
 # --------------------------------------------------------------------------- fast checks (no build)
 
-def _simulated(tmp_path: Path, patients: int = 40, dropouts: int = 3, seed: int = 1) -> Path:
+def _simulated(tmp_path: Path) -> Path:
+    """The generated trial of the shared books on other data (:data:`shared_book.SIMULATED`), written by the
+    command line."""
     out = tmp_path / "simulated"
-    result = subprocess.run([sys.executable, "-m", "ketapain_lib", "simulate", "--patients", str(patients),
-                             "--dropouts", str(dropouts), "--seed", str(seed), "--out", str(out)],
+    result = subprocess.run([sys.executable, "-m", "ketapain_lib", "simulate", "--patients",
+                             str(SIMULATED["patients"]), "--dropouts", str(SIMULATED["dropouts"]), "--seed",
+                             str(SIMULATED["seed"]), "--out", str(out)],
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     return out

@@ -97,7 +97,7 @@ def test_the_blinding_shares_are_calibration_targets_on_synthetic_data(values, r
 # --------------------------------------------------------------------------- findings 2, 3, 16: one definition
 
 def test_the_headline_separates_raw_data_from_published_inputs_and_settings(values, results):
-    from ketapain_lib.paper.ledger import RECOMPUTED_KEYS
+    from ketapain_lib.paper.reproduce import RECOMPUTED_KEYS
 
     text = values["00_summary"]["summary_comparison"]
     assert "every one of the paper's" not in text

@@ -142,7 +142,7 @@ def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
     return table
 
 
-#: What a reader is told for each status of a row (a targeted match is matched by construction).
+#: What a reader is told for each status of a row (on synthetic data, targeting.mark_ledger words targeted matches).
 VERDICTS = {"match": "reproduced", "differs": "differs", "input": "input", "log scale": "log scale",
             "not computed": "not computed"}
 RECOMPUTED = "recomputed from inputs"

@@ -179,7 +179,6 @@ def reproduced_values(trial: Trial, results: Mapping) -> dict[str, float]:
     day7 = analyses.table2_row(results["auc_table"], DAY7)
     values["auc7_omnibus_p"] = float(day7["omnibus_p"])
     values["auc7_icc"] = float(day7["icc"])
-    # the paper's post hoc P is Sidak-adjusted; with a non-significant omnibus test the raw P is shown
     # the paper's value follows a significant omnibus test, so it is Sidak-adjusted: compare like with like,
     # whatever the reproduced omnibus test gives
     values["auc7_ketamine_vs_placebo_p"] = float(sidak(day7["p: ketamine vs placebo"], len(PAIRS)))
@@ -202,9 +201,9 @@ def _adverse_event_shares(trial: Trial, counts: dict[str, float]) -> dict[str, f
     with any event by treatment (the abstract's figure)."""
     n = len(trial.patients)
     events = derive.with_treatment(trial.adverse_events, trial.infusions)
-    values = {"ae_none_pct": 100.0 * counts["ae_none_n"] / n}
+    values = {"ae_none_pct": _pct(counts["ae_none_n"], n)}
     for treatment in TREATMENTS:
-        values[f"ae_related_{treatment}_pct"] = 100.0 * counts[f"ae_related_{treatment}_n"] / n
-        values[f"abstract_ae_any_{treatment}_pct"] = 100.0 * events.loc[events["treatment"] == treatment,
-                                                                        "patient_id"].nunique() / n
+        values[f"ae_related_{treatment}_pct"] = _pct(counts[f"ae_related_{treatment}_n"], n)
+        values[f"abstract_ae_any_{treatment}_pct"] = _pct(events.loc[events["treatment"] == treatment,
+                                                                     "patient_id"].nunique(), n)
     return values

@@ -19,8 +19,7 @@ that runs each page in a temporary folder (``temp-parallel``), as myst-nb itself
 from __future__ import annotations
 
 import logging
-from fnmatch import fnmatch
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 #: jupyter-cache's name for myst-nb's reader of MyST markdown notebooks (an entry point of myst-nb).
 MYST_READER = {"type": "plugin", "name": "myst_nb_md"}
@@ -48,7 +47,8 @@ def pages_to_execute(app, docnames) -> list[Path]:
     pages = []
     for docname in sorted(docnames):
         path = Path(app.env.doc2path(docname))
-        if path.suffix != ".md" or any(fnmatch(str(path), pattern) for pattern in excluded):
+        # matched from the right, as myst-nb matches its execution exclude patterns
+        if path.suffix != ".md" or any(PurePosixPath(path.as_posix()).match(pattern) for pattern in excluded):
             continue
         if not is_myst_markdown_notebook(path.read_text(encoding="utf-8")):
             continue

@@ -466,7 +466,7 @@ def comparison_headline(ledger) -> str:
     headline says how many published statistics the pipeline computes from the raw data (and how many it
     recomputes from the paper's planning inputs instead), and how the numbers nothing aimed at land.
     """
-    from ..paper.ledger import RECOMPUTED_KEYS
+    from ..paper.reproduce import RECOMPUTED_KEYS
     from ..synthetic.targeting import NOT_TARGETED, SETTING
 
     compared = ledger[ledger["status"].isin(["match", "differs"])]

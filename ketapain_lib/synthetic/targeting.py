@@ -34,7 +34,7 @@ import pandas as pd
 
 from .. import formatting as fmt
 from ..design import NOT_TARGETED  # shared with the paper's conclusions
-from ..paper.ledger import RECOMPUTED_KEYS
+from ..paper.ledger import VERDICTS
 
 CALIBRATION = "calibration target"
 RECONSTRUCTION = "reconstruction target"
@@ -143,19 +143,19 @@ def mark_ledger(table: pd.DataFrame, trial) -> pd.DataFrame:
     setting becomes "set by the generator", and that of a targeted match (other than a number recomputed from the
     paper's planning inputs, which no dataset changes) "matched by construction"; the reason of a calibration
     target that differs says how it stands at the generator's own tolerance (:func:`calibration_notes`). A real
-    export's ledger is returned as it is.
+    export's ledger is returned as it is. A match recomputed from the paper's planning inputs keeps its verdict
+    ("recomputed from inputs"): no dataset changes it, whatever made the data.
     """
     targeted = classes(trial)
     if targeted is None:
         return table
     table = table.copy()
     table.insert(table.columns.get_loc("verdict") + 1, "targeting", [targeted[k] for k in table["key"]])
+    reproduced = VERDICTS["match"]  # a number recomputed from planning inputs keeps its own verdict
     table["verdict"] = [SET_BY_GENERATOR if target == SETTING
-                        else MATCHED_BY_CONSTRUCTION if status == "match" and target != NOT_TARGETED
-                        and key not in RECOMPUTED_KEYS
+                        else MATCHED_BY_CONSTRUCTION if verdict == reproduced and target != NOT_TARGETED
                         else verdict
-                        for key, status, target, verdict in zip(table["key"], table["status"], table["targeting"],
-                                                                table["verdict"])]
+                        for target, verdict in zip(table["targeting"], table["verdict"])]
     table["reason"] = ["; ".join(part for part in (reason, note) if part)
                        for reason, note in zip(table["reason"], calibration_notes(table))]
     return table
@@ -164,7 +164,7 @@ def mark_ledger(table: pd.DataFrame, trial) -> pd.DataFrame:
 def calibration_notes(table: pd.DataFrame) -> list[str]:
     """For a calibration target that differs at the paper's printed precision, how it stands at the generator's
     own (wider) calibration tolerance, which the synthetic-data appendix applies: so that the two pages state
-    which rule each applies."""
+    which rule each applies. ``table`` is a ledger with its ``targeting`` column (:func:`mark_ledger`)."""
     from ..paper.published import calibration_targets
 
     tolerances = calibration_targets()["calibration_tolerance"]
