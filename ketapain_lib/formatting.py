@@ -195,6 +195,15 @@ def number_word(n: int) -> str:
     return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
 
 
+def and_list(items: list[str]) -> str:
+    """Items in a sentence: "a, b and c" ("" for none).
+
+    >>> and_list(["a", "b", "c"]), and_list(["a"]), and_list([])
+    ('a, b and c', 'a', '')
+    """
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + (items[-1] if items else "")
+
+
 def count(value: object, noun: str | None = None, plural_form: str | None = None) -> str:
     """A count as an integer (a whole float from a merge prints as ``20``, not ``20.00``); with ``noun``, the
     count and the noun in the number that agrees with it (never "number(s)").

@@ -60,8 +60,7 @@ def main() -> int:
         if stamp.is_file():
             shutil.copyfile(stamp, html / f"{OUT.stem}.sha256")
         # the first page now links to the copy (the build shows the command that makes it while there is none)
-        show_pdf_link(html / f"{root}.html", pdf_is_current(html, stamp.read_text(encoding="utf-8")
-                                                            if stamp.is_file() else None))
+        show_pdf_link(html / f"{root}.html", pdf_is_current(html))
     print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KiB) and its copy in {html}")
     return 0
 

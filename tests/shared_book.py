@@ -75,6 +75,7 @@ def shared_build(tmp_path_factory, name: str, make_data=None, over: Path | None 
     done, log_file = session / f"book_{name}.status", session / f"book_{name}.log"
     with cache.locked(session / f"book_{name}.lock"):
         if not done.is_file():
+            log, status = "the build was interrupted", 1
             try:
                 if data is not None:
                     make_data(data)
@@ -82,12 +83,11 @@ def shared_build(tmp_path_factory, name: str, make_data=None, over: Path | None 
                     copy_of(over, out)
                 log, status = run_build(out, data)
             except Exception:  # noqa: BLE001 - recorded for every test that asks, then raised here
-                log, status = traceback.format_exc(), 1
+                log = traceback.format_exc()
+                raise
+            finally:
                 log_file.write_text(log, encoding="utf-8")
                 done.write_text(str(status), encoding="utf-8")
-                raise
-            log_file.write_text(log, encoding="utf-8")
-            done.write_text(str(status), encoding="utf-8")
     return out, log_file.read_text(encoding="utf-8"), int(done.read_text(encoding="utf-8")), data
 
 

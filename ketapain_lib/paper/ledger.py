@@ -28,11 +28,12 @@ import numpy as np
 import pandas as pd
 
 from .. import formatting as fmt
-from ..design import DAY7, TREATMENTS
+from ..design import DAY7, PRIMARY, TREATMENTS
 from ..rawdata.load import Trial
 from ..stats import analyses
 from .audit_structure import unreachable
-from .published import AUC_TABLE_NUMBER, published_precision, published_results
+from .published import (AUC_TABLE_NUMBER, published_decimals, published_precision, published_results,
+                        within_tolerance)
 from .reproduce import INPUT_KEYS, RECOMPUTED_KEYS, reproduced_values
 
 
@@ -83,9 +84,9 @@ def reasons(trial: Trial, table: pd.DataFrame) -> list[str]:
                 cited = f"{fmt.count(len(others), 'other published number')}" if others else "itself"
                 found.append(f"incompatible with {cited} (audit: {check})")
         if key in forced:
-            # one decimal more than the paper prints, like the reproduced value beside it, so that a forced
-            # 0.2724 is not read as disagreeing with a reproduced 0.2726 that both print as 0.27
-            decimals = int(round(-np.log10(2 * published_precision(key)))) + 1
+            # one decimal more than the paper prints, so that a forced 0.2724 is not read as disagreeing with a
+            # reproduced 0.2726 that both print as 0.27
+            decimals = published_decimals(key) + 1
             found.append(f"the allocation of patients to sequences and the published pairwise P values force "
                          f"{forced[key]:.{decimals}f} under the paper's model (audit: model structure)")
         if key in RECOMPUTED_KEYS:
@@ -130,7 +131,7 @@ def ledger(trial: Trial, results: Mapping) -> pd.DataFrame:
         elif not np.isfinite(reproduced):
             status = "not computed"
         else:
-            status = "match" if abs(difference) <= tolerance + 1e-9 else "differs"
+            status = "match" if within_tolerance(difference, tolerance) else "differs"
         rows.append({"key": key, "section": row["section"], "statistic": row["description"],
                      "published": float(row["value"]), "reproduced": reproduced, "difference": difference,
                      "tolerance": tolerance, "status": status, "compared": _text(row["compared"]),
@@ -157,30 +158,26 @@ def verdicts(table: pd.DataFrame) -> list[str]:
             for key, status in zip(table["key"], table["status"])]
 
 
-#: The descriptive keys of the AUC tables and the Table 2 row that prints them: (prefix, measure, last day,
-#: imputation). Table 2 prints a cell as median [IQR] when the values are skewed; the ledger compares the mean.
-_TABLE2_CELLS = {"auc35_locf_": ("average_pain", 35, "locf"), "auc7_": ("average_pain", 7, "none")}
+#: The descriptive keys of the AUC tables and the endpoint of the Table 2 row that prints them. Table 2 prints a
+#: cell as median [IQR] when the values are skewed; the ledger compares the mean.
+_TABLE2_CELLS = {"auc35_locf_": PRIMARY, "auc7_": DAY7}
+#: The words for a compared statistic.
+_STAT_WORDS = {"mean": "mean", "sd": "SD"}
 
 
 def printed_notes(table: pd.DataFrame, results: Mapping) -> list[str]:
     """For a mean or SD that the chapter's table prints as median [IQR], where the compared value is shown."""
-    auc = results["auc_table"]
     out = []
     for key in table["key"]:
         note = ""
-        for prefix, (measure, last_day, imputation) in _TABLE2_CELLS.items():
+        for prefix, endpoint in _TABLE2_CELLS.items():
             stat, _, treatment = key.removeprefix(prefix).partition("_")
-            if not key.startswith(prefix) or stat not in ("mean", "sd") or treatment not in TREATMENTS:
+            if not key.startswith(prefix) or stat not in _STAT_WORDS or treatment not in TREATMENTS:
                 continue
-            row = auc[(auc["measure"] == measure) & (auc["last_day"] == last_day) & (auc["imputation"] == imputation)]
-            cell = str(row[treatment].iloc[0]) if len(row) else ""
+            cell = str(analyses.table2_row(results["auc_table"], endpoint)[treatment])
             if "[" in cell:
                 note = (f"{AUC_TABLE_NUMBER} prints this treatment's values as median [IQR] ({cell}), "
-                        f"because the Shapiro-Wilk test rejects their normality; the {stat_words(stat)} compared "
+                        f"because the Shapiro-Wilk test rejects their normality; the {_STAT_WORDS[stat]} compared "
                         "here is printed in this row only")
         out.append(note)
     return out
-
-
-def stat_words(stat: str) -> str:
-    return {"mean": "mean", "sd": "SD"}[stat]

@@ -22,6 +22,8 @@ from importlib import resources
 
 import pandas as pd
 
+from .. import formatting as fmt
+
 PUBLISHED_FILE = "published_results.csv"
 #: The paper's own number of its table of AUCs (Table 2 of the article), where the ledger's notes point a reader.
 AUC_TABLE_NUMBER = "Table 2"
@@ -74,15 +76,33 @@ def published_value(key: str) -> float:
         raise KeyError(f"{key!r} is not in {PUBLISHED_FILE}") from None
 
 
+def published_decimals(key: str) -> int:
+    """The decimals the paper prints for ``key``.
+
+    >>> published_decimals("auc35_locf_omnibus_p"), published_decimals("flow_screened")
+    (3, 0)
+    """
+    return fmt.decimals_of(str(_published_text().at[key, "value"]).strip())
+
+
 def published_precision(key: str) -> float:
     """Half a unit of the last digit the paper prints for ``key``: the rounding a match must allow.
 
     >>> published_precision("auc35_locf_omnibus_p"), published_precision("flow_screened")
     (0.0005, 0.5)
     """
-    text = str(_published_text().at[key, "value"]).strip()
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return 0.5 * 10.0 ** (-decimals)
+    return 0.5 * 10.0 ** (-published_decimals(key))
+
+
+def within_tolerance(difference, tolerance):
+    """Whether a difference from a published number is within ``tolerance`` (scalars or arrays alike), with a
+    tiny allowance so that 45.00000000001 % still counts as the exact 45 %: the one rule of the ledger, the
+    calibration and the targeting notes.
+
+    >>> within_tolerance(0.0005, published_precision("auc35_locf_omnibus_p")), within_tolerance(0.6, 0.5)
+    (True, False)
+    """
+    return abs(difference) <= tolerance + 1e-9
 
 
 def calibration_targets() -> pd.DataFrame:

@@ -37,12 +37,10 @@ def execution_cache(app) -> Path:
     return Path(configured) if configured else Path(app.outdir).parent / ".jupyter_cache"
 
 
-def pages_to_execute(app, docnames) -> list[Path]:
-    """The MyST notebooks among ``docnames`` whose code the execution cache does not hold."""
-    from jupyter_cache import get_cache
+def pages_to_execute(app, cache, docnames) -> list[Path]:
+    """The MyST notebooks among ``docnames`` whose code the execution ``cache`` does not hold."""
     from myst_nb.core.read import is_myst_markdown_notebook, myst_nb_reader_plugin
 
-    cache = get_cache(execution_cache(app))
     excluded = app.config.nb_execution_excludepatterns
     pages = []
     for docname in sorted(docnames):
@@ -63,14 +61,15 @@ def execute_pages(app, env, docnames) -> None:
     """Execute the pages Sphinx is about to read that the cache lacks, side by side (see the module's text)."""
     if app.config.nb_execution_mode != "cache":
         return
-    pages = pages_to_execute(app, docnames)
+    from jupyter_cache import get_cache
+
+    cache = get_cache(execution_cache(app))
+    pages = pages_to_execute(app, cache, docnames)
     if len(pages) < 2:
         return
-    from jupyter_cache import get_cache
     from jupyter_cache.executors import load_executor
     from sphinx.util import logging as sphinx_logging
 
-    cache = get_cache(execution_cache(app))
     for path in pages:
         cache.add_nb_to_project(str(path), read_data=MYST_READER)
     log = logging.getLogger(__name__)

@@ -23,7 +23,9 @@ from .. import formatting as fmt
 from ..design import (CI_LEVEL, IMPUTATION_LABELS, MEASURE_LABELS, RESPONSE_THRESHOLD, TREATMENT_LABELS,  # noqa: F401
                       TREATMENTS)
 
-_CI = f"{fmt.fixed(100 * CI_LEVEL, 0)}% CI"
+#: The confidence level of every interval, in percent as printed ("95").
+CI_PERCENT = fmt.fixed(100 * CI_LEVEL, 0)
+_CI = f"{CI_PERCENT}% CI"
 
 #: Labels of the columns that recur across tables; others are spelled from their names (:func:`column_label`).
 COLUMN_LABELS: dict[str, str] = {

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from .. import formatting as fmt
-from ..design import (ALPHA, CARRYOVER_CODING, CI_LEVEL, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PERIODS, PRIMARY, Endpoint,
+from ..design import (ALPHA, CARRYOVER_CODING, DAY7, FIGURE4_WINDOWS, PERIOD_DAYS, PERIODS, PRIMARY, Endpoint,
                       REFERENCE_TREATMENT, REPORT_METHOD, RESPONSE_THRESHOLD, SMALL_SAMPLE_METHOD,
                       TREATMENTS)
 from ..stats import analyses, derive, interpretation, sensitivity
 from ..stats.crossover import PAIRS, sidak
+from ..paper.published import PAIR_KEYS
 from . import tables, wording
+from .labels import CI_PERCENT
 from .wording import ledger_counts
 
 Values = dict[str, str | int]
@@ -36,7 +38,7 @@ METHOD_WORDS = {"ML": "maximum likelihood", "REML": "restricted maximum likeliho
 
 
 def _ci_pct() -> str:
-    return fmt.fixed(100 * CI_LEVEL, 0)
+    return CI_PERCENT
 
 
 #: The carry-over coding of :data:`ketapain_lib.design.CARRYOVER_CODING`, in words.
@@ -123,8 +125,7 @@ def differing(ledger, keys) -> str:
 
 
 #: The effect sizes of the primary endpoint, in the chapter's order (each with its interval and P).
-_ES_STEMS = ("auc35_es_ketamine_vs_placebo", "auc35_es_placebo_vs_ketamine_magnesium",
-             "auc35_es_ketamine_vs_ketamine_magnesium")
+_ES_STEMS = tuple(f"auc35_es_{stem}" for stem in PAIR_KEYS.values())
 
 
 def effect_sizes_against_paper(ledger) -> Values:
@@ -134,7 +135,7 @@ def effect_sizes_against_paper(ledger) -> Values:
                f" to {fmt.as_printed(ledger.at[stem + '_hi', 'published'])}, P "
                f"{fmt.p_equals(ledger.at[stem + '_p', 'published'])})" for stem in _ES_STEMS]
     keys = [stem + suffix for stem in _ES_STEMS for suffix in ("", "_lo", "_hi", "_p")]
-    return {"es_published": f"{printed[0]}, {printed[1]} and {printed[2]}", "es_differing": differing(ledger, keys)}
+    return {"es_published": fmt.and_list(printed), "es_differing": differing(ledger, keys)}
 
 
 def consecutive_against_paper(ledger) -> str:
@@ -263,8 +264,7 @@ def flow_sources() -> str:
     """The raw tables Figure 1 is drawn from, each with what it gives the diagram, in words."""
     from .flow import SOURCES
 
-    *first, last = SOURCES.values()
-    return f"{', '.join(first)} and {last}"
+    return fmt.and_list(list(SOURCES.values()))
 
 
 def completion(left, n_randomized: int) -> str:

@@ -24,17 +24,18 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from .. import formatting as fmt
-from ..design import (ACTIVE_TREATMENTS, CI_LEVEL, FIGURE4_WINDOWS, PERIODS, PRIMARY, REPORT_METHOD,
+from ..design import (ACTIVE_TREATMENTS, FIGURE4_WINDOWS, PERIODS, PRIMARY, REPORT_METHOD,
                       RESPONSE_THRESHOLD, SEQUENCES, SMALL_SAMPLE_METHOD, TREATMENT_LABELS, TREATMENTS)
 from ..stats.crossover import PAIRS
 from ..paper.published import AUC_TABLE_NUMBER
 from . import cache, figures, tables, views
 from ..paper import audit
 from ..synthetic import replay
+from .labels import CI_PERCENT
 from .publication import Layout
 from .figure_style import SMALLEST
 
-_CI = f"{fmt.fixed(100 * CI_LEVEL, 0)}%"
+_CI = f"{CI_PERCENT}%"
 _PRIMARY = f"day-{PRIMARY.last_day} AUC of average pain"
 
 

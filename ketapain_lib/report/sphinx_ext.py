@@ -276,11 +276,10 @@ def _drop_stale_pdf(app, exception) -> None:
     if exception is not None or app.builder.name != "html":
         return
     pdf = Path(app.outdir) / PDF_NAME
-    stamp = pdf.with_suffix(".sha256")
     current = getattr(app, "ketapain_inputs_hash", None)
-    if pdf.is_file() and current and (not stamp.is_file() or stamp.read_text(encoding="utf-8").strip() != current):
+    if pdf.is_file() and current and not pdf_is_current(Path(app.outdir), current):
         pdf.unlink()
-        stamp.unlink(missing_ok=True)
+        pdf.with_suffix(".sha256").unlink(missing_ok=True)
 
 
 #: The first page's paragraph about the PDF (``<p class="ketapain-pdf">`` in ``intro.md``), in its two states:

@@ -358,7 +358,7 @@ def benchmark_growth() -> dict[str, str]:
     table = _benchmark_results()
     medians = dict(zip(table["step"], table["median_s"]))
     generated = [size for size in benchmark_sizes(table) if size != N]
-    values = {"bench_sizes": _and([f"{size:,}" for size in generated]) or "no size"}
+    values = {"bench_sizes": fmt.and_list([f"{size:,}" for size in generated]) or "no size"}
     small, large = (generated[-2:] if len(generated) >= 2 else (None, None))
     factor = large / small if small else None
     values.update(growth_from=f"{small:,}" if small else "not measured",
@@ -375,5 +375,3 @@ def benchmark_growth() -> dict[str, str]:
     return values
 
 
-def _and(words: list[str]) -> str:
-    return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + (words[-1] if words else "")

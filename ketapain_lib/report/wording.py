@@ -64,13 +64,14 @@ def ledger_counts(table) -> str:
     """The results of some ledger rows in words, by targeting class where the data have one: "3 reproduced,
     2 differ" or "5 numbers nothing aimed at: 3 reproduced, 2 differ; 4 calibration targets: 4 matched by
     construction"."""
-    from ..synthetic.targeting import CLASSES
+    from ..paper.ledger import RECOMPUTED, VERDICTS
+    from ..synthetic.targeting import CLASSES, MATCHED_BY_CONSTRUCTION
 
     def words(rows) -> str:
         counts = rows["verdict"].value_counts()
         # "set by the generator" restates its class ("generator setting"): it is not repeated
-        order = ("reproduced", "matched by construction", "recomputed from inputs", "differs", "input", "log scale",
-                 "not computed")
+        order = (VERDICTS["match"], MATCHED_BY_CONSTRUCTION, RECOMPUTED,
+                 *(words for status, words in VERDICTS.items() if status != "match"))
         return ", ".join(f"{int(counts[v])} {'differ' if v == 'differs' and counts[v] != 1 else v}"
                          for v in order if v in counts)
 

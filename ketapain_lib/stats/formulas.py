@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .lmm_core import dropped_note
+
 _FACTOR = re.compile(r"C\((\w+)(?:, Treatment\((['\"])(.*?)\2\))?\)")
 
 
@@ -108,8 +110,6 @@ def readable_term(term: str, column: Column | None = None) -> str:
     >>> readable_term("C(carryover, Treatment('none'))[T.ketamine]"), readable_term("C(sequence)[T.K-P-M]")
     ('carry-over from ketamine', 'sequence K-P-M')
     """
-    import re
-
     if column is not None and len(column.factors) == 1:
         factor, level = column.factors[0], column.levels[0]
         return f"carry-over from {level}" if factor == "carryover" else f"{factor} {level}"
@@ -155,7 +155,7 @@ def model_frame(data: pd.DataFrame, factors) -> pd.DataFrame:
 def named_notes(core, columns: list[Column]) -> list[str]:
     """The notes of a fit (:class:`~ketapain_lib.stats.lmm_core.RandomInterceptFit`), with dropped (aliased)
     columns named by term as a reader names them, not by index."""
-    named = {f"dropped aliased column(s): {list(core.dropped)}":
+    named = {dropped_note(core.dropped):
              "dropped aliased term(s), not estimable beside the others: "
              + ", ".join(readable_term(columns[i].name, columns[i]) for i in core.dropped)} if core.dropped else {}
     return [named.get(note, note) for note in core.notes]

@@ -61,12 +61,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..design import CI_LEVEL
-from .crossover import FORMULAS, MODEL_TERMS, model_frame, no_carryover_label
+from ..design import CI_LEVEL  # noqa: F401  (the level of the odds ratios' intervals, Z_CI)
+from .crossover import FORMULAS, MODEL_TERMS, Z_CI, model_frame, no_carryover_label
 from .formulas import treatment_design
 from .glmm_likelihood import SIGMA_MAX, chol_solve, cholesky, inverse_pd, Problem, solve
 
-_Z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2))
 
 SINGULAR_NOTE = "singular fit: the patient variance is estimated at zero"
 #: An interior optimum with sigma below this is treated as the boundary (lme4's isSingular uses 1e-4 on theta).
@@ -113,8 +112,8 @@ class LogitMixedFit:
         z = self.params / se
         return pd.DataFrame({"term": self.names, "estimate": self.params, "se": se, "z": z,
                              "p": 2 * stats.norm.sf(np.abs(z)), "odds_ratio": np.exp(self.params),
-                             "or_ci_low": np.exp(self.params - _Z * se),
-                             "or_ci_high": np.exp(self.params + _Z * se)})
+                             "or_ci_low": np.exp(self.params - Z_CI * se),
+                             "or_ci_high": np.exp(self.params + Z_CI * se)})
 
     def omnibus(self) -> dict[str, float]:
         """Wald chi-square test of no treatment effect on the log-odds scale."""

@@ -278,9 +278,14 @@ def refit(fit: RandomInterceptFit, reml: bool) -> RandomInterceptFit:
     return _fit(fit.design, fit.kept, len(fit.kept) + len(fit.dropped), reml)
 
 
+def dropped_note(dropped: tuple[int, ...]) -> str:
+    """The fit's note on the columns it dropped as aliased (by index; :func:`formulas.named_notes` names them)."""
+    return f"dropped aliased column(s): {list(dropped)}"
+
+
 def _fit(d: Design, kept: tuple[int, ...], columns: int, reml: bool) -> RandomInterceptFit:
     dropped = tuple(j for j in range(columns) if j not in kept)
-    notes = [f"dropped aliased column(s): {list(dropped)}"] if dropped else []
+    notes = [dropped_note(dropped)] if dropped else []
     problem = _identifiability(d)
     t, converged, flat = (0.0, True, None) if problem else _optimum(d, reml)
     problem = problem or ((flat, False, False) if flat else None)

@@ -44,8 +44,7 @@ def _contrast(fit: RandomInterceptFit, L, variances: bool = True) -> tuple[np.nd
         if not within_patient(fit, kept).all():
             raise ValueError("L involves between-patient terms, which cannot be tested: the patient effect is "
                              "confounded with the fixed effects (see fit.notes)")
-        return kept, kept @ tri_inv(fit.design.R.T[None])[0].T
-    if not np.isfinite(fit.s2_patient if variances else fit.cov_beta).all():
+    elif not np.isfinite(fit.s2_patient if variances else fit.cov_beta).all():
         raise ValueError("the variance components are not identifiable (see fit.notes): no test")
     return kept, kept @ tri_inv(fit.design.R.T[None])[0].T
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..design import PRIMARY
-from ..paper.published import calibration_targets, published_precision
+from ..paper.published import calibration_targets, published_precision, within_tolerance
 from ..paper.reproduce import summary_statistics
 from ..rawdata.load import Trial, load_trial  # noqa: F401  (load_trial is used by the doctest)
 from ..stats import derive
@@ -43,11 +43,10 @@ def calibration_report(trial: Trial) -> pd.DataFrame:
         "tolerance": targets["calibration_tolerance"].astype(float).to_numpy(),
     })
     report["difference"] = report["achieved"] - report["published"]
-    # a tiny allowance so that 45.00000000001 % still counts as the exact 45 %
-    report["within_tolerance"] = report["difference"].abs() <= report["tolerance"] + 1e-9
+    report["within_tolerance"] = within_tolerance(report["difference"], report["tolerance"])
     # the ledger's rule (half a unit of the paper's last printed digit), beside the generator's looser one
     precision = np.array([published_precision(k) for k in targets.index])
-    report["same_as_printed"] = report["difference"].abs() <= precision + 1e-9
+    report["same_as_printed"] = within_tolerance(report["difference"], precision)
     return report[["key", "description", "section", "published", "achieved", "difference", "tolerance",
                    "within_tolerance", "same_as_printed"]]
 

@@ -50,9 +50,9 @@ from ..rawdata.load import SYNTHETIC_MARKER
 from ..rawdata.schema import AETIOLOGIES, PERIODS, TABLES, TREATMENT_CODES, TREATMENTS
 from ..paper.published import published_value as pv
 from .assumptions import ASSUMPTIONS, AUC7_BOUNDS, AUC35_BOUNDS, DEFAULT_SEED  # noqa: F401  (re-exported)
-from .domains import exact_counts  # noqa: E402  (the generator's own rounding, stated in the description)
 from .domains import (draw_adverse_events, assign_sequences, draw_baseline_drugs, draw_blinding, calibrated_diary, draw_concomitant,
-                      draw_missing_masks, draw_patients, draw_preinfusion_pain, draw_questionnaires, draw_screening, target_matrix)
+                      draw_missing_masks, draw_patients, draw_preinfusion_pain, draw_questionnaires, draw_screening, exact_counts,
+                      target_matrix)
 
 
 # --------------------------------------------------------------------------- the whole trial

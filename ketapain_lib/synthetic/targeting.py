@@ -165,7 +165,7 @@ def calibration_notes(table: pd.DataFrame) -> list[str]:
     """For a calibration target that differs at the paper's printed precision, how it stands at the generator's
     own (wider) calibration tolerance, which the synthetic-data appendix applies: so that the two pages state
     which rule each applies. ``table`` is a ledger with its ``targeting`` column (:func:`mark_ledger`)."""
-    from ..paper.published import calibration_targets
+    from ..paper.published import calibration_targets, within_tolerance
 
     tolerances = calibration_targets()["calibration_tolerance"]
     out = []
@@ -175,7 +175,7 @@ def calibration_notes(table: pd.DataFrame) -> list[str]:
             out.append("")
             continue
         tolerance = float(tolerances[key])
-        within = abs(difference) <= tolerance + 1e-9
+        within = within_tolerance(difference, tolerance)
         out.append(f"{'within' if within else 'outside'} the generator's calibration tolerance of "
                    f"{fmt.as_printed(tolerance)}, the looser rule of the synthetic-data appendix; the ledger "
                    "compares at the paper's printed precision")
